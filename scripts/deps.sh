@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian packages zoptic needs, only when one is missing.
+# Quick and silent when everything is present. Without root it prints the
+# exact command to run and fails.
+set -euo pipefail
+
+PACKAGES=(gcc make pkg-config libgsl-dev libopenblas-dev libhdf5-dev check
+          zlib1g-dev libinih-dev gnuplot-nox)
+# Optional extras for `make bench` / experiments: python3-torch python3-numpy hyperfine
+if [ "${1:-}" = "--bench" ]; then
+  PACKAGES+=(python3-numpy python3-torch hyperfine)
+fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+cmd="apt-get update && apt-get install -y --no-install-recommends ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "zoptic: missing Debian packages: ${missing[*]}" >&2
+  echo "zoptic: run as root:  $cmd" >&2
+  exit 1
+fi
+echo "zoptic: installing missing Debian packages: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >&2
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2

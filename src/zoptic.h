@@ -1,0 +1,17 @@
+/* zoptic — zeroth-order training of neural networks and photonic MZI meshes.
+ * The public umbrella header: include this one file. */
+#ifndef ZOPTIC_H
+#define ZOPTIC_H
+
+#define ZOPTIC_VERSION "0.1.0"
+
+#include "core/alloc.h"
+#include "core/params.h"
+#include "core/rng.h"
+#include "core/status.h"
+#include "core/timer.h"
+#include "core/variation.h"
+#include "zo/blackbox.h"
+#include "nn/model.h"
+
+#endif
