@@ -24,7 +24,7 @@ CFLAGS  += -std=c11 -D_DEFAULT_SOURCE -g $(OPT) $(WARN) -fno-math-errno -Isrc -I
 LDFLAGS += $(EXTRA_LDFLAGS)
 LDLIBS  := $(PKG_LIBS) -lpthread -lm
 
-MODULES := core nn mzi zo data io
+MODULES := core nn mzi zo data io hw
 LIB_SRC := $(foreach m,$(MODULES),$(wildcard src/$(m)/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_SRC := $(wildcard src/cli/*.c)

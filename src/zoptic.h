@@ -10,6 +10,7 @@
 #include "core/rng.h"
 #include "core/status.h"
 #include "core/timer.h"
+#include "core/state.h"
 #include "core/variation.h"
 #include "zo/blackbox.h"
 #include "nn/model.h"
