@@ -14,5 +14,8 @@
 #include "core/variation.h"
 #include "zo/blackbox.h"
 #include "nn/model.h"
+#include "nn/layers.h"
+#include "nn/builders.h"
+#include "nn/sim_backend.h"
 
 #endif
