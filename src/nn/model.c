@@ -361,6 +361,9 @@ static int run_layer(zpt_model *m, const zpt_layer *l, const float *params,
 
 int zpt_model_forward(zpt_model *m, const float *theta, const float *in,
                       size_t n, float *out, gsl_rng *noise) {
+  static const float no_params[1] = {0};
+  if (m && !theta && m->params->n_params == 0)
+    theta = no_params; /* a model without parameters needs no theta */
   if (!m || !theta || !in || !out)
     return zpt_fail(ZPT_EINVAL, "zpt_model_forward: NULL %s",
                     !m ? "model" : !theta ? "theta" : !in ? "input" : "output");
@@ -551,6 +554,9 @@ int zpt_model_forward_variations(zpt_model *m, const float *theta,
                                  const float *in, size_t n, float *out,
                                  uint64_t noise_seed, uint64_t first_query) {
   const char *fn = "zpt_model_forward_variations";
+  static const float no_params[1] = {0};
+  if (m && !theta && m->params->n_params == 0)
+    theta = no_params;
   if (!m || !theta || !vars || !in || !out)
     return zpt_fail(ZPT_EINVAL, "%s: NULL %s", fn,
                     !m ? "model" : !theta ? "theta" : !vars ? "variations"
