@@ -1,4 +1,9 @@
 /* Dense, element-wise activations, layer norm and global average pooling. */
+/* The element-wise loops here are simple enough to vectorise; GCC's -O2
+ * cost model ("very cheap") refuses any loop that needs an epilogue. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("tree-vectorize", "vect-cost-model=dynamic")
+#endif
 #include <string.h>
 
 #include "core/alloc.h"
