@@ -76,7 +76,10 @@ int nn_add(zpt_model *m, const zpt_layer_ops *ops, const char *name, size_t in_s
     }
   }
   l->n_params = p->n_params - l->param_offset;
-  return zpt_model_add_shaped(m, l, out);
+  int rc = zpt_model_add_shaped(m, l, out);
+  if (rc != ZPT_OK && n_views > 0)
+    nn_model_mark_broken(m); /* its views stay registered without a layer */
+  return rc;
 }
 
 void nn_init_weights(float *w, size_t n, size_t fan_in, size_t fan_out, int init,
