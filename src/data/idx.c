@@ -85,9 +85,9 @@ int zpt_idx_parse(const unsigned char *buf, size_t len, const char *source,
   for (size_t k = 0; k < ndims; k++) {
     size_t d = be32(buf + 4 + 4 * k);
     if (d != 0 && count > SIZE_MAX / d / (size_t)esize)
-      return zpt_fail(ZPT_ERANGE, "%s: IDX dimensions overflow: dimension %zu is %zu and "
-                      "the product of the first %zu exceeds the address space", source,
-                      k, d, k + 1);
+      return zpt_fail(ZPT_ERANGE, "%s: IDX dimensions overflow: dimension %zu of %zu is %zu and "
+                      "the product of dimensions 1..%zu exceeds the address space", source,
+                      k + 1, ndims, d, k + 1);
     count *= d;
     out->dims[k] = d;
   }
