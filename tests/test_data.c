@@ -308,6 +308,32 @@ START_TEST(test_idx_bad_input) {
 }
 END_TEST
 
+START_TEST(test_read_file_limits) {
+  char p[512];
+  unsigned char *buf;
+  size_t len;
+  write_gz(tpath(p, sizeof p, "ten.gz"), "0123456789", 10);
+  ck_assert_int_eq(zpt_read_file(p, 10, &buf, &len), ZPT_OK);
+  ck_assert_uint_eq(len, 10);
+  ck_assert_mem_eq(buf, "0123456789", 11); /* NUL-terminated */
+  zpt_free(buf);
+  expect_error(zpt_read_file(p, 9, &buf, &len), ZPT_ERANGE, "ten.gz", "limit of 9 bytes");
+  ck_assert_ptr_null(buf);
+  /* a plain file of 200,000 bytes (several buffer growths), no limit */
+  unsigned char *big = malloc(200000);
+  for (size_t i = 0; i < 200000; i++)
+    big[i] = (unsigned char)(i % 251);
+  write_raw(tpath(p, sizeof p, "big.raw"), big, 200000);
+  ck_assert_int_eq(zpt_read_file(p, 0, &buf, &len), ZPT_OK);
+  ck_assert_uint_eq(len, 200000);
+  ck_assert_mem_eq(buf, big, 200000);
+  zpt_free(buf);
+  free(big);
+  expect_error(zpt_read_file(zpt_test_tmpdir(), 0, &buf, &len), ZPT_EIO, zpt_test_tmpdir(),
+               NULL);
+}
+END_TEST
+
 /* ---- CIFAR-10 --------------------------------------------------------- */
 
 static void cifar_record(unsigned char *rec, unsigned label, unsigned seed) {
@@ -771,6 +797,13 @@ START_TEST(test_copying_layout) {
       ck_assert(t[s] == (float)cat[s - 15]);
   }
   ck_assert_int_eq(zpt_dataset_check_targets(d), ZPT_OK);
+  /* a single sample generated on demand equals the data set's */
+  float xs[250], ts[25];
+  memset(xs, 0x7f, sizeof xs); /* garbage: the function must clear it */
+  ck_assert_int_eq(zpt_copying_sample(7, T, 3, xs, ts), ZPT_OK);
+  ck_assert_mem_eq(xs, zpt_dataset_input(d, 3), sizeof xs);
+  ck_assert_mem_eq(ts, zpt_dataset_target(d, 3), sizeof ts);
+  ck_assert_int_eq(zpt_copying_sample(7, 0, 3, xs, ts), ZPT_EINVAL);
   /* deterministic per seed, and sample k does not depend on n */
   ck_assert_int_eq(zpt_copying_generate(2, T, 7, &d2), ZPT_OK);
   ck_assert_mem_eq(d->inputs, d2->inputs, 2 * d->input_size * sizeof(float));
@@ -1096,6 +1129,7 @@ END_TEST
 static Suite *data_suite(void) {
   Suite *s = suite_create("data");
   TCase *t = tcase_create("loaders");
+  tcase_add_test(t, test_read_file_limits);
   tcase_add_test(t, test_idx_pair_gzip_and_raw);
   tcase_add_test(t, test_idx_element_types_and_dims);
   tcase_add_test(t, test_idx_bad_input);

@@ -41,6 +41,13 @@ double zpt_copying_baseline(size_t delay);
 int zpt_copying_generate(size_t n, size_t delay, uint64_t seed,
                          zpt_dataset **out);
 
+/* Sample k alone, identical to sample k of zpt_copying_generate(…, seed):
+ * input receives 10 (T + 20) floats, target T + 20.  For fresh batches on
+ * the fly without holding a whole data set (one-hot inputs of long delays
+ * are large: n (T + 20) 10 floats). */
+int zpt_copying_sample(uint64_t seed, size_t delay, size_t k, float *input,
+                       float *target);
+
 /* ---- Optical channel equalization ---------------------------------------
  * Transmitted symbols are 4-PAM classes c in {0, 1, 2, 3}, drawn uniformly
  * from the stream (seed, ZPT_STREAM_DATA, tag, 0); the noise comes from

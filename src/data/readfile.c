@@ -17,6 +17,8 @@ int zpt_read_file(const char *path, size_t max_bytes, unsigned char **data,
     return zpt_fail(ZPT_EIO, "%s: cannot open for reading: %s", path,
                     errno ? strerror(errno) : "out of memory in zlib");
   size_t cap = 1 << 16, n = 0;
+  if (max_bytes && cap > max_bytes)
+    cap = max_bytes + 1;
   unsigned char *buf = zpt_alloc(cap + 1, "file contents");
   if (!buf) {
     gzclose(f);
@@ -24,13 +26,15 @@ int zpt_read_file(const char *path, size_t max_bytes, unsigned char **data,
   }
   for (;;) {
     if (n == cap) {
-      if (max_bytes && cap >= max_bytes) {
+      size_t ncap = cap > ((size_t)-1 - 1) / 2 ? (size_t)-1 - 1 : cap * 2;
+      if (max_bytes && ncap > max_bytes)
+        ncap = max_bytes + 1; /* room to notice one byte too many */
+      if (ncap <= cap) {
         zpt_free(buf);
         gzclose(f);
         return zpt_fail(ZPT_ERANGE, "%s: larger than the limit of %zu bytes", path,
                         max_bytes);
       }
-      size_t ncap = cap > ((size_t)-1 - 1) / 2 ? (size_t)-1 - 1 : cap * 2;
       unsigned char *nb = zpt_alloc(ncap + 1, "file contents");
       if (!nb) {
         zpt_free(buf);
@@ -59,6 +63,11 @@ int zpt_read_file(const char *path, size_t max_bytes, unsigned char **data,
     if (got == 0)
       break;
     n += (size_t)got;
+    if (max_bytes && n > max_bytes) {
+      zpt_free(buf);
+      gzclose(f);
+      return zpt_fail(ZPT_ERANGE, "%s: larger than the limit of %zu bytes", path, max_bytes);
+    }
   }
   int errnum = Z_OK;
   const char *msg = gzerror(f, &errnum);
@@ -70,10 +79,6 @@ int zpt_read_file(const char *path, size_t max_bytes, unsigned char **data,
     return rc;
   }
   gzclose(f);
-  if (max_bytes && n > max_bytes) {
-    zpt_free(buf);
-    return zpt_fail(ZPT_ERANGE, "%s: larger than the limit of %zu bytes", path, max_bytes);
-  }
   buf[n] = 0;
   *data = buf;
   *len = n;
