@@ -17,5 +17,6 @@
 #include "nn/layers.h"
 #include "nn/builders.h"
 #include "nn/sim_backend.h"
+#include "data/data.h"
 
 #endif
