@@ -582,6 +582,39 @@ START_TEST(test_prefix_reuse) {
 }
 END_TEST
 
+START_TEST(test_sequence_variations) {
+  /* vector input viewed as a sequence -> RNN -> layer norm -> dense */
+  size_t T = 5, F = 3, n = 4;
+  zpt_model *m = zpt_model_alloc(T * F);
+  OK(zpt_model_reshape(m, zpt_shape_seq(T, F)));
+  OK(zpt_model_add_rnn(m, "rnn", 6, ZPT_INIT_XAVIER));
+  OK(zpt_model_add_layernorm(m, "ln"));
+  OK(zpt_model_add_dense(m, "out", 2, ZPT_INIT_XAVIER));
+  zpt_model_init(m, 4);
+  zpt_params *p = zpt_model_params(m);
+  size_t N = p->n_params;
+  float *delta = zpt_floats(N, "delta");
+  fill_uniform(delta, N, 600, 1.0f);
+  float x[4 * 15];
+  fill_uniform(x, n * T * F, 601, 1.0f);
+  const zpt_view *wh = zpt_params_find(p, "rnn.w_h"), *lg = zpt_params_find(p, "ln.gain");
+  zpt_variation vars[5] = {{wh->offset, wh->size, 0.2f, delta},
+                           {0, 0, 0, NULL},
+                           {lg->offset + 3, 40, 0.3f, delta + 1},
+                           {0, N, 0.05f, delta},
+                           {wh->offset + 30, 1, 1.0f, delta + 2}};
+  float out[5 * 4 * 2];
+  OK(zpt_model_forward_variations(m, p->theta, vars, 5, x, n, out, 0, 0));
+  check_variations(m, vars, 5, x, n, out, 0, 0);
+  /* a layer table without forward() is refused at allocation */
+  static const zpt_layer_ops no_forward = {"id", NULL, NULL, NULL, NULL};
+  ck_assert_ptr_null(zpt_layer_alloc(&no_forward, "id", 2, 2));
+  ck_assert_ptr_nonnull(strstr(zpt_error_message(), "no forward"));
+  zpt_free(delta);
+  zpt_model_free(m);
+}
+END_TEST
+
 /* A test-only stochastic layer: y = x + 0.1 N(0,1) per element from the
  * read-out noise stream (y = x without one). */
 static int noisy_forward(const zpt_layer *l, const float *params, const float *in,
@@ -630,6 +663,11 @@ START_TEST(test_noise_deterministic) {
    * asked alone as query 1002 equals its value above */
   OK(zpt_model_forward_variations(m, p->theta, vars + 2, 1, x, n, out3, 77, 1002));
   ck_assert(memcmp(out3, out1 + 2 * n * M, n * M * sizeof(float)) == 0);
+  /* one variation per chunk: the same noisy outputs */
+  zpt_model_set_chunk_floats(m, 1);
+  OK(zpt_model_forward_variations(m, p->theta, vars, V, x, n, out3, 77, 1000));
+  ck_assert_uint_eq(zpt_model_last_stats(m).chunks, V);
+  ck_assert(memcmp(out1, out3, sizeof out1) == 0);
   /* noise off: deterministic and equal to the noise-free forward */
   OK(zpt_model_forward_variations(m, p->theta, vars, V, x, n, clean, 0, 1000));
   check_variations(m, vars, V, x, n, clean, 0, 0);
@@ -811,6 +849,10 @@ START_TEST(test_bad_shapes) {
   l->n_params = 4;
   FAILS(zpt_model_add(m, l), ZPT_EINVAL, "parameter range [0, 4)");
   FAILS(zpt_model_add(m, NULL), ZPT_EINVAL, "layer is NULL");
+  l = zpt_layer_alloc(&noisy_ops, "z", 6, 6);
+  l->param_offset = zpt_model_n_params(m);
+  FAILS(zpt_model_add_shaped(m, l, zpt_shape_chw(2, 2, 2)), ZPT_EINVAL,
+        "out_size 6 does not match its shape 2x2x2");
   ck_assert_ptr_null(zpt_layer_alloc(NULL, "z", 1, 1));
   ck_assert_ptr_null(zpt_layer_alloc(&noisy_ops, "z", 0, 1));
   ck_assert_ptr_nonnull(strstr(zpt_error_message(), "in_size 0"));
@@ -903,6 +945,7 @@ static Suite *nn_suite(void) {
   tcase_add_test(t, test_variations_match_single);
   tcase_add_test(t, test_prefix_reuse);
   tcase_add_test(t, test_noise_deterministic);
+  tcase_add_test(t, test_sequence_variations);
   tcase_add_test(t, test_cnn_builder);
   tcase_add_test(t, test_mixer_builders);
   tcase_add_test(t, test_bad_shapes);
