@@ -536,6 +536,41 @@ START_TEST(test_variations_match_single) {
 }
 END_TEST
 
+START_TEST(test_many_random_variations) {
+  /* 45 random ranges (some bases, some all-theta) in random order */
+  zpt_model *m = var_model();
+  zpt_params *p = zpt_model_params(m);
+  size_t N = p->n_params, n = 3, M = zpt_model_output_size(m), V = 45;
+  float *delta = zpt_floats(N, "delta");
+  fill_uniform(delta, N, 700, 1.0f);
+  float *x = zpt_floats(n * zpt_model_input_size(m), "x");
+  fill_uniform(x, n * zpt_model_input_size(m), 701, 1.0f);
+  zpt_variation vars[45];
+  gsl_rng *r = zpt_rng_alloc(702, ZPT_STREAM_TEST, 0, 0);
+  for (size_t v = 0; v < V; v++) {
+    size_t kind = zpt_rng_below(r, 6);
+    if (kind == 0) {
+      vars[v] = (zpt_variation){0, 0, 0.0f, NULL};
+    } else if (kind == 1) {
+      vars[v] = (zpt_variation){0, N, 0.03f, delta};
+    } else {
+      size_t off = zpt_rng_below(r, N), len = 1 + zpt_rng_below(r, N - off);
+      if (len > 60)
+        len = 1 + len % 60;
+      vars[v] = (zpt_variation){off, len, 0.2f, delta + zpt_rng_below(r, N - len + 1)};
+    }
+  }
+  zpt_rng_free(r);
+  float *out = zpt_floats(V * n * M, "out");
+  OK(zpt_model_forward_variations(m, p->theta, vars, V, x, n, out, 0, 0));
+  check_variations(m, vars, V, x, n, out, 0, 0);
+  zpt_free(out);
+  zpt_free(x);
+  zpt_free(delta);
+  zpt_model_free(m);
+}
+END_TEST
+
 START_TEST(test_prefix_reuse) {
   zpt_model *m = var_model();
   zpt_params *p = zpt_model_params(m);
@@ -943,6 +978,7 @@ static Suite *nn_suite(void) {
   suite_add_tcase(s, t);
   t = tcase_create("model");
   tcase_add_test(t, test_variations_match_single);
+  tcase_add_test(t, test_many_random_variations);
   tcase_add_test(t, test_prefix_reuse);
   tcase_add_test(t, test_noise_deterministic);
   tcase_add_test(t, test_sequence_variations);

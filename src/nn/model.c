@@ -395,6 +395,35 @@ static int plan_cmp(const void *a, const void *b) {
   return x->index < y->index ? -1 : x->index > y->index;
 }
 
+/* In-place heap sort of the plans (glibc's qsort may allocate; the key
+ * includes the index, so stability does not matter). */
+static void sift_down(var_plan *a, size_t root, size_t n) {
+  for (;;) {
+    size_t child = 2 * root + 1;
+    if (child >= n)
+      return;
+    if (child + 1 < n && plan_cmp(&a[child], &a[child + 1]) < 0)
+      child++;
+    if (plan_cmp(&a[root], &a[child]) >= 0)
+      return;
+    var_plan t = a[root];
+    a[root] = a[child];
+    a[child] = t;
+    root = child;
+  }
+}
+
+static void sort_plans(var_plan *a, size_t n) {
+  for (size_t i = n / 2; i-- > 0;)
+    sift_down(a, i, n);
+  for (size_t end = n; end-- > 1;) {
+    var_plan t = a[0];
+    a[0] = a[end];
+    a[end] = t;
+    sift_down(a, 0, end);
+  }
+}
+
 /* Does variation v give layer l a private (perturbed) parameter slice? */
 static int perturbs(const zpt_variation *v, const zpt_layer *l) {
   return l->n_params > 0 && v->len > 0 && v->offset < l->param_offset + l->n_params &&
@@ -590,7 +619,7 @@ int zpt_model_forward_variations(zpt_model *m, const float *theta,
       }
     p->diverge = p->first < stoch ? p->first : stoch;
   }
-  qsort(plans, n_vars, sizeof *plans, plan_cmp);
+  sort_plans(plans, n_vars);
 
   size_t *off;
   ZPT_TRY(base_pass(m, theta, in, n, plans, n_vars, &off));
