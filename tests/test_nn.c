@@ -711,6 +711,39 @@ START_TEST(test_noise_deterministic) {
 }
 END_TEST
 
+START_TEST(test_init_rules) {
+  /* dense 400 -> 300 under each rule: bounds, spread, biases */
+  int rules[3] = {ZPT_INIT_HE, ZPT_INIT_XAVIER, ZPT_INIT_UNIFORM};
+  for (int k = 0; k < 3; k++) {
+    zpt_model *m = zpt_model_alloc(400);
+    OK(zpt_model_add_dense(m, "d", 300, rules[k]));
+    zpt_model_init(m, 11);
+    const float *w = view(m, "d.weight"), *b = view(m, "d.bias");
+    double ss = 0, wmax = 0, bmax = 0;
+    for (size_t i = 0; i < 120000; i++) {
+      ss += (double)w[i] * w[i];
+      wmax = fabs(w[i]) > wmax ? fabs(w[i]) : wmax;
+    }
+    for (size_t i = 0; i < 300; i++)
+      bmax = fabs(b[i]) > bmax ? fabs(b[i]) : bmax;
+    double sd = sqrt(ss / 120000.0);
+    if (rules[k] == ZPT_INIT_HE) {
+      ck_assert_msg(fabs(sd / sqrt(2.0 / 400) - 1) < 0.02, "He std %g", sd);
+      ck_assert(bmax == 0);
+    } else {
+      double a = rules[k] == ZPT_INIT_XAVIER ? sqrt(6.0 / 700) : 1.0 / 20;
+      ck_assert_msg(wmax <= a && wmax > 0.99 * a, "max |w| %g, bound %g", wmax, a);
+      ck_assert_msg(fabs(sd / (a / sqrt(3.0)) - 1) < 0.02, "uniform std %g", sd);
+      if (rules[k] == ZPT_INIT_XAVIER)
+        ck_assert(bmax == 0);
+      else
+        ck_assert(bmax > 0.9 * a && bmax <= a);
+    }
+    zpt_model_free(m);
+  }
+}
+END_TEST
+
 /* ------------------------------------------------------------- builders */
 
 START_TEST(test_cnn_builder) {
@@ -982,6 +1015,7 @@ static Suite *nn_suite(void) {
   tcase_add_test(t, test_prefix_reuse);
   tcase_add_test(t, test_noise_deterministic);
   tcase_add_test(t, test_sequence_variations);
+  tcase_add_test(t, test_init_rules);
   tcase_add_test(t, test_cnn_builder);
   tcase_add_test(t, test_mixer_builders);
   tcase_add_test(t, test_bad_shapes);
