@@ -907,6 +907,9 @@ START_TEST(test_bad_shapes) {
   /* reshape: size must match */
   FAILS(zpt_model_reshape(m, zpt_shape_seq(2, 2)), ZPT_EINVAL, "has 3 floats");
   OK(zpt_model_reshape(m, zpt_shape_seq(3, 1)));
+  OK(zpt_model_flatten(m));
+  ck_assert(zpt_model_shape(m).rank == 1 && zpt_model_shape(m).dim[0] == 3);
+  OK(zpt_model_reshape(m, zpt_shape_seq(3, 1)));
   OK(zpt_model_add_rnn(m, "r", 2, ZPT_INIT_HE));
   /* generic layers: in_size mismatch, parameter range mismatch, NULLs */
   zpt_layer *l = zpt_layer_alloc(&noisy_ops, "x", 7, 7);

@@ -298,6 +298,12 @@ int zpt_model_reshape(zpt_model *m, zpt_shape s) {
   return ZPT_OK;
 }
 
+int zpt_model_flatten(zpt_model *m) {
+  if (!m)
+    return zpt_fail(ZPT_EINVAL, "zpt_model_flatten: model is NULL");
+  return zpt_model_reshape(m, zpt_shape_vec(zpt_model_output_size(m)));
+}
+
 void zpt_model_init(zpt_model *m, uint64_t seed) {
   /* A stack stream: initialisation must not fail for want of memory. */
   uint64_t state[ZPT_RNG_STATE_WORDS];

@@ -147,6 +147,9 @@ zpt_shape zpt_model_input_shape(const zpt_model *m);
  * of T*F floats as a T x F sequence. */
 int zpt_model_reshape(zpt_model *m, zpt_shape s);
 
+/* zpt_model_reshape to a vector of the current size (a no-op for data). */
+int zpt_model_flatten(zpt_model *m);
+
 /* As zpt_model_add, and the output shape becomes `out` (its size must equal
  * l->out_size).  zpt_model_add itself keeps the current shape when
  * out_size equals the current size and otherwise makes it a vector. */
@@ -154,6 +157,10 @@ int zpt_model_add_shaped(zpt_model *m, zpt_layer *l, zpt_shape out);
 
 /* The layer called `name`, or NULL. */
 const zpt_layer *zpt_model_find_layer(const zpt_model *m, const char *name);
+
+/* Workspaces: a model keeps its activation and scratch buffers between
+ * calls (they only grow), so forwards of one model must not run
+ * concurrently; use one model per thread. */
 
 /* Bounds the activation workspace of zpt_model_forward_variations: the
  * variations are processed in chunks so that one chunk's activations
