@@ -626,6 +626,28 @@ static const char *type_name(const zpt_cfg_key *k) {
   return "?";
 }
 
+/* "# " lines of at most ~78 characters (inih reads at most 197). */
+static void write_wrapped_comment(FILE *out, const char *text) {
+  const size_t width = 76;
+  while (*text) {
+    size_t len = strlen(text);
+    size_t cut = len;
+    if (len > width) {
+      cut = width;
+      while (cut > 0 && text[cut] != ' ' && text[cut] != '|')
+        cut--;
+      if (cut == 0)
+        cut = width;
+      else if (text[cut] == '|')
+        cut++;
+    }
+    fprintf(out, "# %.*s\n", (int)cut, text);
+    text += cut;
+    while (*text == ' ')
+      text++;
+  }
+}
+
 int zpt_config_write(const zpt_config *c, FILE *out) {
   fprintf(out, "# zoptic %s configuration: every key, defaults filled in.\n"
                "# Keys and meanings: docs/config.md (zoptic config-doc).\n",
@@ -637,7 +659,10 @@ int zpt_config_write(const zpt_config *c, FILE *out) {
         continue;
       char expected[160];
       describe_expected(&schema[k], expected, sizeof expected);
-      fprintf(out, "# %s (%s: %s)\n", schema[k].doc, type_name(&schema[k]), expected);
+      char comment[512];
+      snprintf(comment, sizeof comment, "%s (%s: %s)", schema[k].doc,
+               type_name(&schema[k]), expected);
+      write_wrapped_comment(out, comment);
       if (c->v[k].set)
         fprintf(out, "%s = %s\n", schema[k].key, c->v[k].text);
       else
