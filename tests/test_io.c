@@ -39,6 +39,17 @@ static void write_text(const char *path, const char *text) {
 static const char *minimal =
     "[data]\ntask = toy\n[model]\nkind = toy-linear\n[train]\nbudget = 100\n";
 
+/* LeakSanitizer (make asan): HDF5 1.10 leaks some of its own metadata-cache
+ * allocations when an open or read of a DAMAGED file fails half-way (seen
+ * with the randomly corrupted checkpoints of test_ckpt_corrupt_truncated;
+ * the stack ends inside libhdf5_serial.so, which has no frame pointers).
+ * Suppress leaks whose allocation happens inside HDF5 only; zoptic's own
+ * allocations are still checked.  Unused outside sanitizer builds. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void) {
+  return "leak:libhdf5_serial.so\n";
+}
+
 /* ---- configuration ---- */
 
 START_TEST(test_schema_defaults) {
