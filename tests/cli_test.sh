@@ -74,9 +74,9 @@ out=$("$Z" train --resume ref 2>/dev/null) || fail "resume of a finished run fai
 [ "$(wc -l < ref/log.csv)" -eq 21 ] || fail "resume of a finished run changed log.csv"
 
 # ---- info ----
-expect 0 "parameters: 18 in 2 views" "$Z" info ref/checkpoint.h5
+expect 0 "parameters: 68 in 2 views" "$Z" info ref/checkpoint.h5
 out=$("$Z" info ref/checkpoint.h5)
-for pat in "linear.weight" "2x8" "run/iteration                    uint64[1] = 2000" \
+for pat in "linear.weight" "4x16" "run/iteration                    uint64[1] = 2000" \
            "run/queries                      uint64[1] = 22000" "trainer/moment1" "config:" "kind = toy-linear"; do
   grep -qF -- "$pat" <<<"$out" || fail "info lacks '$pat'"
 done
@@ -85,7 +85,7 @@ done
 out=$("$Z" eval ref/checkpoint.h5 --outputs outs.csv) || fail "eval failed: $out"
 [ "$out" = "test_loss=$(tail -n 1 ref/log.csv | cut -d, -f6) test_metric=$metric metric=relative_loss samples=256" ] \
   || fail "eval disagrees with the run: $out"
-[ "$(wc -l < outs.csv)" -eq 257 ] && [ "$(head -n 1 outs.csv)" = "sample,output_0,output_1,target_0,target_1" ] \
+[ "$(wc -l < outs.csv)" -eq 257 ] && [ "$(head -n 1 outs.csv)" = "sample,output_0,output_1,output_2,output_3,target_0,target_1,target_2,target_3" ] \
   || fail "eval --outputs: $(head -n 2 outs.csv)"
 expect 2 "--set zo.Q=x" "$Z" eval ref/checkpoint.h5 --set zo.Q=x
 
@@ -148,7 +148,7 @@ out=$("$Z" info trunc.h5 2>&1 || true)
 ! grep -q 'HDF5-DIAG' <<<"$out" || fail "HDF5 error stack printed: $out"
 
 # ---- plot ----
-"$Z" train "$CFG" --out second --set zo.lr=0.005 >/dev/null 2>&1 || fail "second run failed"
+"$Z" train "$CFG" --out second --set zo.lr=0.001 >/dev/null 2>&1 || fail "second run failed"
 out=$("$Z" plot ref second -o both.png 2>&1) || fail "plot failed: $out"
 [ "$(head -c 4 both.png | od -An -c | tr -d ' ')" = "211PNG" ] || fail "plot wrote no PNG"
 [ "$(stat -c %s both.png)" -gt 10000 ] || fail "plot PNG suspiciously small"

@@ -149,14 +149,19 @@ int zpt_cmd_plot(int argc, char **argv) {
              "} else {\n  set terminal png size 1400,1000\n}\n");
   fprintf(f, "set output ");
   put_quoted(f, out);
-  fprintf(f, "\nset datafile separator ','\nset key autotitle columnhead\n"
+  fprintf(f, "\nset termoption noenhanced\nset datafile separator ','\n"
+             "set key autotitle columnhead\n"
              "set grid\nset key outside bottom center horizontal\n"
              "set multiplot layout 2,2 title 'zoptic training runs'\n");
   const char *xs[2][2] = {{"2", "queries"}, {"4", "seconds"}};
   for (int panel = 0; panel < 4; panel++) {
     int x = panel / 2, is_metric = panel % 2;
     fprintf(f, "set xlabel '%s'\nset ylabel '%s'\n%s\n", xs[x][1],
-            is_metric ? metric : "loss", is_metric ? "unset logscale y" : "set logscale y");
+            is_metric ? metric : "loss",
+            /* losses and relative losses span decades; accuracy and SER
+             * are read on a linear axis (SER may be 0) */
+            !is_metric || !strcmp(metric, "relative_loss") ? "set logscale y"
+                                                           : "unset logscale y");
     fprintf(f, "plot ");
     for (int i = 0; i < n_dirs; i++) {
       char log[PLOT_PATH_MAX];
