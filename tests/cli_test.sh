@@ -132,6 +132,23 @@ wait $pid 2>/dev/null || true
 diff <(norm_log ref/log.csv) <(norm_log early/log.csv) >/dev/null || fail "early-kill log differs"
 expect 2 "is not a run directory" "$Z" train --resume nowhere
 
+# ---- data files (toy task reading data.path): exit 3 on bad data ----
+awk 'BEGIN { srand(7); for (r = 0; r < 400; r++) { s = ""; for (j = 0; j < 16; j++) { x[j] = 2 * rand() - 1; s = s x[j] "," }
+  print s (x[0] + x[1]) "," (x[2] - x[3]) "," (0.5 * x[4]) "," (x[5] + x[6] + x[7]) } }' > data.csv
+out=$("$Z" train "$CFG" --out csvrun --set data.path="$T/data.csv" --set data.n_train=0 --set data.n_test=0 2>&1) \
+  || fail "training on a CSV file failed: $out"
+awk -F, 'NR == 2 { first = $7 } END { exit !($7 < first / 10) }' csvrun/log.csv || fail "CSV run did not learn"
+out=$("$Z" eval csvrun/checkpoint.h5 | grep -c 'samples=100$')
+[ "$out" = 1 ] || fail "eval of the CSV run: expected 100 test samples (a quarter of 400 rows)"
+head -n 40 data.csv > small.csv
+expect 0 "samples=10" "$Z" eval csvrun/checkpoint.h5 --data "$T/small.csv"
+expect 3 "data.path $T/gone.csv: cannot open" "$Z" eval csvrun/checkpoint.h5 --data "$T/gone.csv"
+{ head -n 2 data.csv; echo "1,2,three"; } > bad.csv
+expect 3 "bad.csv:3: expected 20 comma-separated finite numbers (16 inputs, then 4 targets)" \
+  "$Z" train "$CFG" --out r_badcsv --set data.path="$T/bad.csv"
+expect 3 "small.csv: 40 rows; need n_train + n_test = 512 + 256 rows" \
+  "$Z" train "$CFG" --out r_small --set data.path="$T/small.csv"
+
 # ---- bad checkpoints: exit 4 with a clear message ----
 cp ref/checkpoint.h5 good.h5
 size=$(stat -c %s good.h5)

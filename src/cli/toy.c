@@ -3,7 +3,11 @@
  *
  * Data (data.task = toy): linear regression y = W* x + b* + noise with
  * x ~ N(0, I_d), W* ~ N(0, 1/d), b* ~ N(0, 0.1^2), noise ~ N(0, toy_noise^2),
- * generated from stream (data.seed, DATA, 0|1|2, 0).
+ * generated from stream (data.seed, DATA, 0|1|2, 0); or, when data.path is
+ * set, read from a CSV file of d + m numbers per line (x then y; blank lines
+ * and lines starting with '#' skipped): the first n_train rows train, the
+ * next n_test rows test (n_test 0: a quarter of the rows; n_train 0: the
+ * rows before the test rows).
  * Model: y = W x + b, theta = views "linear.weight" [m, d], "linear.bias" [m],
  * evaluated through a real zpt_blackbox (variations, no theta copies).
  * Trainer: ZO-I — Gaussian perturbations u_q from stream
@@ -14,7 +18,10 @@
  * the zero predictor), so 1 means "learned nothing" and 0 is perfect.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/run.h"
@@ -100,6 +107,125 @@ static void generate(uint64_t seed, size_t stream, size_t n, size_t d, size_t m,
   zpt_rng_free(r);
 }
 
+/* Reads every row of a CSV of d + m numbers into new arrays. */
+static int load_csv(const char *path, size_t d, size_t m, float **xs, float **ys,
+                    size_t *rows) {
+  *xs = *ys = NULL;
+  *rows = 0;
+  FILE *f = fopen(path, "r");
+  if (!f)
+    return zpt_fail(errno == ENOENT ? ZPT_ENOTFOUND : ZPT_EIO,
+                    "data.path %s: cannot open: %s", path, strerror(errno));
+  size_t cap = 0, n = 0, cols = d + m;
+  float *x = NULL, *y = NULL;
+  char *line = NULL;
+  size_t line_cap = 0;
+  long lineno = 0;
+  int status = ZPT_OK;
+  while (status == ZPT_OK && getline(&line, &line_cap, f) > 0) {
+    lineno++;
+    char *p = line;
+    while (*p == ' ' || *p == '\t')
+      p++;
+    if (*p == '\n' || *p == '\r' || *p == '#' || *p == '\0')
+      continue;
+    if (n == cap) {
+      size_t nc = cap ? 2 * cap : 256;
+      float *nx = zpt_floats(nc * d, "toy data inputs");
+      float *ny = zpt_floats(nc * m, "toy data targets");
+      if (!nx || !ny) {
+        zpt_free(nx);
+        zpt_free(ny);
+        status = ZPT_ENOMEM;
+        break;
+      }
+      if (n) {
+        memcpy(nx, x, n * d * sizeof(float));
+        memcpy(ny, y, n * m * sizeof(float));
+      }
+      zpt_free(x);
+      zpt_free(y);
+      x = nx;
+      y = ny;
+      cap = nc;
+    }
+    size_t k = 0;
+    for (; k < cols; k++) {
+      char *end;
+      errno = 0;
+      double v = strtod(p, &end);
+      if (end == p || errno == ERANGE || !isfinite(v))
+        break;
+      if (k < d)
+        x[n * d + k] = (float)v;
+      else
+        y[n * m + k - d] = (float)v;
+      p = end;
+      while (*p == ' ' || *p == '\t')
+        p++;
+      if (k + 1 < cols) {
+        if (*p != ',')
+          { k++; break; }
+        p++;
+      }
+    }
+    while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+      p++;
+    if (k != cols || *p)
+      status = zpt_fail(ZPT_EFORMAT, "%s:%ld: expected %zu comma-separated "
+                        "finite numbers (%zu inputs, then %zu targets)", path,
+                        lineno, cols, d, m);
+    else
+      n++;
+  }
+  free(line);
+  if (status == ZPT_OK && ferror(f))
+    status = zpt_fail(ZPT_EIO, "%s: read error", path);
+  fclose(f);
+  if (status != ZPT_OK) {
+    zpt_free(x);
+    zpt_free(y);
+    return status;
+  }
+  *xs = x;
+  *ys = y;
+  *rows = n;
+  return ZPT_OK;
+}
+
+/* Splits the rows of data.path into the train and test sets of t. */
+static int load_data_file(toy *t, const char *path, uint64_t n_train,
+                          uint64_t n_test) {
+  float *x, *y;
+  size_t rows;
+  ZPT_TRY(load_csv(path, t->d, t->m, &x, &y, &rows));
+  size_t nte = n_test ? (size_t)n_test : rows / 4;
+  size_t ntr = n_train ? (size_t)n_train : (rows > nte ? rows - nte : 0);
+  int status = ZPT_OK;
+  if (ntr == 0 || nte == 0 || ntr + nte > rows || ntr + nte < ntr)
+    status = zpt_fail(ZPT_EFORMAT, "%s: %zu rows; need n_train + n_test = "
+                      "%zu + %zu rows, both at least 1", path, rows, ntr, nte);
+  else {
+    t->n_train = ntr;
+    t->n_test = nte;
+    t->x_train = zpt_floats(ntr * t->d, "toy train inputs");
+    t->y_train = zpt_floats(ntr * t->m, "toy train targets");
+    t->x_test = zpt_floats(nte * t->d, "toy test inputs");
+    t->y_test = zpt_floats(nte * t->m, "toy test targets");
+    if (!t->x_train || !t->y_train || !t->x_test || !t->y_test)
+      status = ZPT_ENOMEM;
+    else {
+      memcpy(t->x_train, x, ntr * t->d * sizeof(float));
+      memcpy(t->y_train, y, ntr * t->m * sizeof(float));
+      memcpy(t->x_test, x + ntr * t->d, nte * t->d * sizeof(float));
+      memcpy(t->y_test, y + ntr * t->m, nte * t->m * sizeof(float));
+    }
+  }
+  zpt_free(x);
+  zpt_free(y);
+  return status;
+}
+
 static void toy_free(toy *t) {
   if (!t)
     return;
@@ -129,8 +255,10 @@ static void toy_destroy(zpt_task *task) {
 #define CFG(call) ZPT_TRY(call)
 
 static int read_config(toy *t, const zpt_config *cfg, uint64_t *data_seed,
-                       uint64_t *init_seed, double *noise, double *init_scale) {
+                       uint64_t *init_seed, double *noise, double *init_scale,
+                       const char **path, uint64_t *n_train, uint64_t *n_test) {
   const char *s;
+  CFG(zpt_config_string(cfg, "data.path", path));
   CFG(zpt_config_string(cfg, "data.task", &s));
   if (strcmp(s, "toy"))
     return zpt_fail(ZPT_EINVAL, "model.kind = toy-linear needs data.task = toy, got '%s'", s);
@@ -155,12 +283,14 @@ static int read_config(toy *t, const zpt_config *cfg, uint64_t *data_seed,
   CFG(zpt_config_int(cfg, "zo.Q", &v));
   t->Q = (size_t)v;
   uint64_t u;
-  CFG(zpt_config_u64(cfg, "data.n_train", &u));
-  t->n_train = u ? (size_t)u : 512;
-  CFG(zpt_config_u64(cfg, "data.n_test", &u));
-  t->n_test = u ? (size_t)u : 256;
+  CFG(zpt_config_u64(cfg, "data.n_train", n_train));
+  t->n_train = *n_train ? (size_t)*n_train : 512;
+  CFG(zpt_config_u64(cfg, "data.n_test", n_test));
+  t->n_test = *n_test ? (size_t)*n_test : 256;
   CFG(zpt_config_u64(cfg, "data.batch", &u));
   t->batch = (size_t)u;
+  if (**path)
+    t->n_train = t->n_test = 1; /* set by the file */
   if (t->n_train > (1u << 24) || t->n_test > (1u << 24) || t->batch > (1u << 20))
     return zpt_fail(ZPT_EINVAL, "toy-linear: data.n_train, data.n_test <= 2^24 "
                     "and data.batch <= 2^20 expected");
@@ -183,9 +313,13 @@ static int toy_create(const zpt_config *cfg, zpt_task *task) {
   if (!t)
     return ZPT_ENOMEM;
   task->impl = t;
-  uint64_t data_seed, init_seed;
+  uint64_t data_seed, init_seed, n_train, n_test;
   double noise, init_scale;
-  int rc = read_config(t, cfg, &data_seed, &init_seed, &noise, &init_scale);
+  const char *path;
+  int rc = read_config(t, cfg, &data_seed, &init_seed, &noise, &init_scale,
+                       &path, &n_train, &n_test);
+  if (rc == ZPT_OK && *path)
+    rc = load_data_file(t, path, n_train, n_test);
   if (rc != ZPT_OK) {
     toy_destroy(task);
     return rc;
@@ -198,10 +332,12 @@ static int toy_create(const zpt_config *cfg, zpt_task *task) {
       zpt_params_add(t->params, "linear.bias", 1, bshape, NULL))
     goto fail;
   size_t n = t->params->n_params;
-  t->x_train = zpt_floats(t->n_train * d, "toy train inputs");
-  t->y_train = zpt_floats(t->n_train * m, "toy train targets");
-  t->x_test = zpt_floats(t->n_test * d, "toy test inputs");
-  t->y_test = zpt_floats(t->n_test * m, "toy test targets");
+  if (!*path) {
+    t->x_train = zpt_floats(t->n_train * d, "toy train inputs");
+    t->y_train = zpt_floats(t->n_train * m, "toy train targets");
+    t->x_test = zpt_floats(t->n_test * d, "toy test inputs");
+    t->y_test = zpt_floats(t->n_test * m, "toy test targets");
+  }
   t->m1 = zpt_doubles(n, "toy optimizer moment 1");
   t->m2 = zpt_doubles(n, "toy optimizer moment 2");
   t->u = zpt_floats(t->Q * n, "toy perturbations");
@@ -224,10 +360,12 @@ static int toy_create(const zpt_config *cfg, zpt_task *task) {
   zpt_rng_gaussians(r, w_true, m * d, 1.0 / sqrt((double)d));
   zpt_rng_gaussians(r, w_true + m * d, m, 0.1);
   zpt_rng_free(r);
-  generate(data_seed, 1, t->n_train, d, m, w_true, w_true + m * d, noise,
-           t->x_train, t->y_train);
-  generate(data_seed, 2, t->n_test, d, m, w_true, w_true + m * d, noise,
-           t->x_test, t->y_test);
+  if (!*path) {
+    generate(data_seed, 1, t->n_train, d, m, w_true, w_true + m * d, noise,
+             t->x_train, t->y_train);
+    generate(data_seed, 2, t->n_test, d, m, w_true, w_true + m * d, noise,
+             t->x_test, t->y_test);
+  }
   zpt_free(w_true);
   /* initial theta: weights N(0, init_scale^2 / d), bias 0 */
   r = zpt_rng_alloc(init_seed, ZPT_STREAM_INIT, 0, 0);

@@ -31,7 +31,7 @@ static const zpt_cfg_key schema[] = {
    "mnist10k|digits|idx|cifar10|copying|equalization-isi|equalization-imdd|toy",
    0, 0, 0, "the learning task and its data set (toy: generated linear regression, for tests and smoke runs)"},
   {"data", "path", TS, "", NULL, 0, 0, 0,
-   "data file or directory of file-based tasks (mnist10k, digits, idx, cifar10); empty for generated tasks"},
+   "data file or directory of file-based tasks (mnist10k, digits, idx, cifar10; toy: a CSV of inputs then targets); empty for generated data"},
   {"data", "n_train", TU, "0", NULL, 0, 0, 0, "training samples to use or generate (0: all of the file / the task's default)"},
   {"data", "n_test", TU, "0", NULL, 0, 0, 0, "test samples to use or generate (0: all of the file / the task's default)"},
   {"data", "batch", TU, "64", NULL, GE, 1, 0, "mini-batch size of a training query"},
