@@ -11,10 +11,11 @@
  * log.csv, progress display and checkpoints.
  *
  * Contract:
- * - create() builds everything from the resolved configuration; theta is
- *   initialised.  Errors: ZPT_EINVAL for configuration problems (exit code
+ * - create() builds everything from the resolved configuration and sets
+ *   task->impl (the caller sets task->type); theta is initialised; on
+ *   failure it frees what it built.  Errors: ZPT_EINVAL for configuration problems (exit code
  *   2), ZPT_EIO / ZPT_EFORMAT / ZPT_ENOTFOUND for data problems (exit 3).
- * - step(iteration) performs training iteration `iteration` (0-based) and
+ * - step(ctx) performs training iteration ctx->iteration (0-based) and
  *   reports the queries it spent.  Everything random in it must come from
  *   streams derived from (seed, purpose, iteration, ...) or from streams
  *   whose state save() writes, so that save/load + step gives the same
@@ -46,6 +47,17 @@ typedef struct {
   void *impl;
 } zpt_task;
 
+/* What the loop tells a training step. */
+typedef struct {
+  uint64_t iteration;    /* 0-based index of this iteration */
+  uint64_t first_query;  /* global index of this iteration's first query (=
+                            queries spent so far): pass it to
+                            zpt_blackbox_query so read-out noise is
+                            reproducible and resumable */
+  uint64_t queries_left; /* budget minus queries spent (>= 1); a step may
+                            spend more only by finishing its iteration */
+} zpt_step_ctx;
+
 typedef struct {
   uint64_t queries;         /* black-box queries (parameter settings) spent */
   uint64_t sample_forwards; /* sum over those queries of their batch sizes */
@@ -63,7 +75,7 @@ struct zpt_task_type {
   const char *metric; /* its metric: "accuracy", "ser" or "relative_loss" */
   int (*create)(const zpt_config *cfg, zpt_task *task);
   zpt_params *(*params)(zpt_task *task);
-  int (*step)(zpt_task *task, uint64_t iteration, zpt_step_info *info);
+  int (*step)(zpt_task *task, const zpt_step_ctx *ctx, zpt_step_info *info);
   int (*evaluate)(zpt_task *task, uint64_t max_samples, zpt_eval_result *res);
   /* CSV of the model's outputs on the test set (header line first). */
   int (*write_outputs)(zpt_task *task, FILE *csv);

@@ -400,8 +400,10 @@ static double mse(const float *out, const float *y, size_t n) {
   return acc / (double)n;
 }
 
-static int toy_step(zpt_task *task, uint64_t iteration, zpt_step_info *info) {
+static int toy_step(zpt_task *task, const zpt_step_ctx *ctx,
+                    zpt_step_info *info) {
   toy *t = task->impl;
+  uint64_t iteration = ctx->iteration;
   size_t n = t->params->n_params, d = t->d, m = t->m, B = t->batch;
   for (size_t s = 0; s < B; s++) {
     size_t i = (size_t)zpt_rng_below(t->rng_batch, t->n_train);
@@ -421,7 +423,7 @@ static int toy_step(zpt_task *task, uint64_t iteration, zpt_step_info *info) {
       t->vars[n_vars++] = (zpt_variation){0, n, (float)-t->mu, t->u + q * n};
   }
   ZPT_TRY(zpt_blackbox_query(&t->bb, t->params->theta, t->vars, n_vars, t->xb,
-                             B, t->out, 0));
+                             B, t->out, ctx->first_query));
   double base = mse(t->out, t->yb, B * m);
   memset(t->grad, 0, n * sizeof(float));
   for (size_t q = 0; q < t->Q; q++) {

@@ -175,7 +175,11 @@ static int run_loop(train_run *r, run_counters *c) {
   zpt_task *task = &r->task;
   while (c->queries < budget) {
     zpt_step_info info = {0, 0, 0};
-    int rc = task->type->step(task, c->iteration, &info);
+    zpt_step_ctx ctx = {c->iteration, c->queries, budget - c->queries};
+    int rc = task->type->step(task, &ctx, &info);
+    if (rc == ZPT_OK && info.queries == 0)
+      rc = zpt_fail(ZPT_EINVAL, "task %s: a step spent no queries",
+                    task->type->kind);
     if (rc != ZPT_OK) {
       zpt_progress_finish(&prog);
       return zpt_fail_context(rc, "iteration %" PRIu64 ": ", c->iteration);
