@@ -221,10 +221,13 @@ static int run_loop(train_run *r, run_counters *c) {
       double rate = elapsed > 0 ? (double)(c->queries - q0) / elapsed : 0;
       zpt_format_duration(rate > 0 ? (double)(budget - (done ? budget : c->queries)) / rate : -1,
                           eta, sizeof eta);
+      char last[32] = "-"; /* no evaluation yet */
+      if (!isnan(c->test_metric))
+        snprintf(last, sizeof last, "%.4g", c->test_metric);
       zpt_progress_update(&prog, done, "iter %" PRIu64 "  queries %" PRIu64
-                          "/%" PRIu64 "  train_loss %.4g  %s %.4g  elapsed %s"
+                          "/%" PRIu64 "  train_loss %.4g  %s %s  elapsed %s"
                           "  eta %s", c->iteration, c->queries, budget,
-                          info.train_loss, metric, c->test_metric, el, eta);
+                          info.train_loss, metric, last, el, eta);
     }
   }
   zpt_progress_finish(&prog);
