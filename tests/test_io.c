@@ -254,6 +254,35 @@ START_TEST(test_resolved_round_trip) {
 }
 END_TEST
 
+START_TEST(test_config_doc) {
+  char *doc = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&doc, &len);
+  ck_assert_int_eq(zpt_config_write_doc(f), ZPT_OK);
+  fclose(f);
+  size_t n;
+  const zpt_cfg_key *s = zpt_config_schema(&n);
+  for (size_t k = 0; k < n; k++) {
+    char row[256];
+    snprintf(row, sizeof row, "| `%s.%s` | ", s[k].section, s[k].key);
+    const char *at = strstr(doc, row);
+    ck_assert_msg(at != NULL, "config doc lacks %s.%s", s[k].section, s[k].key);
+    char def[128];
+    if (!s[k].def)
+      snprintf(def, sizeof def, "**required**");
+    else if (!*s[k].def)
+      snprintf(def, sizeof def, "(empty)");
+    else
+      snprintf(def, sizeof def, "`%s`", s[k].def);
+    const char *eol = strchr(at, '\n');
+    char *found = strstr(at, def);
+    ck_assert_msg(found && found < eol, "config doc row of %s.%s lacks its default %s",
+                  s[k].section, s[k].key, def);
+  }
+  free(doc);
+}
+END_TEST
+
 /* ---- checkpoints ---- */
 
 typedef struct {
@@ -675,6 +704,7 @@ int main(void) {
   tcase_add_test(tc, test_parse_errors);
   tcase_add_test(tc, test_set_overrides);
   tcase_add_test(tc, test_resolved_round_trip);
+  tcase_add_test(tc, test_config_doc);
   tcase_add_test(tc, test_ckpt_round_trip);
   tcase_add_test(tc, test_ckpt_writer_errors);
   tcase_add_test(tc, test_ckpt_atomic_replace);

@@ -91,10 +91,12 @@ static const zpt_blackbox_type toy_box_type = {"toy-linear", toy_query, NULL};
 
 /* ---- data ---- */
 
-static void generate(uint64_t seed, size_t stream, size_t n, size_t d, size_t m,
-                     const float *w, const float *b, double noise, float *x,
-                     float *y) {
+static int generate(uint64_t seed, size_t stream, size_t n, size_t d, size_t m,
+                    const float *w, const float *b, double noise, float *x,
+                    float *y) {
   gsl_rng *r = zpt_rng_alloc(seed, ZPT_STREAM_DATA, stream, 0);
+  if (!r)
+    return zpt_error_status() ? zpt_error_status() : ZPT_ENOMEM;
   zpt_rng_gaussians(r, x, n * d, 1.0);
   zpt_rng_gaussians(r, y, n * m, noise);
   for (size_t s = 0; s < n; s++)
@@ -105,6 +107,7 @@ static void generate(uint64_t seed, size_t stream, size_t n, size_t d, size_t m,
       y[s * m + i] += (float)acc;
     }
   zpt_rng_free(r);
+  return ZPT_OK;
 }
 
 /* Reads every row of a CSV of d + m numbers into new arrays. */
@@ -357,18 +360,26 @@ static int toy_create(const zpt_config *cfg, zpt_task *task) {
   if (!w_true)
     goto fail;
   gsl_rng *r = zpt_rng_alloc(data_seed, ZPT_STREAM_DATA, 0, 0);
+  if (!r) {
+    zpt_free(w_true);
+    goto fail;
+  }
   zpt_rng_gaussians(r, w_true, m * d, 1.0 / sqrt((double)d));
   zpt_rng_gaussians(r, w_true + m * d, m, 0.1);
   zpt_rng_free(r);
-  if (!*path) {
-    generate(data_seed, 1, t->n_train, d, m, w_true, w_true + m * d, noise,
-             t->x_train, t->y_train);
-    generate(data_seed, 2, t->n_test, d, m, w_true, w_true + m * d, noise,
-             t->x_test, t->y_test);
+  if (!*path &&
+      (generate(data_seed, 1, t->n_train, d, m, w_true, w_true + m * d, noise,
+                t->x_train, t->y_train) != ZPT_OK ||
+       generate(data_seed, 2, t->n_test, d, m, w_true, w_true + m * d, noise,
+                t->x_test, t->y_test) != ZPT_OK)) {
+    zpt_free(w_true);
+    goto fail;
   }
   zpt_free(w_true);
   /* initial theta: weights N(0, init_scale^2 / d), bias 0 */
   r = zpt_rng_alloc(init_seed, ZPT_STREAM_INIT, 0, 0);
+  if (!r)
+    goto fail;
   zpt_rng_gaussians(r, t->params->theta, m * d, init_scale / sqrt((double)d));
   zpt_rng_free(r);
   t->box.d = d;

@@ -10,8 +10,8 @@
  * docs/config.md is generated from the same table (`zoptic config-doc`).
  *
  * Errors are ZPT_EINVAL with messages such as
- *   run.ini:12: [zo] Q = 0: expected an integer >= 1
- *   --set zo.method=zo-x: [zo] method: expected one of zo-i|zo-co|zo-np
+ *   run.ini:12: [zo] Q = '0': expected an integer >= 1
+ *   --set zo.method=zo-x: [zo] method = 'zo-x': expected one of zo-i|zo-co|zo-np
  */
 #ifndef ZPT_CONFIG_H
 #define ZPT_CONFIG_H
