@@ -6,7 +6,7 @@
 set -euo pipefail
 Z="$(cd "$(dirname "${BUILD:-build}/zoptic")" && pwd)/zoptic"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-CFG="$ROOT/configs/toy.ini"
+CFG="$ROOT/experiments/toy.ini"
 T="$(mktemp -d "${TMPDIR:-/tmp}/zoptic-cli-XXXXXX")"
 trap 'rm -rf "$T"' EXIT
 cd "$T"
