@@ -74,6 +74,36 @@ START_TEST(test_jacobian_affine) {
     }
   ck_assert_msg(worst < 2e-3, "Fisher of affine box vs A^T A: worst %g", worst);
   zpt_trainer_free(t);
+  /* the same box read as a sequence classifier (M = 5 -> use 1 step x 5
+   * classes with score scale 1.5): F = (1/B) sum_i A^T G_i A */
+  zpt_zo_config cs = c;
+  cs.loss = zpt_loss_xent_seq(1, M, 1.5);
+  float tcls[B] = {0, 3, 4};
+  ck_assert_int_eq(zpt_trainer_alloc(&t, bb, theta, &cs), ZPT_OK);
+  ck_assert_int_eq(zpt_trainer_iterate(t, x, tcls, B, NULL), ZPT_OK);
+  zpt_fisher_get(zpt_trainer_fisher(t), 0, F);
+  double want[N * N] = {0};
+  for (size_t i = 0; i < B; i++) {
+    float y[M];
+    double G[M * M];
+    for (size_t m = 0; m < M; m++) {
+      double s = x[i * M + m];
+      for (size_t k = 0; k < N; k++)
+        s += (double)A[m * N + k] * theta[k];
+      y[m] = (float)s;
+    }
+    ck_assert_int_eq(zpt_loss_fisher_G(&cs.loss, y, M, G), ZPT_OK);
+    for (size_t a = 0; a < N; a++)
+      for (size_t b = 0; b < N; b++)
+        for (size_t m = 0; m < M; m++)
+          for (size_t k = 0; k < M; k++)
+            want[a * N + b] += A[m * N + a] * G[m * M + k] * A[k * N + b] / B;
+  }
+  worst = 0;
+  for (size_t k = 0; k < N * N; k++)
+    worst = fmax(worst, fabs(F[k] - want[k]));
+  ck_assert_msg(worst < 2e-3, "softmax Fisher through J = A: worst %g", worst);
+  zpt_trainer_free(t);
   zpt_blackbox_free(bb);
 }
 END_TEST

@@ -523,6 +523,66 @@ START_TEST(test_fisher_schedules) {
 }
 END_TEST
 
+START_TEST(test_mlp_cuts) {
+  /* a two-layer net with blocks cut at the layer boundary, MSE loss:
+   * ZO-NP trains it and resumes bit-identically */
+  enum { Din = 4, H = 5, Co = 3, N = H * Din + H + Co * H + Co, S = 32 };
+  float xs[S * Din], ys[S * Co], th[N];
+  gsl_rng *g = zpt_rng_alloc(4, ZPT_STREAM_TEST, 5, 0);
+  for (size_t k = 0; k < S * Din; k++)
+    xs[k] = (float)(2 * gsl_rng_uniform(g) - 1);
+  for (size_t i = 0; i < S; i++)
+    for (size_t c = 0; c < Co; c++)
+      ys[i * Co + c] = (float)sin(xs[i * Din + c] + 0.5 * xs[i * Din + 3]);
+  for (size_t k = 0; k < N; k++)
+    th[k] = (float)(0.5 * (2 * gsl_rng_uniform(g) - 1));
+  zpt_rng_free(g);
+  zpt_blackbox *bb = zpt_testbox_mlp(Din, H, Co);
+  const size_t cut = H * Din + H; /* first layer | second layer */
+  zpt_zo_config c;
+  zpt_zo_config_default(&c);
+  c.loss = zpt_loss_mse();
+  c.n_max = 10;
+  c.cuts = &cut;
+  c.n_cuts = 1;
+  c.q = 4;
+  c.t_ud = 10;
+  c.optim.lr = 1e-2;
+  zpt_trainer *a, *b;
+  ck_assert_int_eq(zpt_trainer_alloc(&a, bb, th, &c), ZPT_OK);
+  const zpt_blocks *bl = zpt_trainer_blocks(a);
+  ck_assert_uint_eq(bl->n_blocks, 3 + 2);
+  int at_cut = 0;
+  for (size_t k = 0; k <= bl->n_blocks; k++)
+    at_cut |= bl->offset[k] == cut;
+  ck_assert(at_cut);
+  zpt_eval_result e0, e1;
+  ck_assert_int_eq(zpt_trainer_evaluate(a, xs, ys, S, 0, &e0), ZPT_OK);
+  zpt_memstate *ms = zpt_memstate_alloc();
+  zpt_state_writer w;
+  zpt_state_reader r;
+  zpt_memstate_writer(ms, &w);
+  zpt_memstate_reader(ms, &r);
+  for (int it = 0; it < 600; it++) {
+    if (it == 255)
+      ck_assert_int_eq(zpt_trainer_save(a, &w), ZPT_OK);
+    ck_assert_int_eq(zpt_trainer_iterate(a, xs, ys, S, NULL), ZPT_OK);
+  }
+  ck_assert_int_eq(zpt_trainer_evaluate(a, xs, ys, S, 0, &e1), ZPT_OK);
+  ck_assert_msg(e1.loss < 0.7 * e0.loss, "MLP: loss %g -> %g", e0.loss, e1.loss);
+  ck_assert(isnan(e1.accuracy)); /* no accuracy for MSE */
+  ck_assert_int_eq(zpt_trainer_alloc(&b, bb, th, &c), ZPT_OK);
+  ck_assert_int_eq(zpt_trainer_load(b, &r), ZPT_OK);
+  for (int it = 255; it < 600; it++)
+    ck_assert_int_eq(zpt_trainer_iterate(b, xs, ys, S, NULL), ZPT_OK);
+  ck_assert(memcmp(zpt_trainer_theta(a), zpt_trainer_theta(b), sizeof th) == 0);
+  zpt_memstate_free(ms);
+  zpt_trainer_free(a);
+  zpt_trainer_free(b);
+  zpt_blackbox_free(bb);
+}
+END_TEST
+
 START_TEST(test_no_forbidden_includes) {
   /* nothing in src/zo may include a header of src/nn or src/mzi */
   const char *files[] = {"blackbox.h", "blocks.h", "blocks.c", "fisher.h",
@@ -555,6 +615,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, test_config_errors);
   tcase_add_test(tc, test_runtime_errors);
   tcase_add_test(tc, test_fisher_schedules);
+  tcase_add_test(tc, test_mlp_cuts);
   tcase_add_test(tc, test_no_forbidden_includes);
   suite_add_tcase(s, tc);
   return s;
