@@ -163,7 +163,7 @@ END_TEST
 static Suite *suite(void) {
   Suite *s = suite_create("zo_compare");
   TCase *tc = tcase_create("zo_compare");
-  tcase_set_timeout(tc, 170);
+  tcase_set_timeout(tc, 600);
   tcase_add_test(tc, test_np_wins_ill_conditioned);
   tcase_add_test(tc, test_well_conditioned_control);
   suite_add_tcase(s, tc);

@@ -265,6 +265,36 @@ START_TEST(test_memstate) {
 }
 END_TEST
 
+START_TEST(test_optimizers) {
+  zpt_optim_settings s = {0.1, 0.9, 0.999, 1e-8, 0.5};
+  void *st;
+  float th[3] = {1, 2, 3};
+  const float g[3] = {0.5f, -2.0f, 0.0f};
+  /* Adam's first bias-corrected step is lr * g / (|g| + eps) */
+  ck_assert_int_eq(zpt_optimizer_adam->alloc(&st, 3, &s), ZPT_OK);
+  zpt_optimizer_adam->step(st, th, g);
+  ck_assert_float_eq_tol(th[0], 0.9f, 1e-6f);
+  ck_assert_float_eq_tol(th[1], 2.1f, 1e-6f);
+  ck_assert_float_eq(th[2], 3.0f);
+  /* second step with the same g: m_hat = g, v_hat = g^2 again */
+  zpt_optimizer_adam->step(st, th, g);
+  ck_assert_float_eq_tol(th[0], 0.8f, 1e-6f);
+  zpt_optimizer_adam->free(st);
+  /* SGD with momentum 0.5: v1 = g, v2 = 1.5 g */
+  float t2[3] = {1, 2, 3};
+  ck_assert_int_eq(zpt_optimizer_sgd->alloc(&st, 3, &s), ZPT_OK);
+  zpt_optimizer_sgd->step(st, t2, g);
+  zpt_optimizer_sgd->step(st, t2, g);
+  ck_assert_float_eq_tol(t2[0], 1 - 0.1f * 0.5f * 2.5f, 1e-6f);
+  ck_assert_float_eq_tol(t2[1], 2 + 0.1f * 2.0f * 2.5f, 1e-6f);
+  zpt_optimizer_sgd->free(st);
+  zpt_optimizer_sgd->free(NULL);
+  ck_assert_str_eq(zpt_optimizer_adam->name, "adam");
+  ck_assert_str_eq(zpt_sampler_zo_np->name, "zo-np");
+  ck_assert_ptr_null(zpt_sampler_zo_i->fisher(NULL));
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("zo_loss");
   TCase *tc = tcase_create("zo_loss");
@@ -275,6 +305,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, test_fisher_rows_match_G);
   tcase_add_test(tc, test_blocks);
   tcase_add_test(tc, test_memstate);
+  tcase_add_test(tc, test_optimizers);
   suite_add_tcase(s, tc);
   return s;
 }

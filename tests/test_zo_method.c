@@ -409,6 +409,28 @@ START_TEST(test_estimator_quadratic) {
     ck_assert_msg(sqrt(d2 / n2) > 0.3, "Sigma grad too close to grad (%g)",
                   sqrt(d2 / n2));
     zpt_trainer_free(t);
+    /* with the default normalisation (||u|| = sqrt N) the mean estimate is
+     * Sigma grad up to a constant, to the accuracy of the approximation
+     * E[N v v^T / ||v||^2] ~ (N / tr Sigma) Sigma: compare directions */
+    c.normalize = 1;
+    c.seed = 8;
+    ck_assert_int_eq(zpt_trainer_alloc(&t, bb, theta, &c), ZPT_OK);
+    mean_estimate(t, theta, x, tgt, 1, K, mean, se);
+    double dot = 0, mm = 0, ww = 0, gg = 0, dg = 0;
+    for (size_t a = 0; a < N; a++) {
+      dot += mean[a] * want[a];
+      mm += mean[a] * mean[a];
+      ww += want[a] * want[a];
+      gg += grad[a] * grad[a];
+      dg += mean[a] * grad[a];
+    }
+    double cos_sigma = dot / sqrt(mm * ww), cos_grad = dg / sqrt(mm * gg);
+    printf("ZO-NP (normalised): cosine to Sigma grad %.4f, to grad %.4f\n",
+           cos_sigma, cos_grad);
+    ck_assert_msg(cos_sigma > 0.98 && cos_sigma > cos_grad + 0.02,
+                  "normalised ZO-NP mean: cosine %g to Sigma grad, %g to grad",
+                  cos_sigma, cos_grad);
+    zpt_trainer_free(t);
   }
   zpt_blackbox_free(bb);
 }
