@@ -21,5 +21,6 @@
 #include "zo/sampler.h"
 #include "zo/trainer.h"
 #include "nn/model.h"
+#include "data/data.h"
 
 #endif
