@@ -999,6 +999,54 @@ START_TEST(test_sim_backend) {
 }
 END_TEST
 
+/* End to end: the trainer of src/zo drives a small classifier through the
+ * simulated backend (ZO-NP with Fisher updates, so Jacobian queries of
+ * single coordinates pass through the batched variations too). */
+START_TEST(test_trainer_through_backend) {
+  size_t F = 4, C = 3, B = 30, iters = 300;
+  zpt_model *m = zpt_model_alloc(F);
+  OK(zpt_model_add_dense(m, "h", 8, ZPT_INIT_XAVIER));
+  OK(zpt_model_add_act(m, NULL, ZPT_ACT_TANH));
+  OK(zpt_model_add_dense(m, "out", C, ZPT_INIT_XAVIER));
+  zpt_model_init(m, 21);
+  zpt_blackbox *bb = zpt_model_blackbox(m, 0);
+  ck_assert_ptr_nonnull(bb);
+  zpt_zo_config cfg;
+  zpt_zo_config_default(&cfg);
+  cfg.loss = zpt_loss_xent(C);
+  cfg.q = 10;
+  cfg.n_max = 16;
+  cfg.t_ud = 20;
+  cfg.optim.lr = 0.05;
+  zpt_trainer *t;
+  OK(zpt_trainer_alloc(&t, bb, zpt_model_params(m)->theta, &cfg));
+  /* three Gaussian blobs centred at 2 e_c */
+  gsl_rng *r = zpt_rng_alloc(800, ZPT_STREAM_TEST, 0, 0);
+  float x[30 * 4], y[30];
+  double first = 0, last = 0;
+  for (size_t it = 0; it < iters; it++) {
+    for (size_t i = 0; i < B; i++) {
+      size_t c = zpt_rng_below(r, C);
+      y[i] = (float)c;
+      for (size_t f = 0; f < F; f++)
+        x[i * F + f] = (float)((f == c ? 2.0 : 0.0) + gsl_ran_gaussian(r, 0.5));
+    }
+    zpt_iter_info info;
+    OK(zpt_trainer_iterate(t, x, y, B, &info));
+    if (it < 20)
+      first += info.loss / 20;
+    if (it >= iters - 20)
+      last += info.loss / 20;
+  }
+  ck_assert_msg(last < 0.5 * first, "mean loss of the first 20 iterations %.3f, last 20 %.3f",
+                first, last);
+  zpt_rng_free(r);
+  zpt_trainer_free(t);
+  zpt_blackbox_free(bb);
+  zpt_model_free(m);
+}
+END_TEST
+
 static Suite *nn_suite(void) {
   Suite *s = suite_create("nn");
   TCase *t = tcase_create("layers");
@@ -1023,6 +1071,7 @@ static Suite *nn_suite(void) {
   tcase_add_test(t, test_mixer_builders);
   tcase_add_test(t, test_bad_shapes);
   tcase_add_test(t, test_sim_backend);
+  tcase_add_test(t, test_trainer_through_backend);
   suite_add_tcase(s, t);
   return s;
 }
