@@ -126,10 +126,10 @@ static int recv_frame(chip_client *c, uint16_t want, size_t max_len, double dead
   io = zpt_chip_read(c->rfd, c->rep.data, h.length, deadline, &got);
   if (io != ZPT_IO_OK) {
     int rc = transport_fail(c, io, 0, what);
-    if (io == ZPT_IO_EOF)
-      zpt_fail_context(rc, "reply cut short after %zu of %u payload bytes: ", got,
-                       (unsigned)h.length);
-    return rc;
+    char msg[1600];
+    snprintf(msg, sizeof msg, "%s", zpt_error_message());
+    return zpt_fail(rc, "%s (%s reply cut short after %zu of %u payload bytes)", msg,
+                    zpt_chip_type_name(h.type), got, (unsigned)h.length);
   }
   c->stats.bytes_received += ZPT_CHIP_HEADER_SIZE + h.length;
   *len = h.length;
@@ -155,9 +155,8 @@ static int check_expected(chip_client *c, const char *what, size_t expected, uin
   return ZPT_OK;
 }
 
-static int handshake(chip_client *c) {
+static int handshake_exchange(chip_client *c) {
   double deadline = zpt_now() + c->opt.timeout_s;
-  c->seq++;
   ZPT_TRY(zpt_buffer_reserve(&c->req, ZPT_CHIP_HEADER_SIZE + ZPT_CHIP_HELLO_SIZE,
                              "chip request"));
   zpt_chip_hello_encode((unsigned char *)c->req.data + ZPT_CHIP_HEADER_SIZE,
@@ -192,6 +191,15 @@ static int handshake(chip_client *c) {
                     info.input_kind == ZPT_CHIP_INPUT_COMPLEX ? "complex" : "real",
                     c->opt.input_kind == ZPT_CHIP_INPUT_COMPLEX ? "complex" : "real");
   return ZPT_OK;
+}
+
+/* The handshake is request 0; requests keep their numbers across reconnects. */
+static int handshake(chip_client *c) {
+  uint32_t last_request = c->seq;
+  c->seq = 0;
+  int rc = handshake_exchange(c);
+  c->seq = last_request;
+  return rc;
 }
 
 /* Starts or reconnects the driver and performs the handshake. */
