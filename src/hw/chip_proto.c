@@ -357,11 +357,11 @@ int zpt_chip_eval_decode(unsigned char *p, size_t len, const zpt_chip_info *info
     pos += nv * n * 4;
     ZPT_TRY(check_finite(ev->settings, nv * n, "setting", n));
   } else {
+    if (n > (len - pos) / 4 || nv > (len - pos - 4 * n) / ZPT_CHIP_VAR_ENTRY)
+      return eval_length_error(len, pos + 4 * n + nv * ZPT_CHIP_VAR_ENTRY);
     if (vars_cap < nv)
       return zpt_fail(ZPT_EINVAL, "EVAL decode: room for %zu variations, need %zu",
                       vars_cap, nv);
-    if (n > (len - pos) / 4 || nv > (len - pos - 4 * n) / ZPT_CHIP_VAR_ENTRY)
-      return eval_length_error(len, pos + 4 * n + nv * ZPT_CHIP_VAR_ENTRY);
     ev->theta = host_f32s(p + pos, n);
     ZPT_TRY(check_finite(ev->theta, n, "theta", 0));
     pos += 4 * n;
