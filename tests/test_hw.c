@@ -572,6 +572,13 @@ START_TEST(test_pair_driver_errors) {
     ck_assert_ptr_null(chip);
     serve_join(&s);
   }
+  /* a server configuration the black box cannot satisfy */
+  zpt_blackbox *three;
+  ck_assert_int_eq(zpt_linear_chip_from_spec("linear:3:2:1", &three), ZPT_OK);
+  zpt_chip_server_config complex_cfg = {.input_kind = ZPT_CHIP_INPUT_COMPLEX};
+  ck_assert_int_eq(zpt_chip_serve(three, &complex_cfg, 0, 1, NULL), ZPT_EINVAL);
+  ASSERT_MSG_HAS("must be even");
+  zpt_blackbox_free(three);
   /* bad options */
   opt = zpt_chip_options_default();
   opt.timeout_s = 0;
@@ -640,6 +647,9 @@ START_TEST(test_server_bad_requests) {
   ck_assert_int_eq(raw_reply(fd, 0, buf, sizeof buf, msg), ZPT_CHIP_ERROR);
   ck_assert_msg(strstr(msg, "speaks chip protocol version 1, the client asked for version 2"),
                 "%s", msg);
+  raw_send(fd, ZPT_CHIP_EVAL, 1, eval, len); /* a refused HELLO is no handshake */
+  ck_assert_int_eq(raw_reply(fd, 1, buf, sizeof buf, msg), ZPT_CHIP_ERROR);
+  ck_assert_ptr_nonnull(strstr(msg, "before the HELLO"));
   zpt_chip_hello_encode(hello, ZPT_CHIP_VERSION);
   raw_send(fd, ZPT_CHIP_HELLO, 0, hello, 5);
   ck_assert_int_eq(raw_reply(fd, 0, buf, sizeof buf, msg), ZPT_CHIP_ERROR);
@@ -783,10 +793,10 @@ START_TEST(test_chipd_stdio) {
 }
 END_TEST
 
-static pid_t start_chipd_socket(const char *path) {
+static pid_t start_chipd_socket(const char *path, const char *spec) {
   char exe[512];
   snprintf(exe, sizeof exe, "%s/zoptic-chipd", build_dir());
-  char *argv[] = {exe, "--quiet", "--model", "linear:4:3:2", "--socket", (char *)path,
+  char *argv[] = {exe, "--quiet", "--model", (char *)spec, "--socket", (char *)path,
                   "--max-vars", "3", NULL};
   pid_t pid;
   ck_assert_int_eq(posix_spawn(&pid, exe, NULL, NULL, argv, environ), 0);
@@ -814,7 +824,7 @@ START_TEST(test_chipd_socket) {
   char path[256], driver[300];
   snprintf(path, sizeof path, "%s/chip.sock", zpt_test_tmpdir());
   snprintf(driver, sizeof driver, "unix:%s", path);
-  pid_t pid = start_chipd_socket(path);
+  pid_t pid = start_chipd_socket(path, "linear:4:3:2");
   zpt_blackbox *direct, *chip;
   ck_assert_int_eq(zpt_linear_chip_from_spec("linear:4:3:2", &direct), ZPT_OK);
   zpt_chip_options opt = zpt_chip_options_default();
@@ -842,19 +852,34 @@ START_TEST(test_chipd_socket) {
   zpt_free(got);
   zpt_blackbox_free(chip);
   /* with retries, a restarted service is reconnected transparently */
-  pid = start_chipd_socket(path);
+  pid = start_chipd_socket(path, "linear:4:3:2");
   opt.retries = 2;
   ck_assert_int_eq(zpt_chip_client_open(driver, &opt, &chip), ZPT_OK);
   got = query_outputs(chip, &w, 5, ZPT_OK);
   zpt_free(got);
   stop_chipd(pid);
-  pid = start_chipd_socket(path);
+  pid = start_chipd_socket(path, "linear:4:3:2");
   got = query_outputs(chip, &w, 5, ZPT_OK);
   check_identical(got, want, w.n_vars * w.batch * w.out, "after reconnect");
   zpt_chip_stats st = zpt_chip_client_stats(chip);
   ck_assert_uint_eq(st.reconnects, 1);
   ck_assert_uint_eq(st.retries, 1);
   ck_assert_uint_eq(st.settings, 2 * w.n_vars);
+  zpt_free(got);
+  /* a second driver must not steal the socket of a live one */
+  char exe[512];
+  snprintf(exe, sizeof exe, "%s/zoptic-chipd", build_dir());
+  char *argv2[] = {exe, "--model", "linear:4:3:2", "--socket", path, NULL};
+  pid_t pid2;
+  int st2;
+  ck_assert_int_eq(posix_spawn(&pid2, exe, NULL, NULL, argv2, environ), 0);
+  ck_assert_int_eq(waitpid(pid2, &st2, 0), pid2);
+  ck_assert(WIFEXITED(st2) && WEXITSTATUS(st2) == 1);
+  /* a service that comes back as another chip is refused, not retried */
+  stop_chipd(pid);
+  pid = start_chipd_socket(path, "linear:5:3:2");
+  got = query_outputs(chip, &w, 5, ZPT_EPROTO);
+  ASSERT_MSG_HAS("came back after a reconnect as a different chip (18 params");
   zpt_blackbox_free(chip);
   stop_chipd(pid);
   zpt_free(got);

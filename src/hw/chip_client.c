@@ -51,7 +51,7 @@ static void disconnect(chip_client *c, int graceful) {
   if (c->pid > 0) {
     int st;
     /* a driver sees EOF on its stdin and should exit; a hung one is killed */
-    if (!graceful || !zpt_chip_reap(c->pid, 2.0, &st))
+    if (!graceful || zpt_chip_reap(c->pid, 2.0, &st) == 0)
       zpt_chip_reap(c->pid, -1, &st);
     c->pid = -1;
   }
@@ -68,8 +68,13 @@ static int transport_fail(chip_client *c, zpt_chip_io io, int writing, const cha
     return zpt_fail(ZPT_EIO, "%s: I/O error on %s: %s", c->label, what, strerror(errno));
   const char *when = writing ? "before reading" : "while answering";
   if (c->pid > 0) {
-    int st;
-    if (zpt_chip_reap(c->pid, 1.0, &st)) {
+    int st = 0, ended = zpt_chip_reap(c->pid, 1.0, &st);
+    if (ended < 0) {
+      c->pid = -1;
+      return zpt_fail(ZPT_EIO, "%s ended %s %s (exit status unavailable: SIGCHLD ignored?)",
+                      c->label, when, what);
+    }
+    if (ended) {
       c->pid = -1;
       if (WIFEXITED(st))
         return zpt_fail(ZPT_EIO, "%s exited with status %d %s %s", c->label,
@@ -244,6 +249,8 @@ static int one_request(chip_client *c, const float *theta, const zpt_variation *
   size_t req_len, rep_len, len;
   char what[64];
   c->seq++;
+  c->retryable = 0; /* until a transport fault says otherwise */
+  c->keep = 1;
   snprintf(what, sizeof what, "request %u", (unsigned)c->seq);
   ZPT_TRY(zpt_chip_eval_size(&c->info, vars, nv, nb, &req_len));
   ZPT_TRY(zpt_chip_output_size(nv, nb, (size_t)c->info.output_size, &rep_len));

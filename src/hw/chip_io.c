@@ -181,13 +181,15 @@ int zpt_chip_reap(pid_t pid, double wait_s, int *status) {
   double until = zpt_now() + (wait_s > 0 ? wait_s : 0);
   for (;;) {
     pid_t r = waitpid(pid, status, WNOHANG);
-    if (r == pid || (r < 0 && errno == ECHILD))
+    if (r == pid)
       return 1;
+    if (r < 0 && errno == ECHILD)
+      return -1;
     if (wait_s < 0) {
       kill(pid, SIGKILL);
-      while (waitpid(pid, status, 0) < 0 && errno == EINTR) {
+      while ((r = waitpid(pid, status, 0)) < 0 && errno == EINTR) {
       }
-      return 1;
+      return r == pid ? 1 : -1;
     }
     if (zpt_now() >= until)
       return 0;
@@ -229,8 +231,15 @@ int zpt_chip_listen_unix(const char *path) {
   if (unix_address(path, &a) < 0)
     return -1;
   struct stat st;
-  if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+  if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+    int live = zpt_chip_connect_unix(path);
+    if (live >= 0) { /* another driver serves there: do not steal its socket */
+      close(live);
+      errno = EADDRINUSE;
+      return -1;
+    }
     unlink(path); /* a stale socket of an earlier run; never another file */
+  }
   int fd = socket(AF_UNIX, SOCK_STREAM, 0);
   if (fd < 0)
     return -1;

@@ -31,16 +31,18 @@ zpt_chip_io zpt_chip_write(int fd, const void *buf, size_t n, double deadline);
 int zpt_chip_spawn(char *const argv[], pid_t *pid, int *to_child, int *from_child);
 
 /* Waits up to `wait_s` seconds for pid to end; returns 1 and *status when it
- * has, 0 if it still runs.  wait_s < 0: kill it (SIGKILL) after no wait and
- * reap it (always returns 1). */
+ * has, 0 if it still runs, -1 if it is not (or no longer) our child, e.g.
+ * reaped elsewhere because SIGCHLD is ignored (status unknown).  wait_s < 0:
+ * kill it (SIGKILL) at once and reap it (never returns 0). */
 int zpt_chip_reap(pid_t pid, double wait_s, int *status);
 
 /* Connects to a Unix-domain stream socket; returns the fd (non-blocking,
  * close-on-exec) or -1 with errno set (ENAMETOOLONG for a long path). */
 int zpt_chip_connect_unix(const char *path);
 
-/* Creates a listening Unix-domain socket at path (an existing socket file
- * is replaced); returns the fd or -1 with errno set. */
+/* Creates a listening Unix-domain socket at path; a stale socket file (no
+ * one accepts on it) is replaced, a live one fails with EADDRINUSE.  Returns
+ * the fd or -1 with errno set. */
 int zpt_chip_listen_unix(const char *path);
 
 /* Sets O_NONBLOCK and FD_CLOEXEC; returns 0 or -1. */

@@ -86,8 +86,10 @@ static int reply_failure(server *s, uint32_t seq) {
   return send_error(s, seq, zpt_error_status() ? zpt_error_status() : ZPT_EIO, msg);
 }
 
-static int handle_hello(server *s, uint32_t seq, size_t len) {
+/* Answers a HELLO; *accepted tells whether the handshake succeeded. */
+static int handle_hello(server *s, uint32_t seq, size_t len, int *accepted) {
   uint32_t version;
+  *accepted = 0;
   if (zpt_chip_hello_decode(s->payload.data, len, &version) != ZPT_OK)
     return reply_failure(s, seq);
   if (version != ZPT_CHIP_VERSION) {
@@ -99,6 +101,7 @@ static int handle_hello(server *s, uint32_t seq, size_t len) {
   size_t il = zpt_chip_info_size(&s->info);
   ZPT_TRY(zpt_buffer_reserve(&s->reply, ZPT_CHIP_HEADER_SIZE + il, "chip info reply"));
   zpt_chip_info_encode(&s->info, (unsigned char *)s->reply.data + ZPT_CHIP_HEADER_SIZE);
+  *accepted = 1;
   return send_reply(s, ZPT_CHIP_INFO, seq, il);
 }
 
@@ -207,8 +210,7 @@ static int serve_loop(server *s) {
                       "of request %u", got, (unsigned)h.length, (unsigned)h.seq);
     int rc;
     if (h.type == ZPT_CHIP_HELLO) {
-      rc = handle_hello(s, h.seq, h.length);
-      handshaken = 1;
+      rc = handle_hello(s, h.seq, h.length, &handshaken);
     } else if (!handshaken) {
       rc = send_error(s, h.seq, ZPT_EPROTO, "EVAL before the HELLO handshake");
     } else {
