@@ -1,6 +1,6 @@
 /* Overhead of the chip-driver protocol: settings evaluated per second by the
  * built-in linear chip in-process vs the same model behind zoptic-chipd
- * (stdin/stdout pipes, Unix socket, compact and full-theta forms).
+ * (stdin/stdout pipes, Unix socket, loopback TCP, compact and full-theta forms).
  * Run: bash bench/chip_overhead.sh   (builds this file against build/). */
 #define _POSIX_C_SOURCE 200809L
 #include <signal.h>
@@ -57,8 +57,9 @@ int main(int argc, char **argv) {
   /* the first row isolates the protocol: 1 setting x 1 sample of a tiny
    * model, i.e. the round trip; the others are ZO-I iterations */
   const size_t sizes[][4] = {{2, 1, 1, 1}, {16, 4, 17, 32}, {64, 16, 17, 32}, {256, 64, 17, 32}};
-  printf("%-16s %6s | %-22s | %-22s | %-22s | %-22s\n", "IN:OUT VxB", "N",
-         "in-process", "chipd stdio", "chipd socket", "chipd stdio full-theta");
+  printf("%-16s %6s | %-22s | %-22s | %-22s | %-22s | %-22s\n", "IN:OUT VxB", "N",
+         "in-process", "chipd stdio", "chipd unix socket", "chipd tcp loopback",
+         "chipd stdio full-theta");
   for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
     const size_t V = sizes[s][2], B = sizes[s][3]; /* Q+1 = 17 settings (Q = 16) */
     char spec[64], cmd[512], sock[128], sockdrv[160];
@@ -78,7 +79,7 @@ int main(int argc, char **argv) {
     vars[0] = (zpt_variation){0, 0, 0, NULL};
     for (size_t v = 1; v < V; v++)
       vars[v] = (zpt_variation){0, N, 1e-3f, deltas + v * N};
-    double ms[4], q[4];
+    double ms[5], q[5];
     q[0] = rate(direct, theta, vars, V, x, B, y, 1.0, &ms[0]);
 
     zpt_blackbox *chip;
@@ -111,6 +112,32 @@ int main(int argc, char **argv) {
     kill(pid, SIGTERM);
     waitpid(pid, NULL, 0);
 
+    /* loopback TCP */
+    unsigned port;
+    int probe = zpt_chip_listen_tcp("127.0.0.1:0", &port);
+    close(probe);
+    char hp[64], tcpdrv[80];
+    snprintf(hp, sizeof hp, "127.0.0.1:%u", port);
+    snprintf(tcpdrv, sizeof tcpdrv, "tcp:%s", hp);
+    char *targs[] = {exe, "--quiet", "--model", spec, "--tcp", hp, NULL};
+    posix_spawn(&pid, exe, NULL, NULL, targs, environ);
+    zpt_chip_options once = zpt_chip_options_default();
+    once.retries = 0;
+    int rc = ZPT_EIO;
+    for (int i = 0; i < 500 && rc != ZPT_OK; i++) {
+      rc = zpt_chip_client_open(tcpdrv, &once, &chip);
+      if (rc != ZPT_OK) {
+        struct timespec ts = {0, 10000000};
+        nanosleep(&ts, NULL);
+      }
+    }
+    if (rc != ZPT_OK)
+      return fprintf(stderr, "%s\n", zpt_error_message()), 1;
+    q[4] = rate(chip, theta, vars, V, x, B, y, 1.0, &ms[4]);
+    zpt_blackbox_free(chip);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+
     snprintf(cmd, sizeof cmd, "%s/zoptic-chipd --quiet --full-theta --model %s", build, spec);
     if (zpt_chip_client_open(cmd, NULL, &chip) != ZPT_OK)
       return fprintf(stderr, "%s\n", zpt_error_message()), 1;
@@ -120,8 +147,9 @@ int main(int argc, char **argv) {
     char label[32];
     snprintf(label, sizeof label, "%zu:%zu %zux%zu", sizes[s][0], sizes[s][1], V, B);
     printf("%-16s %6zu |", label, N);
-    for (int k = 0; k < 4; k++)
-      printf(" %8.0f/s %8.1f us |", q[k], 1e3 * ms[k]);
+    const int order[] = {0, 1, 2, 4, 3};
+    for (int k = 0; k < 5; k++)
+      printf(" %8.0f/s %8.1f us |", q[order[k]], 1e3 * ms[order[k]]);
     printf("\n");
     zpt_free(theta);
     zpt_free(deltas);

@@ -889,6 +889,97 @@ START_TEST(test_chipd_socket) {
 }
 END_TEST
 
+typedef struct {
+  zpt_blackbox *bb;
+  int lfd;
+  volatile sig_atomic_t stop;
+  int rc;
+  pthread_t thread;
+} listening;
+
+static void *listen_thread(void *arg) {
+  listening *l = arg;
+  zpt_chip_server_config cfg = {.name = "tcp", .max_batch = 4};
+  l->rc = zpt_chip_serve_listener(l->bb, &cfg, l->lfd, &l->stop);
+  return NULL;
+}
+
+START_TEST(test_tcp) {
+  zpt_blackbox *direct, *model, *chip;
+  ck_assert_int_eq(zpt_linear_chip_from_spec("linear:4:3:2", &direct), ZPT_OK);
+  ck_assert_int_eq(zpt_linear_chip_from_spec("linear:4:3:2", &model), ZPT_OK);
+  unsigned port;
+  listening l = {.bb = model};
+  l.lfd = zpt_chip_listen_tcp("127.0.0.1:0", &port);
+  ck_assert_int_ge(l.lfd, 0);
+  ck_assert_uint_gt(port, 0);
+  ck_assert_int_eq(pthread_create(&l.thread, NULL, listen_thread, &l), 0);
+  char driver[128];
+  snprintf(driver, sizeof driver, "tcp:127.0.0.1:%u", port);
+  zpt_chip_options opt = zpt_chip_options_default();
+  opt.timeout_s = 5;
+  ck_assert_int_eq(zpt_chip_client_open(driver, &opt, &chip), ZPT_OK);
+  ck_assert_str_eq(zpt_chip_client_info(chip)->name, "tcp");
+  workload w;
+  workload_init(&w, direct->n_params, 4, 3, 5, 9, 31);
+  float *want = query_outputs(direct, &w, 3, ZPT_OK);
+  float *got = query_outputs(chip, &w, 3, ZPT_OK);
+  check_identical(got, want, w.n_vars * w.batch * w.out, driver);
+  ck_assert_uint_eq(zpt_chip_client_stats(chip).requests, 3);
+  zpt_blackbox_free(chip);
+  /* a second client after the first has gone */
+  ck_assert_int_eq(zpt_chip_client_open(driver, &opt, &chip), ZPT_OK);
+  zpt_free(got);
+  got = query_outputs(chip, &w, 3, ZPT_OK);
+  check_identical(got, want, w.n_vars * w.batch * w.out, "second client");
+  zpt_blackbox_free(chip);
+  l.stop = 1;
+  pthread_join(l.thread, NULL);
+  ck_assert_int_eq(l.rc, ZPT_OK);
+  close(l.lfd);
+  /* nothing listens there now; malformed addresses are not retried */
+  opt.retries = 1;
+  ck_assert_int_eq(zpt_chip_client_open(driver, &opt, &chip), ZPT_EIO);
+  ASSERT_MSG_HAS("cannot connect to chip driver at tcp '127.0.0.1:");
+  ck_assert_int_eq(zpt_chip_client_open("tcp:localhost", &opt, &chip), ZPT_EINVAL);
+  ASSERT_MSG_HAS("malformed address (expected tcp:HOST:PORT)");
+  ck_assert_int_eq(zpt_chip_client_open("tcp:127.0.0.1:99999", &opt, &chip), ZPT_EINVAL);
+  ck_assert_uint_eq(zpt_chip_client_stats(chip).retries, 0); /* NULL black box: zeros */
+
+  /* zoptic-chipd --tcp */
+  int probe = zpt_chip_listen_tcp("127.0.0.1:0", &port);
+  ck_assert_int_ge(probe, 0);
+  close(probe); /* a free port to hand to chipd */
+  char exe[512], hp[64];
+  snprintf(exe, sizeof exe, "%s/zoptic-chipd", build_dir());
+  snprintf(hp, sizeof hp, "127.0.0.1:%u", port);
+  snprintf(driver, sizeof driver, "tcp:%s", hp);
+  char *argv[] = {exe, "--quiet", "--model", "linear:4:3:2", "--tcp", hp, NULL};
+  pid_t pid;
+  ck_assert_int_eq(posix_spawn(&pid, exe, NULL, NULL, argv, environ), 0);
+  int rc = ZPT_EIO;
+  for (int i = 0; i < 500 && rc != ZPT_OK; i++) {
+    opt.retries = 0;
+    rc = zpt_chip_client_open(driver, &opt, &chip);
+    if (rc != ZPT_OK) {
+      struct timespec ts = {0, 10 * 1000 * 1000};
+      nanosleep(&ts, NULL);
+    }
+  }
+  ck_assert_msg(rc == ZPT_OK, "%s", zpt_error_message());
+  zpt_free(got);
+  got = query_outputs(chip, &w, 3, ZPT_OK);
+  check_identical(got, want, w.n_vars * w.batch * w.out, "chipd --tcp");
+  zpt_blackbox_free(chip);
+  stop_chipd(pid);
+  zpt_free(got);
+  zpt_free(want);
+  workload_free(&w);
+  zpt_blackbox_free(direct);
+  zpt_blackbox_free(model);
+}
+END_TEST
+
 /* ---- faults ------------------------------------------------------------- */
 
 static int open_fault(const char *mode, double timeout, int retries, zpt_blackbox **chip,
@@ -1046,6 +1137,7 @@ static Suite *hw_suite(void) {
   TCase *proc = tcase_create("processes");
   tcase_add_test(proc, test_chipd_stdio);
   tcase_add_test(proc, test_chipd_socket);
+  tcase_add_test(proc, test_tcp);
   tcase_add_test(proc, test_faults_in_requests);
   tcase_add_test(proc, test_faults_in_handshake);
   tcase_add_test(proc, test_fault_retries);

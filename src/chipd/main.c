@@ -2,8 +2,9 @@
  *
  * It serves a chip model over the chip-driver protocol (docs/hardware.md),
  * either on stdin/stdout (zoptic spawns it: chip.driver = "zoptic-chipd
- * --model ...") or on a Unix-domain socket (--socket PATH; zoptic connects
- * with chip.driver = "unix:PATH").  A lab copies this file and replaces
+ * --model ..."), on a Unix-domain socket (--socket PATH; zoptic connects
+ * with chip.driver = "unix:PATH") or on TCP (--tcp 127.0.0.1:7700;
+ * chip.driver = "tcp:127.0.0.1:7700").  A lab copies this file and replaces
  * build_model() with a zpt_blackbox whose query() drives its chip; the
  * protocol itself is handled by the server library (src/hw/chip_server.h).
  *
@@ -32,6 +33,7 @@ static void on_stop_signal(int sig) {
 typedef struct {
   const char *model_spec;  /* --model: a built-in model */
   const char *socket_path; /* --socket: serve there instead of stdin/stdout */
+  const char *tcp;         /* --tcp HOST:PORT: or there */
   zpt_chip_server_config server;
 } chipd_options;
 
@@ -46,6 +48,7 @@ static void usage(FILE *out) {
           "                          gain fixed by SEED, optional read-out noise sigma\n"
           "options:\n"
           "  --socket PATH           listen on a Unix-domain socket, one client at a time\n"
+          "  --tcp HOST:PORT         listen on TCP instead (no authentication: use 127.0.0.1)\n"
           "  --name NAME             driver name announced in the handshake\n"
           "  --max-batch N           largest batch per request (default: no limit)\n"
           "  --max-vars N            largest number of settings per request (1 = one at a time)\n"
@@ -75,6 +78,8 @@ static int parse_args(int argc, char **argv, chipd_options *o) {
       o->model_spec = argv[++i];
     else if (!strcmp(a, "--socket") && next)
       o->socket_path = argv[++i];
+    else if (!strcmp(a, "--tcp") && next)
+      o->tcp = argv[++i];
     else if (!strcmp(a, "--name") && next)
       o->server.name = argv[++i];
     else if (!strcmp(a, "--max-batch") || !strcmp(a, "--max-vars")) {
@@ -122,11 +127,18 @@ int main(int argc, char **argv) {
   sigaction(SIGTERM, &sa, NULL);
 
   int rc;
+  if (o.socket_path && o.tcp) {
+    fprintf(stderr, "zoptic-chipd: give --socket or --tcp, not both\n");
+    zpt_blackbox_free(bb);
+    return 2;
+  }
   if (o.socket_path) {
     if (o.server.log)
       fprintf(o.server.log, "zoptic-chipd: serving '%s' on socket %s\n", o.model_spec,
               o.socket_path);
     rc = zpt_chip_serve_unix(bb, &o.server, o.socket_path, &stop_requested);
+  } else if (o.tcp) {
+    rc = zpt_chip_serve_tcp(bb, &o.server, o.tcp, &stop_requested);
   } else {
     rc = zpt_chip_serve(bb, &o.server, 0, 1, &stop_requested);
   }

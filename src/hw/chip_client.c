@@ -14,7 +14,7 @@
 #include "core/timer.h"
 #include "hw/chip_io.h"
 
-typedef enum { ENDPOINT_EXEC, ENDPOINT_UNIX, ENDPOINT_FD } endpoint_kind;
+typedef enum { ENDPOINT_EXEC, ENDPOINT_UNIX, ENDPOINT_TCP, ENDPOINT_FD } endpoint_kind;
 
 typedef struct {
   zpt_blackbox bb;
@@ -22,7 +22,7 @@ typedef struct {
   char label[600];   /* "chip driver './x'" as messages show it */
   char *command;     /* ENDPOINT_EXEC: private copy, split in place */
   char **argv;
-  char *socket_path; /* ENDPOINT_UNIX */
+  char *socket_path; /* ENDPOINT_UNIX: the path; ENDPOINT_TCP: "HOST:PORT" */
   pid_t pid;         /* spawned driver, -1 if none */
   int rfd, wfd;      /* -1 when disconnected; equal for a socket */
   int connects;      /* successful handshakes so far */
@@ -222,6 +222,17 @@ static int connect_driver(chip_client *c) {
     if (fd < 0) {
       c->retryable = errno != ENAMETOOLONG; /* the service may be restarting */
       return zpt_fail(ZPT_EIO, "cannot connect to %s: %s", c->label, strerror(errno));
+    }
+    c->rfd = c->wfd = fd;
+  } else if (c->kind == ENDPOINT_TCP) {
+    int fd = zpt_chip_connect_tcp(c->socket_path, zpt_now() + c->opt.timeout_s);
+    if (fd < 0) {
+      if (errno == EINVAL)
+        return zpt_fail(ZPT_EINVAL, "%s: malformed address (expected tcp:HOST:PORT)",
+                        c->label);
+      c->retryable = errno != ENOENT;
+      return zpt_fail(errno == ETIMEDOUT ? ZPT_ETIMEOUT : ZPT_EIO, "cannot connect to %s: %s",
+                      c->label, errno == ENOENT ? "unknown host" : strerror(errno));
     }
     c->rfd = c->wfd = fd;
   } else {
@@ -476,10 +487,12 @@ int zpt_chip_client_open(const char *driver, const zpt_chip_options *opt,
   if (!c)
     return zpt_error_status() ? zpt_error_status() : ZPT_ENOMEM;
   c->bb.impl = c;
-  if (!strncmp(driver, "unix:", 5)) {
-    c->kind = ENDPOINT_UNIX;
-    c->socket_path = copy_string(driver + 5, "chip socket path");
-    snprintf(c->label, sizeof c->label, "chip driver at socket '%s'", driver + 5);
+  if (!strncmp(driver, "unix:", 5) || !strncmp(driver, "tcp:", 4)) {
+    int tcp = driver[0] == 't';
+    c->kind = tcp ? ENDPOINT_TCP : ENDPOINT_UNIX;
+    c->socket_path = copy_string(driver + (tcp ? 4 : 5), "chip socket address");
+    snprintf(c->label, sizeof c->label, "chip driver at %s '%s'", tcp ? "tcp" : "socket",
+             driver + (tcp ? 4 : 5));
     if (!c->socket_path) {
       client_free(&c->bb);
       return ZPT_ENOMEM;

@@ -39,7 +39,8 @@ typedef struct {
 zpt_chip_options zpt_chip_options_default(void);
 
 /* Opens a driver and performs the handshake.  `driver` is
- *   "unix:/path/to/socket"   a driver serving a Unix-domain socket, or
+ *   "unix:/path/to/socket"   a driver serving a Unix-domain socket,
+ *   "tcp:HOST:PORT"          a driver serving TCP (e.g. tcp:127.0.0.1:7700), or
  *   "/path/to/driver args"   a command spawned with its stdin/stdout as the
  *                            channel (split at blanks; no shell, no quoting;
  *                            an optional "exec:" prefix is accepted).

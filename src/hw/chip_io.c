@@ -4,7 +4,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
@@ -249,6 +254,121 @@ int zpt_chip_listen_unix(const char *path) {
     close(fd);
     errno = e;
     return -1;
+  }
+  return fd;
+}
+
+/* Splits "HOST:PORT" / "[V6]:PORT" into host and port strings. */
+static int split_hostport(const char *hp, char *host, size_t cap, char *port) {
+  const char *colon = strrchr(hp, ':');
+  if (!colon || colon == hp || !colon[1] || strlen(colon + 1) > 5)
+    return -1;
+  const char *h = hp;
+  size_t hl = (size_t)(colon - hp);
+  if (h[0] == '[' && hl >= 2 && h[hl - 1] == ']') {
+    h++;
+    hl -= 2;
+  }
+  if (hl == 0 || hl >= cap)
+    return -1;
+  memcpy(host, h, hl);
+  host[hl] = '\0';
+  char *end;
+  long pn = strtol(colon + 1, &end, 10);
+  if (*end || pn < 0 || pn > 65535)
+    return -1;
+  snprintf(port, 6, "%ld", pn);
+  return 0;
+}
+
+static struct addrinfo *resolve(const char *hostport, int passive) {
+  char host[256], port[6];
+  if (split_hostport(hostport, host, sizeof host, port) < 0) {
+    errno = EINVAL;
+    return NULL;
+  }
+  struct addrinfo hints = {0}, *res = NULL;
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = passive ? AI_PASSIVE : 0;
+  if (getaddrinfo(host, port, &hints, &res) != 0 || !res) {
+    errno = ENOENT;
+    return NULL;
+  }
+  return res;
+}
+
+int zpt_chip_connect_tcp(const char *hostport, double deadline) {
+  struct addrinfo *res = resolve(hostport, 0);
+  if (!res)
+    return -1;
+  int fd = -1, err = ECONNREFUSED;
+  for (struct addrinfo *a = res; a && fd < 0; a = a->ai_next) {
+    fd = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
+    if (fd < 0) {
+      err = errno;
+      continue;
+    }
+    if (zpt_chip_fd_prepare(fd) < 0) {
+      err = errno;
+    } else if (connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+      break;
+    } else if (errno == EINPROGRESS) { /* finish within the deadline */
+      int soerr = 0;
+      socklen_t sl = sizeof soerr;
+      zpt_chip_io w = wait_ready(fd, POLLOUT, deadline);
+      if (w == ZPT_IO_OK && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && !soerr)
+        break;
+      err = w == ZPT_IO_TIMEOUT ? ETIMEDOUT : (soerr ? soerr : errno);
+    } else {
+      err = errno;
+    }
+    close(fd);
+    fd = -1;
+  }
+  freeaddrinfo(res);
+  if (fd < 0) {
+    errno = err;
+    return -1;
+  }
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* small frames, no Nagle */
+  return fd;
+}
+
+int zpt_chip_listen_tcp(const char *hostport, unsigned *port) {
+  struct addrinfo *res = resolve(hostport, 1);
+  if (!res)
+    return -1;
+  int fd = -1, err = EADDRNOTAVAIL;
+  for (struct addrinfo *a = res; a && fd < 0; a = a->ai_next) {
+    fd = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
+    if (fd < 0) {
+      err = errno;
+      continue;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 || bind(fd, a->ai_addr, a->ai_addrlen) < 0 ||
+        listen(fd, 4) < 0) {
+      err = errno;
+      close(fd);
+      fd = -1;
+    }
+  }
+  freeaddrinfo(res);
+  if (fd < 0) {
+    errno = err;
+    return -1;
+  }
+  struct sockaddr_storage ss;
+  socklen_t sl = sizeof ss;
+  *port = 0;
+  if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+    if (ss.ss_family == AF_INET)
+      *port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    else if (ss.ss_family == AF_INET6)
+      *port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
   }
   return fd;
 }

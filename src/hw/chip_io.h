@@ -45,6 +45,16 @@ int zpt_chip_connect_unix(const char *path);
  * the fd or -1 with errno set. */
 int zpt_chip_listen_unix(const char *path);
 
+/* Connects to "HOST:PORT" over TCP (HOST a name or address, "[v6]" allowed;
+ * the last ':' separates the port) within the deadline.  Returns the fd
+ * (non-blocking, close-on-exec, TCP_NODELAY) or -1 with errno set; a
+ * malformed address gives EINVAL, an unknown host ENOENT. */
+int zpt_chip_connect_tcp(const char *hostport, double deadline);
+
+/* A listening TCP socket on "HOST:PORT" (port 0 = any free port); the port
+ * actually bound goes to *port.  Returns the fd or -1 with errno set. */
+int zpt_chip_listen_tcp(const char *hostport, unsigned *port);
+
 /* Sets O_NONBLOCK and FD_CLOEXEC; returns 0 or -1. */
 int zpt_chip_fd_prepare(int fd);
 

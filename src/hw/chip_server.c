@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <math.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -239,6 +241,29 @@ int zpt_chip_serve(zpt_blackbox *bb, const zpt_chip_server_config *cfg, int in_f
   return serve_fds(bb, cfg, in_fd, out_fd, stop);
 }
 
+int zpt_chip_serve_listener(zpt_blackbox *bb, const zpt_chip_server_config *cfg,
+                            int listen_fd, volatile sig_atomic_t *stop) {
+  zpt_chip_info info;
+  ZPT_TRY(zpt_chip_server_info(bb, cfg, &info));
+  FILE *log = cfg ? cfg->log : NULL;
+  while (!*stop) {
+    struct pollfd p = {.fd = listen_fd, .events = POLLIN};
+    if (poll(&p, 1, 200) <= 0)
+      continue; /* timeout or EINTR: look at *stop again */
+    int fd = accept(listen_fd, NULL, NULL);
+    if (fd < 0)
+      continue;
+    int one = 1; /* small frames: no Nagle delay (fails harmlessly on Unix sockets) */
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (serve_fds(bb, cfg, fd, fd, stop) != ZPT_OK && log) {
+      fprintf(log, "zoptic chip server: connection ended: %s\n", zpt_error_message());
+      fflush(log);
+    }
+    close(fd);
+  }
+  return ZPT_OK;
+}
+
 int zpt_chip_serve_unix(zpt_blackbox *bb, const zpt_chip_server_config *cfg,
                         const char *path, volatile sig_atomic_t *stop) {
   zpt_chip_info info;
@@ -247,21 +272,27 @@ int zpt_chip_serve_unix(zpt_blackbox *bb, const zpt_chip_server_config *cfg,
   if (lfd < 0)
     return zpt_fail(ZPT_EIO, "chip server: cannot listen on socket '%s': %s", path,
                     strerror(errno));
-  FILE *log = cfg ? cfg->log : NULL;
-  while (!*stop) {
-    struct pollfd p = {.fd = lfd, .events = POLLIN};
-    if (poll(&p, 1, 200) <= 0)
-      continue; /* timeout or EINTR: look at *stop again */
-    int fd = accept(lfd, NULL, NULL);
-    if (fd < 0)
-      continue;
-    if (serve_fds(bb, cfg, fd, fd, stop) != ZPT_OK && log) {
-      fprintf(log, "zoptic chip server: connection ended: %s\n", zpt_error_message());
-      fflush(log);
-    }
-    close(fd);
-  }
+  int rc = zpt_chip_serve_listener(bb, cfg, lfd, stop);
   close(lfd);
   unlink(path);
-  return ZPT_OK;
+  return rc;
+}
+
+int zpt_chip_serve_tcp(zpt_blackbox *bb, const zpt_chip_server_config *cfg,
+                       const char *hostport, volatile sig_atomic_t *stop) {
+  zpt_chip_info info;
+  ZPT_TRY(zpt_chip_server_info(bb, cfg, &info));
+  unsigned port;
+  int lfd = zpt_chip_listen_tcp(hostport, &port);
+  if (lfd < 0)
+    return zpt_fail(ZPT_EIO, "chip server: cannot listen on tcp '%s': %s", hostport,
+                    errno == EINVAL ? "malformed address (expected HOST:PORT)"
+                                    : errno == ENOENT ? "unknown host" : strerror(errno));
+  if (cfg && cfg->log) {
+    fprintf(cfg->log, "zoptic chip server: listening on tcp port %u\n", port);
+    fflush(cfg->log);
+  }
+  int rc = zpt_chip_serve_listener(bb, cfg, lfd, stop);
+  close(lfd);
+  return rc;
 }

@@ -49,4 +49,15 @@ int zpt_chip_serve(zpt_blackbox *bb, const zpt_chip_server_config *cfg, int in_f
 int zpt_chip_serve_unix(zpt_blackbox *bb, const zpt_chip_server_config *cfg,
                         const char *path, volatile sig_atomic_t *stop);
 
+/* The same on TCP "HOST:PORT" (port 0: any free port, logged).  The protocol
+ * has no authentication: bind a loopback address (127.0.0.1) unless the
+ * network is the lab's own. */
+int zpt_chip_serve_tcp(zpt_blackbox *bb, const zpt_chip_server_config *cfg,
+                       const char *hostport, volatile sig_atomic_t *stop);
+
+/* Serves clients one after another on any listening stream socket (from
+ * zpt_chip_listen_tcp / _unix in chip_io.h) until *stop; does not close it. */
+int zpt_chip_serve_listener(zpt_blackbox *bb, const zpt_chip_server_config *cfg,
+                            int listen_fd, volatile sig_atomic_t *stop);
+
 #endif
