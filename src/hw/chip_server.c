@@ -121,8 +121,13 @@ static int evaluate(server *s, const zpt_chip_eval *ev, float *y) {
 }
 
 static int handle_eval(server *s, uint32_t seq, size_t len) {
+  /* room for the announced count, but never more than the limit or than the
+   * payload can describe (a bigger count fails validation before use) */
   size_t nv = zpt_chip_eval_peek_vars(s->payload.data, len);
-  size_t cap = len / ZPT_CHIP_VAR_ENTRY + 1; /* a larger count cannot fit the payload */
+  size_t fixed = ZPT_CHIP_EVAL_FIXED + 4 * s->bb->n_params;
+  size_t cap = len > fixed ? (len - fixed) / ZPT_CHIP_VAR_ENTRY + 1 : 1;
+  if (s->info.max_vars && cap > s->info.max_vars)
+    cap = s->info.max_vars;
   if (nv > cap)
     nv = cap;
   ZPT_TRY(zpt_buffer_reserve(&s->vars, (nv ? nv : 1) * sizeof(zpt_variation), "chip vars"));
