@@ -95,6 +95,8 @@ static int parse_args(int argc, char **argv, chipd_options *o) {
     else
       return zpt_fail(ZPT_EINVAL, "unknown or incomplete option '%s' (try --help)", a);
   }
+  if (o->socket_path && o->tcp)
+    return zpt_fail(ZPT_EINVAL, "give --socket or --tcp, not both");
   return ZPT_OK;
 }
 
@@ -106,6 +108,40 @@ static int build_model(const chipd_options *o, zpt_blackbox **bb) {
   return zpt_fail(ZPT_EINVAL, "no model: give --model linear:IN:OUT:SEED (try --help)");
 }
 
+/* SIGPIPE: a vanished client shows up as EPIPE from write(), never as a
+ * signal.  SIGINT/SIGTERM: stop serving and exit cleanly. */
+static void install_signals(void) {
+  signal(SIGPIPE, SIG_IGN);
+  struct sigaction sa = {0};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+}
+
+static void log_chip(const chipd_options *o, const zpt_chip_info *info) {
+  if (!o->server.log)
+    return;
+  fprintf(o->server.log,
+          "zoptic-chipd: %s: %llu parameters, %llu %s inputs -> %llu outputs, max batch %u, "
+          "max settings %u (0 = no limit), %s form, on %s%s\n",
+          info->name, (unsigned long long)info->n_params,
+          (unsigned long long)info->input_size,
+          info->input_kind == ZPT_CHIP_INPUT_COMPLEX ? "complex" : "real",
+          (unsigned long long)info->output_size, (unsigned)info->max_batch,
+          (unsigned)info->max_vars, info->form == ZPT_CHIP_FORM_FULL ? "full" : "compact",
+          o->socket_path ? "socket " : o->tcp ? "tcp " : "stdin/stdout",
+          o->socket_path ? o->socket_path : o->tcp ? o->tcp : "");
+}
+
+static int serve(zpt_blackbox *bb, const chipd_options *o) {
+  if (o->socket_path)
+    return zpt_chip_serve_unix(bb, &o->server, o->socket_path, &stop_requested);
+  if (o->tcp)
+    return zpt_chip_serve_tcp(bb, &o->server, o->tcp, &stop_requested);
+  return zpt_chip_serve(bb, &o->server, 0, 1, &stop_requested);
+}
+
 int main(int argc, char **argv) {
   chipd_options o = {0};
   for (int i = 1; i < argc; i++)
@@ -114,34 +150,16 @@ int main(int argc, char **argv) {
       return 0;
     }
   zpt_blackbox *bb = NULL;
-  if (parse_args(argc, argv, &o) != ZPT_OK || build_model(&o, &bb) != ZPT_OK) {
+  zpt_chip_info info; /* what the handshake will announce: checked before serving */
+  if (parse_args(argc, argv, &o) != ZPT_OK || build_model(&o, &bb) != ZPT_OK ||
+      zpt_chip_server_info(bb, &o.server, &info) != ZPT_OK) {
     fprintf(stderr, "zoptic-chipd: %s\n", zpt_error_message());
-    return 2;
-  }
-  /* a vanished client shows up as EPIPE from write(), never as a signal */
-  signal(SIGPIPE, SIG_IGN);
-  struct sigaction sa = {0};
-  sa.sa_handler = on_stop_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
-
-  int rc;
-  if (o.socket_path && o.tcp) {
-    fprintf(stderr, "zoptic-chipd: give --socket or --tcp, not both\n");
     zpt_blackbox_free(bb);
     return 2;
   }
-  if (o.socket_path) {
-    if (o.server.log)
-      fprintf(o.server.log, "zoptic-chipd: serving '%s' on socket %s\n", o.model_spec,
-              o.socket_path);
-    rc = zpt_chip_serve_unix(bb, &o.server, o.socket_path, &stop_requested);
-  } else if (o.tcp) {
-    rc = zpt_chip_serve_tcp(bb, &o.server, o.tcp, &stop_requested);
-  } else {
-    rc = zpt_chip_serve(bb, &o.server, 0, 1, &stop_requested);
-  }
+  log_chip(&o, &info);
+  install_signals();
+  int rc = serve(bb, &o);
   if (rc != ZPT_OK)
     fprintf(stderr, "zoptic-chipd: %s\n", zpt_error_message());
   zpt_blackbox_free(bb);
