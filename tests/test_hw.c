@@ -372,7 +372,7 @@ START_TEST(test_output_and_error) {
   size_t len;
   ck_assert_int_eq(zpt_chip_output_size(2, 3, 2, &len), ZPT_OK);
   ck_assert_uint_eq(len, 8 + 48);
-  unsigned char b[64], c[64];
+  _Alignas(16) unsigned char b[64], c[64]; /* decoders need 4-byte alignment */
   zpt_chip_output_encode(2, 3, y, 12, b);
   const float *got;
   memcpy(c, b, len);

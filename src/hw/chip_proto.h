@@ -12,7 +12,8 @@
  * seq is the client's request number; a reply echoes it.
  *
  * All functions here are pure (no I/O): encoders write into caller buffers
- * sized by the matching *_size() function, decoders validate everything
+ * sized by the matching *_size() function; decoders take a 4-byte aligned
+ * payload (zpt_alloc / zpt_buffer memory is) and validate everything
  * (lengths, counts against the handshake, finite numbers) and fail with
  * ZPT_EPROTO (framing, counts) or ZPT_ENUMERIC (non-finite values) and a
  * message naming the field.
