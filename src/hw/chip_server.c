@@ -130,7 +130,9 @@ static int handle_eval(server *s, uint32_t seq, size_t len) {
     cap = s->info.max_vars;
   if (nv > cap)
     nv = cap;
-  ZPT_TRY(zpt_buffer_reserve(&s->vars, (nv ? nv : 1) * sizeof(zpt_variation), "chip vars"));
+  if (zpt_buffer_reserve(&s->vars, (nv ? nv : 1) * sizeof(zpt_variation), "chip vars") !=
+      ZPT_OK)
+    return reply_failure(s, seq); /* out of memory: say so, keep serving */
   zpt_chip_eval ev;
   if (zpt_chip_eval_decode(s->payload.data, len, &s->info, s->vars.data, nv ? nv : 1, &ev) !=
       ZPT_OK)
@@ -139,8 +141,9 @@ static int handle_eval(server *s, uint32_t seq, size_t len) {
   if (zpt_chip_output_size(ev.n_vars, ev.batch, m, &rl) != ZPT_OK)
     return reply_failure(s, seq);
   size_t nf = (rl - ZPT_CHIP_OUTPUT_FIXED) / 4;
-  ZPT_TRY(zpt_buffer_reserve(&s->outputs, nf * sizeof(float), "chip outputs"));
-  ZPT_TRY(zpt_buffer_reserve(&s->reply, ZPT_CHIP_HEADER_SIZE + rl, "chip output reply"));
+  if (zpt_buffer_reserve(&s->outputs, nf * sizeof(float), "chip outputs") != ZPT_OK ||
+      zpt_buffer_reserve(&s->reply, ZPT_CHIP_HEADER_SIZE + rl, "chip output reply") != ZPT_OK)
+    return reply_failure(s, seq);
   float *y = s->outputs.data;
   if (evaluate(s, &ev, y) != ZPT_OK)
     return reply_failure(s, seq);
