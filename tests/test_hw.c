@@ -882,6 +882,7 @@ START_TEST(test_chipd_socket) {
   ASSERT_MSG_HAS("came back after a reconnect as a different chip (18 params");
   zpt_blackbox_free(chip);
   stop_chipd(pid);
+  rmdir(zpt_test_tmpdir()); /* empty again: chipd removed its socket */
   zpt_free(got);
   zpt_free(want);
   workload_free(&w);
@@ -1053,6 +1054,7 @@ START_TEST(test_faults_in_handshake) {
   opt.retries = 1;
   ck_assert_int_eq(zpt_chip_client_open(path, &opt, &chip), ZPT_EIO);
   ASSERT_MSG_HAS("cannot connect to chip driver at socket");
+  rmdir(zpt_test_tmpdir());
 }
 END_TEST
 
