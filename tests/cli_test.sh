@@ -45,7 +45,7 @@ expect 2 "bad3.ini: missing required key [train] budget" "$Z" train bad3.ini
 expect 2 "--set zo.lr=fast: [zo] lr = 'fast': expected a finite number > 0" "$Z" train "$CFG" --set zo.lr=fast
 expect 2 "--set zo.nope=1: unknown key 'nope'" "$Z" train "$CFG" --set zo.nope=1
 expect 2 "nothere.ini: cannot open configuration" "$Z" train nothere.ini
-expect 2 "model.kind = cnn is not available in this build" "$Z" train "$CFG" --set model.kind=cnn --out r_cnn
+expect 2 "data.task = toy is not served by the real tasks" "$Z" train "$CFG" --set model.kind=cnn --out r_cnn
 expect 2 "toy-linear implements zo.method = zo-i only" "$Z" train "$CFG" --set zo.method=zo-co --out r_co
 expect 0 "Q = 7" "$Z" config "$CFG" --set zo.Q=7
 expect 0 "metric = auto" "$Z" config "$CFG"
