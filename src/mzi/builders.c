@@ -6,12 +6,17 @@
 #include "mzi/mesh.h"
 #include "mzi/rnn.h"
 
-/* Adds a freshly constructed layer (rc is the constructor's status). */
-static int add(zpt_model *m, int rc, zpt_layer *l) {
-  if (rc != ZPT_OK)
-    return rc;
-  return zpt_model_add(m, l);
-}
+/* Constructs a layer into l with `call` and appends it to m, unless an
+ * earlier step failed (rc).  The model owns the layer, also on failure. */
+#define ADD(call)                     \
+  do {                                \
+    if (rc == ZPT_OK) {               \
+      l = NULL;                       \
+      rc = (call);                    \
+      if (rc == ZPT_OK)               \
+        rc = zpt_model_add(m, l);     \
+    }                                 \
+  } while (0)
 
 static int start(const zpt_chip_config *cfg, zpt_chip *chip, zpt_model **out,
                  size_t input_size, zpt_model **m) {
@@ -50,19 +55,14 @@ int zpt_mzi_classifier_alloc(size_t image_size, size_t K, size_t L,
   zpt_mesh_spec first = {ZPT_MESH_CLEMENTS, K, L, 1, ZPT_ROUTE_AUTO};
   zpt_mesh_spec next = {ZPT_MESH_CLEMENTS, K, L, 0, ZPT_ROUTE_AUTO};
   zpt_layer *l = NULL;
-  int rc = add(m, zpt_dft_layer_alloc("dft", image_size, K, 1, &l), l);
-  if (rc == ZPT_OK)
-    rc = add(m, zpt_mesh_layer_alloc(p, "mesh1", &first, &chip, &l), l);
-  if (rc == ZPT_OK)
-    rc = add(m, zpt_modrelu_layer_alloc(p, "act1", K, &l), l);
-  if (rc == ZPT_OK)
-    rc = add(m, zpt_mesh_layer_alloc(p, "mesh2", &next, &chip, &l), l);
-  if (rc == ZPT_OK)
-    rc = add(m, zpt_modrelu_layer_alloc(p, "act2", K, &l), l);
-  if (rc == ZPT_OK)
-    rc = add(m, zpt_mesh_layer_alloc(p, "mesh3", &next, &chip, &l), l);
-  if (rc == ZPT_OK)
-    rc = add(m, zpt_detect_layer_alloc("detect", K, (K - 10) / 2, 10, 1, &chip, &l), l);
+  int rc = ZPT_OK;
+  ADD(zpt_dft_layer_alloc("dft", image_size, K, 1, &l));
+  ADD(zpt_mesh_layer_alloc(p, "mesh1", &first, &chip, &l));
+  ADD(zpt_modrelu_layer_alloc(p, "act1", K, &l));
+  ADD(zpt_mesh_layer_alloc(p, "mesh2", &next, &chip, &l));
+  ADD(zpt_modrelu_layer_alloc(p, "act2", K, &l));
+  ADD(zpt_mesh_layer_alloc(p, "mesh3", &next, &chip, &l));
+  ADD(zpt_detect_layer_alloc("detect", K, (K - 10) / 2, 10, 1, &chip, &l));
   return finish(rc, m, out, "MZI classifier");
 }
 
@@ -81,15 +81,15 @@ int zpt_mzi_equalizer_alloc(size_t taps, size_t K, const zpt_chip_config *cfg,
   zpt_params *p = zpt_model_params(m);
   zpt_mesh_spec mesh = {ZPT_MESH_CLEMENTS, K, 0, 1, ZPT_ROUTE_AUTO};
   zpt_layer *l = NULL;
-  int rc = add(m, zpt_cmap_layer_alloc(p, "in", taps, K, 0, &l), l);
+  int rc = ZPT_OK;
+  ADD(zpt_cmap_layer_alloc(p, "in", taps, K, 0, &l));
   const char *meshes[3] = {"mesh1", "mesh2", "mesh3"}, *acts[2] = {"act1", "act2"};
   for (int k = 0; k < 3 && rc == ZPT_OK; k++) {
-    rc = add(m, zpt_mesh_layer_alloc(p, meshes[k], &mesh, &chip, &l), l);
-    if (rc == ZPT_OK && k < 2)
-      rc = add(m, zpt_modrelu_layer_alloc(p, acts[k], K, &l), l);
+    ADD(zpt_mesh_layer_alloc(p, meshes[k], &mesh, &chip, &l));
+    if (k < 2)
+      ADD(zpt_modrelu_layer_alloc(p, acts[k], K, &l));
   }
-  if (rc == ZPT_OK)
-    rc = add(m, zpt_detect_layer_alloc("detect", K, (K - 4) / 2, 4, 1, &chip, &l), l);
+  ADD(zpt_detect_layer_alloc("detect", K, (K - 4) / 2, 4, 1, &chip, &l));
   return finish(rc, m, out, "MZI equalizer");
 }
 
@@ -104,8 +104,8 @@ int zpt_mzi_copying_rnn_alloc(size_t seq_len, int screen, const zpt_chip_config 
   zpt_params *p = zpt_model_params(m);
   zpt_rnn_spec spec = {K, categories, seq_len, 0, ZPT_MESH_CLEMENTS, 0, screen != 0};
   zpt_layer *l = NULL;
-  int rc = add(m, zpt_rnn_layer_alloc(p, "rnn", &spec, &chip, &l), l);
-  if (rc == ZPT_OK)
-    rc = add(m, zpt_detect_layer_alloc("detect", K, 0, classes, seq_len, &chip, &l), l);
+  int rc = ZPT_OK;
+  ADD(zpt_rnn_layer_alloc(p, "rnn", &spec, &chip, &l));
+  ADD(zpt_detect_layer_alloc("detect", K, 0, classes, seq_len, &chip, &l));
   return finish(rc, m, out, "MZI copying RNN");
 }
