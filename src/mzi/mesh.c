@@ -103,7 +103,10 @@ struct zpt_mesh_hw {
   double *gamma;       /* 2 per MZI: first (external) and second splitter */
   double complex *zeta; /* 4 per MZI: stage 1 arms m, m+1; stage 2 arms m, m+1 */
   double complex *zeta_screen; /* K (screen only) */
+  double *bs;          /* 4 per MZI: cos, sin of both splitters' angles */
   double loss_amp;     /* field amplitude factor per MZI */
+  int ideal;           /* no fabrication error, no loss: closed-form MZIs */
+  int phase_effects;   /* quantisation or crosstalk change the phases */
 };
 
 void zpt_mesh_hw_free(zpt_mesh_hw *hw) {
@@ -112,6 +115,7 @@ void zpt_mesh_hw_free(zpt_mesh_hw *hw) {
   zpt_free(hw->gamma);
   zpt_free(hw->zeta);
   zpt_free(hw->zeta_screen);
+  zpt_free(hw->bs);
   zpt_free(hw);
 }
 
@@ -152,20 +156,59 @@ int zpt_mesh_hw_alloc(const zpt_mesh_topology *t, int screen, zpt_chip *chip,
     return rc;
   }
   hw->loss_amp = pow(10.0, -hw->cfg.loss_db / 20.0);
+  hw->bs = zpt_doubles(4 * t->n_mzi + 1, "beam-splitter angles");
+  if (!hw->bs) {
+    zpt_mesh_hw_free(hw);
+    return ZPT_ENOMEM;
+  }
+  int fabrication = 0;
+  for (size_t k = 0; k < 2 * t->n_mzi; k++) {
+    double a = 0.5 * (M_PI / 2 + hw->gamma[k]); /* BS angle (pi/2 + gamma)/2 */
+    hw->bs[2 * k] = cos(a);
+    hw->bs[2 * k + 1] = sin(a);
+    fabrication |= hw->gamma[k] != 0 || hw->zeta[k] != 1 || hw->zeta[2 * t->n_mzi + k] != 1;
+  }
+  hw->ideal = !fabrication && hw->cfg.loss_db == 0;
+  hw->phase_effects = hw->cfg.phase_bits > 0 || hw->cfg.crosstalk > 0;
   *out = hw;
   return ZPT_OK;
 }
 
-/* B(gamma) . diag(za e^{ix}, zb) */
-static void stage(double x, double gamma, double complex za, double complex zb,
+/* Complex products written out: C11 complex multiplication must handle
+ * infinities (a libgcc call per product), which made the coefficients
+ * dominate small forwards. */
+static inline double complex cmul(double complex a, double complex b) {
+  return CMPLX(creal(a) * creal(b) - cimag(a) * cimag(b),
+               creal(a) * cimag(b) + cimag(a) * creal(b));
+}
+
+/* B(gamma) . diag(za e^{ix}, zb), BS cos/sin precomputed */
+static void stage(double x, double c, double sn, double complex za, double complex zb,
                   double complex s[4]) {
-  double a = 0.5 * (M_PI / 2 + gamma);
-  double c = cos(a), sn = sin(a);
-  double complex e = za * cexp(I * x);
-  s[0] = c * e;
-  s[1] = I * sn * zb;
-  s[2] = I * sn * e;
-  s[3] = c * zb;
+  double complex e = cmul(za, CMPLX(cos(x), sin(x)));
+  s[0] = CMPLX(c * creal(e), c * cimag(e));
+  s[1] = CMPLX(-sn * cimag(zb), sn * creal(zb));
+  s[2] = CMPLX(-sn * cimag(e), sn * creal(e));
+  s[3] = CMPLX(c * creal(zb), c * cimag(zb));
+}
+
+/* Ideal MZI(theta, phi) in float, closed form:
+ * (1/2)[[e^{i phi}(e^{i theta} - 1), i(e^{i theta} + 1)],
+ *       [i e^{i phi}(e^{i theta} + 1), 1 - e^{i theta}]] */
+static void ideal_coef(float theta, float phi, float *cf) {
+  float ct = cosf(theta), st = sinf(theta), cp = cosf(phi), sp = sinf(phi);
+  float mr = 0.5f * (ct - 1), mi = 0.5f * st; /* (e^{it} - 1)/2 */
+  float pr = 0.5f * (ct + 1), pi = 0.5f * st; /* (e^{it} + 1)/2 */
+  cf[0] = cp * mr - sp * mi;
+  cf[1] = cp * mi + sp * mr;
+  cf[2] = -pi;
+  cf[3] = pr;
+  /* i e^{i phi} (e^{it} + 1)/2 */
+  float qr = cp * pr - sp * pi, qi = cp * pi + sp * pr;
+  cf[4] = -qi;
+  cf[5] = qr;
+  cf[6] = -mr;
+  cf[7] = -mi;
 }
 
 /* K <= ZPT_MESH_MAX_K, so a column's heaters and a screen fit on the stack */
@@ -177,28 +220,37 @@ void zpt_mesh_hw_coef(const zpt_mesh_hw *hw, const zpt_mesh_topology *t,
     /* a column's internal heaters form one line of neighbours, its external
      * heaters another (crosstalk acts along each line) */
     size_t q0 = t->col_start[c], nq = t->col_start[c + 1] - q0;
+    if (hw->ideal && !hw->phase_effects) {
+      for (size_t q = q0; q < q0 + nq; q++)
+        ideal_coef(phases[2 * q], phases[2 * q + 1], coef[q]);
+      continue;
+    }
     zpt_chip_heater_line(&hw->cfg, phases + 2 * q0, 2, nq, eff_t);
     zpt_chip_heater_line(&hw->cfg, phases + 2 * q0 + 1, 2, nq, eff_p);
     for (size_t j = 0; j < nq; j++) {
       size_t q = q0 + j;
+      if (hw->ideal) {
+        ideal_coef((float)eff_t[j], (float)eff_p[j], coef[q]);
+        continue;
+      }
       double complex s1[4], s2[4];
-      stage(eff_p[j], hw->gamma[2 * q], hw->zeta[4 * q], hw->zeta[4 * q + 1], s1);
-      stage(eff_t[j], hw->gamma[2 * q + 1], hw->zeta[4 * q + 2], hw->zeta[4 * q + 3], s2);
-      double complex m[4] = {
-          hw->loss_amp * (s2[0] * s1[0] + s2[1] * s1[2]),
-          hw->loss_amp * (s2[0] * s1[1] + s2[1] * s1[3]),
-          hw->loss_amp * (s2[2] * s1[0] + s2[3] * s1[2]),
-          hw->loss_amp * (s2[2] * s1[1] + s2[3] * s1[3])};
+      const double *bs = hw->bs + 4 * q;
+      stage(eff_p[j], bs[0], bs[1], hw->zeta[4 * q], hw->zeta[4 * q + 1], s1);
+      stage(eff_t[j], bs[2], bs[3], hw->zeta[4 * q + 2], hw->zeta[4 * q + 3], s2);
+      double complex m[4] = {cmul(s2[0], s1[0]) + cmul(s2[1], s1[2]),
+                             cmul(s2[0], s1[1]) + cmul(s2[1], s1[3]),
+                             cmul(s2[2], s1[0]) + cmul(s2[3], s1[2]),
+                             cmul(s2[2], s1[1]) + cmul(s2[3], s1[3])};
       for (int k = 0; k < 4; k++) {
-        coef[q][2 * k] = (float)creal(m[k]);
-        coef[q][2 * k + 1] = (float)cimag(m[k]);
+        coef[q][2 * k] = (float)(hw->loss_amp * creal(m[k]));
+        coef[q][2 * k + 1] = (float)(hw->loss_amp * cimag(m[k]));
       }
     }
   }
   if (screen && screen_phases) {
     zpt_chip_heater_line(&hw->cfg, screen_phases, 1, t->K, eff_t);
     for (size_t k = 0; k < t->K; k++) {
-      double complex z = hw->zeta_screen[k] * cexp(I * eff_t[k]);
+      double complex z = cmul(hw->zeta_screen[k], CMPLX(cos(eff_t[k]), sin(eff_t[k])));
       screen[k] = (float)creal(z) + I * (float)cimag(z);
     }
   }
@@ -219,7 +271,7 @@ static inline v8f splat(float x) { return (v8f){x, x, x, x, x, x, x, x}; }
 /* planar scratch for one chunk: 2 K rows of VPR vectors */
 static size_t planar_bytes(size_t K) { return 2 * K * VPR * sizeof(v8f); }
 
-static void rotate_chunk(const zpt_mesh_topology *t, const zpt_mzi_coef *coef,
+__attribute__((optimize("fp-contract=fast"))) static void rotate_chunk(const zpt_mesh_topology *t, const zpt_mzi_coef *coef,
                          v8f *re, v8f *im, size_t nv) {
   for (size_t q = 0; q < t->n_mzi; q++) {
     const float *cf = coef[q];
@@ -353,18 +405,15 @@ typedef struct {
   zpt_mesh_route route;
 } mesh_impl;
 
-/* Cost model of the two routes in nanoseconds, from bench/bench_mzi.c on
- * this project's reference machine (docs/mzi.md, "Route choice"):
- * rotations cost ROT_NS per MZI per sample, the matrix route builds U with
- * the same kernel on K unit vectors and then runs cgemm at GEMM_NS per
- * complex multiply-add. */
-#define ROT_NS 1.0
-#define GEMM_NS 0.25
-
+/* The route rule, from bench/bench_mzi.c (docs/mzi.md, "Route choice"):
+ * building U costs about K forwards of the rotations, after which the
+ * cgemm streams the batch faster than the rotations do; measured, the
+ * matrix route wins from about n = 4K samples on for full meshes and for
+ * truncated meshes down to L = K/4 columns.  Shorter meshes were not
+ * measured and stay on the rotations, whose cost shrinks with L. */
 zpt_mesh_route zpt_mesh_auto_route(const zpt_mesh_topology *t, size_t n) {
-  double rot = (double)n * t->n_mzi * ROT_NS;
-  double mat = (double)t->K * t->n_mzi * ROT_NS + (double)n * t->K * t->K * GEMM_NS;
-  return mat < rot ? ZPT_ROUTE_MATRIX : ZPT_ROUTE_ROTATIONS;
+  int deep = 8 * t->n_mzi >= t->K * t->K; /* at least ~K/4 columns */
+  return deep && n >= 4 * t->K ? ZPT_ROUTE_MATRIX : ZPT_ROUTE_ROTATIONS;
 }
 
 static size_t align64(size_t b) { return (b + 63) & ~(size_t)63; }
