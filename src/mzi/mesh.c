@@ -408,11 +408,12 @@ typedef struct {
 /* The route rule, from bench/bench_mzi.c (docs/mzi.md, "Route choice"):
  * building U costs about K forwards of the rotations, after which the
  * cgemm streams the batch faster than the rotations do; measured, the
- * matrix route wins from about n = 4K samples on for full meshes and for
- * truncated meshes down to L = K/4 columns.  Shorter meshes were not
- * measured and stay on the rotations, whose cost shrinks with L. */
+ * matrix route wins from about n = 4K samples on, for full meshes and for
+ * truncated meshes of L = K/4 columns alike.  Meshes shorter than about
+ * K/8 columns were not measured and stay on the rotations, whose cost
+ * shrinks with L while the cgemm's does not. */
 zpt_mesh_route zpt_mesh_auto_route(const zpt_mesh_topology *t, size_t n) {
-  int deep = 8 * t->n_mzi >= t->K * t->K; /* at least ~K/4 columns */
+  int deep = 16 * t->n_mzi >= t->K * t->K; /* at least ~K/8 columns */
   return deep && n >= 4 * t->K ? ZPT_ROUTE_MATRIX : ZPT_ROUTE_ROTATIONS;
 }
 
