@@ -526,7 +526,7 @@ END_TEST
 START_TEST(test_detect_and_noise) {
   zpt_layer *l = NULL;
   /* channels 3..5 of K = 8, two groups per sample */
-  ck_assert_int_eq(zpt_detect_layer_alloc("det", 8, 3, 3, 2, NULL, &l), ZPT_OK);
+  ck_assert_int_eq(zpt_detect_layer_alloc(NULL, "det", 8, 3, 3, 2, NULL, &l), ZPT_OK);
   ck_assert_uint_eq(l->in_size, 32);
   ck_assert_uint_eq(l->out_size, 6);
   ck_assert_int_eq(l->stochastic, 0);
@@ -550,7 +550,7 @@ START_TEST(test_detect_and_noise) {
   cfg.noise_shot = 0.01;
   zpt_chip chip;
   zpt_chip_init(&chip, &cfg);
-  ck_assert_int_eq(zpt_detect_layer_alloc("det", 2, 0, 2, 1, &chip, &l), ZPT_OK);
+  ck_assert_int_eq(zpt_detect_layer_alloc(NULL, "det", 2, 0, 2, 1, &chip, &l), ZPT_OK);
   ck_assert_int_eq(l->stochastic, 1);
   const size_t n = 20000;
   zpt_cfloat *in = zpt_cfloats(2 * n, "in");
@@ -643,7 +643,7 @@ START_TEST(test_dft_encoder) {
     for (int centred = 0; centred <= 1; centred++) {
       size_t P = Ps[a], K = Kmax[a];
       zpt_layer *l = NULL;
-      ck_assert_int_eq(zpt_dft_layer_alloc("dft", P, K, centred, &l), ZPT_OK);
+      ck_assert_int_eq(zpt_dft_layer_alloc(NULL, "dft", P, K, centred, &l), ZPT_OK);
       ck_assert_uint_eq(l->n_params, 0);
       const size_t n = 3;
       float *x = zpt_floats(n * P, "x");
@@ -890,10 +890,10 @@ START_TEST(test_bad_arguments) {
                                         NULL, &l), ZPT_EINVAL);
   ck_assert_uint_eq(p->n_params, 0); /* nothing registered by failures */
   /* subset larger than K */
-  ck_assert_int_eq(zpt_detect_layer_alloc("d", 8, 0, 9, 1, NULL, &l), ZPT_EINVAL);
+  ck_assert_int_eq(zpt_detect_layer_alloc(NULL, "d", 8, 0, 9, 1, NULL, &l), ZPT_EINVAL);
   ck_assert_ptr_nonnull(strstr(zpt_error_message(), "K = 8"));
-  ck_assert_int_eq(zpt_detect_layer_alloc("d", 8, 5, 4, 1, NULL, &l), ZPT_EINVAL);
-  ck_assert_int_eq(zpt_detect_layer_alloc("d", 8, 0, 0, 1, NULL, &l), ZPT_EINVAL);
+  ck_assert_int_eq(zpt_detect_layer_alloc(NULL, "d", 8, 5, 4, 1, NULL, &l), ZPT_EINVAL);
+  ck_assert_int_eq(zpt_detect_layer_alloc(NULL, "d", 8, 0, 0, 1, NULL, &l), ZPT_EINVAL);
   /* chip settings out of range */
   zpt_chip chip;
   zpt_chip_config c = zpt_chip_config_ideal();
@@ -915,9 +915,9 @@ START_TEST(test_bad_arguments) {
   ck_assert_int_eq(zpt_chip_init(&chip, NULL), ZPT_EINVAL);
   ck_assert_int_eq(zpt_chip_init(NULL, &c), ZPT_EINVAL);
   /* other layers */
-  ck_assert_int_eq(zpt_dft_layer_alloc("dft", 64, 33, 0, &l), ZPT_EINVAL);
+  ck_assert_int_eq(zpt_dft_layer_alloc(NULL, "dft", 64, 33, 0, &l), ZPT_EINVAL);
   ck_assert_ptr_nonnull(strstr(zpt_error_message(), "P = 64"));
-  ck_assert_int_eq(zpt_dft_layer_alloc("dft", 64, 0, 0, &l), ZPT_EINVAL);
+  ck_assert_int_eq(zpt_dft_layer_alloc(NULL, "dft", 64, 0, 0, &l), ZPT_EINVAL);
   ck_assert_int_eq(zpt_modrelu_layer_alloc(p, "a", 0, &l), ZPT_EINVAL);
   ck_assert_int_eq(zpt_modrelu_layer_alloc(NULL, "a", 4, &l), ZPT_EINVAL);
   ck_assert_int_eq(zpt_cmap_layer_alloc(p, "c", 0, 4, 0, &l), ZPT_EINVAL);

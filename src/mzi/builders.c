@@ -42,6 +42,8 @@ static int finish(int rc, zpt_model *m, zpt_model **out, const char *what) {
 
 int zpt_mzi_classifier_alloc(size_t image_size, size_t K, size_t L,
                              const zpt_chip_config *cfg, zpt_model **out) {
+  if (out)
+    *out = NULL;
   if (L == 0)
     L = K;
   if (K < 10 || K > image_size / 2 || L > K)
@@ -56,18 +58,20 @@ int zpt_mzi_classifier_alloc(size_t image_size, size_t K, size_t L,
   zpt_mesh_spec next = {ZPT_MESH_CLEMENTS, K, L, 0, ZPT_ROUTE_AUTO};
   zpt_layer *l = NULL;
   int rc = ZPT_OK;
-  ADD(zpt_dft_layer_alloc("dft", image_size, K, 1, &l));
+  ADD(zpt_dft_layer_alloc(p, "dft", image_size, K, 1, &l));
   ADD(zpt_mesh_layer_alloc(p, "mesh1", &first, &chip, &l));
   ADD(zpt_modrelu_layer_alloc(p, "act1", K, &l));
   ADD(zpt_mesh_layer_alloc(p, "mesh2", &next, &chip, &l));
   ADD(zpt_modrelu_layer_alloc(p, "act2", K, &l));
   ADD(zpt_mesh_layer_alloc(p, "mesh3", &next, &chip, &l));
-  ADD(zpt_detect_layer_alloc("detect", K, (K - 10) / 2, 10, 1, &chip, &l));
+  ADD(zpt_detect_layer_alloc(p, "detect", K, (K - 10) / 2, 10, 1, &chip, &l));
   return finish(rc, m, out, "MZI classifier");
 }
 
 int zpt_mzi_equalizer_alloc(size_t taps, size_t K, const zpt_chip_config *cfg,
                             zpt_model **out) {
+  if (out)
+    *out = NULL;
   if (taps == 0)
     taps = 21;
   if (K == 0)
@@ -89,12 +93,14 @@ int zpt_mzi_equalizer_alloc(size_t taps, size_t K, const zpt_chip_config *cfg,
     if (k < 2)
       ADD(zpt_modrelu_layer_alloc(p, acts[k], K, &l));
   }
-  ADD(zpt_detect_layer_alloc("detect", K, (K - 4) / 2, 4, 1, &chip, &l));
+  ADD(zpt_detect_layer_alloc(p, "detect", K, (K - 4) / 2, 4, 1, &chip, &l));
   return finish(rc, m, out, "MZI equalizer");
 }
 
 int zpt_mzi_copying_rnn_alloc(size_t seq_len, int screen, const zpt_chip_config *cfg,
                               zpt_model **out) {
+  if (out)
+    *out = NULL;
   if (seq_len < 1)
     return zpt_fail(ZPT_EINVAL, "mzi copying RNN: sequence length 0");
   const size_t K = 32, categories = 10, classes = 9;
@@ -106,6 +112,6 @@ int zpt_mzi_copying_rnn_alloc(size_t seq_len, int screen, const zpt_chip_config 
   zpt_layer *l = NULL;
   int rc = ZPT_OK;
   ADD(zpt_rnn_layer_alloc(p, "rnn", &spec, &chip, &l));
-  ADD(zpt_detect_layer_alloc("detect", K, 0, classes, seq_len, &chip, &l));
+  ADD(zpt_detect_layer_alloc(p, "detect", K, 0, classes, seq_len, &chip, &l));
   return finish(rc, m, out, "MZI copying RNN");
 }

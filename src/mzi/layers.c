@@ -112,7 +112,7 @@ static double detect_flops(const zpt_layer *l) {
 static const zpt_layer_ops detect_ops = {"detect", detect_forward, NULL, detect_flops,
                                          destroy_plain};
 
-int zpt_detect_layer_alloc(const char *name, size_t K, size_t start, size_t count,
+int zpt_detect_layer_alloc(zpt_params *p, const char *name, size_t K, size_t start, size_t count,
                            size_t groups, const zpt_chip *chip, zpt_layer **out) {
   if (!out)
     return zpt_fail(ZPT_EINVAL, "detect layer: NULL output pointer");
@@ -137,6 +137,7 @@ int zpt_detect_layer_alloc(const char *name, size_t K, size_t start, size_t coun
   zpt_layer *l = NULL;
   ZPT_TRY(new_layer(&detect_ops, name, 2 * K * groups, count * groups, d, free_plain, &l));
   l->stochastic = zpt_chip_config_has_noise(&d->cfg);
+  l->param_offset = p ? p->n_params : 0;
   *out = l;
   return ZPT_OK;
 }
@@ -301,7 +302,7 @@ static double dft_flops(const zpt_layer *l) {
 
 static const zpt_layer_ops dft_ops = {"dft", dft_forward, NULL, dft_flops, dft_destroy};
 
-int zpt_dft_layer_alloc(const char *name, size_t P, size_t K, int centred,
+int zpt_dft_layer_alloc(zpt_params *p, const char *name, size_t P, size_t K, int centred,
                         zpt_layer **out) {
   if (!out)
     return zpt_fail(ZPT_EINVAL, "dft layer: NULL output pointer");
@@ -324,5 +325,7 @@ int zpt_dft_layer_alloc(const char *name, size_t P, size_t K, int centred,
   }
   for (size_t c = 0; c < K; c++)
     d->bin[c] = zpt_dft_channel_bin(K, centred, c);
-  return new_layer(&dft_ops, name, P, 2 * K, d, dft_free, out);
+  ZPT_TRY(new_layer(&dft_ops, name, P, 2 * K, d, dft_free, out));
+  (*out)->param_offset = p ? p->n_params : 0;
+  return ZPT_OK;
 }

@@ -2,7 +2,9 @@
  * RNN cell (mzi/rnn.h).  Complex activations are interleaved float pairs
  * (zpt_cfloat); in_size / out_size count floats.  Every constructor
  * registers its views in the parameter store p and returns the layer in
- * *out; formulas in docs/mzi.md. */
+ * *out; formulas in docs/mzi.md.  Layers without parameters take p only to
+ * place their (empty) range at its end, as a model requires; p may be NULL
+ * there when the layer is used on its own. */
 #ifndef ZPT_MZI_LAYERS_H
 #define ZPT_MZI_LAYERS_H
 
@@ -35,8 +37,9 @@ static inline zpt_cfloat zpt_modrelu(zpt_cfloat z, float b) {
  * in 2 K groups floats, out count*groups floats.  No parameters.  With a
  * chip whose read-out noise is on, the layer is stochastic: it adds the
  * noise of zpt_chip_readout_noise drawn from ctx->noise (NULL: no noise). */
-int zpt_detect_layer_alloc(const char *name, size_t K, size_t start, size_t count,
+int zpt_detect_layer_alloc(zpt_params *p, const char *name, size_t K, size_t start, size_t count,
                            size_t groups, const zpt_chip *chip, zpt_layer **out);
+
 
 /* Complex linear input map y = W x, W complex out_dim x in_dim stored as
  * "<name>.re" and "<name>.im" (each out_dim x in_dim, row-major).  x is real
@@ -52,7 +55,7 @@ int zpt_cmap_layer_alloc(zpt_params *p, const char *name, size_t in_dim, size_t 
  * order [K, K-2, ..., 2, 1, 3, ..., K-1] for even K (the low frequencies in
  * the middle channels, where the classifier reads its outputs; for odd K
  * [K-1, ..., 2, 1, 3, ..., K]).  GSL mixed-radix FFT, no parameters. */
-int zpt_dft_layer_alloc(const char *name, size_t P, size_t K, int centred,
+int zpt_dft_layer_alloc(zpt_params *p, const char *name, size_t P, size_t K, int centred,
                         zpt_layer **out);
 /* The DFT bin held by channel c of an encoder with K channels. */
 size_t zpt_dft_channel_bin(size_t K, int centred, size_t c);

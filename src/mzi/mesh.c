@@ -266,7 +266,9 @@ typedef float v8f __attribute__((vector_size(32)));
 #define CHUNK 32
 #define VPR (CHUNK / 8)
 
-static inline v8f splat(float x) { return (v8f){x, x, x, x, x, x, x, x}; }
+/* a macro, not a function: returning a 32-byte vector by value changes the
+ * ABI when AVX is off (-Wpsabi in the sanitizer build) */
+#define SPLAT(x) ((v8f){(x), (x), (x), (x), (x), (x), (x), (x)})
 
 /* planar scratch for one chunk: 2 K rows of VPR vectors */
 static size_t planar_bytes(size_t K) { return 2 * K * VPR * sizeof(v8f); }
@@ -275,8 +277,8 @@ __attribute__((optimize("fp-contract=fast"))) static void rotate_chunk(const zpt
                          v8f *re, v8f *im, size_t nv) {
   for (size_t q = 0; q < t->n_mzi; q++) {
     const float *cf = coef[q];
-    const v8f ar = splat(cf[0]), ai = splat(cf[1]), br = splat(cf[2]), bi = splat(cf[3]);
-    const v8f cr = splat(cf[4]), ci = splat(cf[5]), dr = splat(cf[6]), di = splat(cf[7]);
+    const v8f ar = SPLAT(cf[0]), ai = SPLAT(cf[1]), br = SPLAT(cf[2]), bi = SPLAT(cf[3]);
+    const v8f cr = SPLAT(cf[4]), ci = SPLAT(cf[5]), dr = SPLAT(cf[6]), di = SPLAT(cf[7]);
     size_t m = t->top[q];
     v8f *r0 = re + m * VPR, *i0 = im + m * VPR;
     v8f *r1 = r0 + VPR, *i1 = i0 + VPR;
@@ -303,7 +305,7 @@ static void rotate_batch(const zpt_mesh_topology *t, const zpt_mzi_coef *coef,
     for (size_t k = 0; k < K; k++) {
       v8f *rk = re + k * VPR, *ik = im + k * VPR;
       for (size_t v = 0; v < nv; v++)
-        rk[v] = ik[v] = splat(0.0f);
+        rk[v] = ik[v] = SPLAT(0.0f);
       for (size_t s = 0; s < ns; s++) {
         const float *xs = x + 2 * ((s0 + s) * K + k);
         rk[s / 8][s % 8] = xs[0];
