@@ -14,5 +14,6 @@
 #include "core/variation.h"
 #include "zo/blackbox.h"
 #include "nn/model.h"
+#include "data/data.h"
 
 #endif

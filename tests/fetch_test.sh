@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# datasets/fetch.sh without network: argument checks, --from with files
+# that fail verification, and a --from copy that succeeds.  Files land in a
+# temporary directory (ZPT_DATASETS_DIR), never in datasets/.
+set -u
+cd "$(dirname "$0")/.."
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export ZPT_DATASETS_DIR="$tmp/out"
+mkdir -p "$ZPT_DATASETS_DIR" "$tmp/src"
+fail() { echo "FAIL: $*"; exit 1; }
+
+# expect_fail "grep pattern" args...: fetch.sh must fail and say the pattern
+expect_fail() {
+  local pat=$1; shift
+  local out; out=$(bash datasets/fetch.sh "$@" 2>&1) && fail "fetch.sh $* succeeded"
+  grep -q -- "$pat" <<<"$out" || fail "fetch.sh $*: message lacks '$pat': $out"
+}
+
+expect_fail "unknown data set 'nope'" nope
+expect_fail "not a directory" mnist --from "$tmp/absent"
+expect_fail "no mnist files found" mnist --from "$tmp/src"
+# a file with the right name but the wrong content is refused
+printf 'not mnist' | gzip > "$tmp/src/t10k-labels-idx1-ubyte.gz"
+expect_fail "checksum" mnist --from "$tmp/src"
+[ -e "$ZPT_DATASETS_DIR/mnist/t10k-labels-idx1-ubyte.gz" ] && fail "a bad file was copied"
+printf '1,2\n' | gzip > "$tmp/src/digits.csv.gz"
+expect_fail "digits.csv.gz" digits --from "$tmp/src"
+head -c 100 /dev/zero > "$tmp/src/test_batch.bin"
+expect_fail "expected 30730000" cifar10 --from "$tmp/src"
+# a correctly sized CIFAR-10 batch is copied (sizes checked, no published checksum)
+head -c 30730000 /dev/zero > "$tmp/src/test_batch.bin"
+out=$(bash datasets/fetch.sh cifar10 --from "$tmp/src" 2>&1) || fail "cifar10 --from: $out"
+[ "$(stat -c %s "$ZPT_DATASETS_DIR/cifar10/test_batch.bin")" -eq 30730000 ] || fail "test_batch.bin not copied"
+grep -q "no checksum is published" <<<"$out" || fail "cifar10 --from does not say the files are unverified"
+echo "fetch_test: ok"
