@@ -1,0 +1,751 @@
+#define _POSIX_C_SOURCE 200809L
+#include "io/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+#include "core/alloc.h"
+#include "core/status.h"
+
+#define TI ZPT_CFG_INT
+#define TU ZPT_CFG_U64
+#define TD ZPT_CFG_DOUBLE
+#define TB ZPT_CFG_BOOL
+#define TS ZPT_CFG_STRING
+#define TE ZPT_CFG_ENUM
+#define GE ZPT_CFG_MIN
+#define LE ZPT_CFG_MAX
+#define GT ZPT_CFG_MIN_OPEN
+#define LT ZPT_CFG_MAX_OPEN
+#define REQ NULL
+
+/* The schema: every key zoptic understands. */
+static const zpt_cfg_key schema[] = {
+  /* ---- data ---- (src/data, docs/data.md) */
+  {"data", "task", TE, REQ,
+   "mnist10k|digits|idx|cifar10|csv|copying|equalization-isi|equalization-imdd|toy",
+   0, 0, 0, "the learning task and its data set (toy: generated linear regression, for tests and smoke runs)"},
+  {"data", "path", TS, "", NULL, 0, 0, 0,
+   "data file of file-based tasks (mnist10k and idx: the images IDX file; digits, csv: the CSV file; "
+   "cifar10: the directory of data_batch_*.bin; toy: optional CSV of inputs then targets)"},
+  {"data", "labels", TS, "", NULL, 0, 0, 0, "mnist10k and idx: the labels IDX file (empty: path with images replaced by labels)"},
+  {"data", "label_column", TI, "-1", NULL, 0, 0, 0, "csv: 0-based column of the class label (negative: from the end)"},
+  {"data", "n_classes", TI, "0", NULL, GE, 0, 0, "csv and idx: number of classes (0: infer from the labels)"},
+  {"data", "n_train", TU, "0", NULL, 0, 0, 0, "training samples to use or generate (0: the task's default or the rest of the file)"},
+  {"data", "n_test", TU, "0", NULL, 0, 0, 0, "test samples (0: the task's default; mnist10k always uses its fixed 8000/2000 split)"},
+  {"data", "batch", TU, "64", NULL, GE, 1, 0, "mini-batch size of a training query"},
+  {"data", "shuffle", TB, "true", NULL, 0, 0, 0, "visit training samples in a fresh random order every epoch"},
+  {"data", "drop_last", TB, "false", NULL, 0, 0, 0, "skip an epoch's last partial batch (false: a shorter last batch)"},
+  {"data", "seed", TU, "1", NULL, 0, 0, 0, "seed of generated data, train/test splits and batch order"},
+  {"data", "standardize", TB, "false", NULL, 0, 0, 0, "standardise each feature with the training set's mean and deviation (after pixel scaling to [0, 1])"},
+  {"data", "dft_bins", TI, "0", NULL, GE, 0, 0, "keep DFT bins 1..K of each input as K complex features (MZI classifiers; 0: raw inputs)"},
+  {"data", "copy_delay", TI, "100", NULL, GE, 1, 0, "copying task: delay T between the 10 symbols and their recall"},
+  {"data", "snr_db", TD, "20", NULL, 0, 0, 0, "equalization tasks: signal-to-noise ratio of the received signal in dB"},
+  {"data", "taps", TI, "0", NULL, GE, 0, 0, "equalization tasks: received samples per decision window (0: the channel's default, ISI 8, IM/DD 9)"},
+  {"data", "centre", TI, "-1", NULL, GE, -1, 0, "equalization tasks: window position of the current sample (-1: default, ISI 7, IM/DD 4)"},
+  {"data", "delay", TI, "-1", NULL, GE, -1, 0, "equalization tasks: the target is the symbol this many steps back (-1: default, ISI 2, IM/DD 0)"},
+  {"data", "imdd_length_km", TD, "4", NULL, GE, 0, 0, "IM/DD task: fibre length in km"},
+  {"data", "imdd_dispersion", TD, "-5", NULL, 0, 0, 0, "IM/DD task: fibre dispersion D in ps/(nm km)"},
+  {"data", "imdd_baud_gbd", TD, "112", NULL, GT, 0, 0, "IM/DD task: symbol rate in GBd"},
+  {"data", "imdd_wavelength_nm", TD, "1270", NULL, GT, 0, 0, "IM/DD task: carrier wavelength in nm"},
+  {"data", "toy_inputs", TI, "8", NULL, GE | LE, 1, 4096, "toy task: input dimension"},
+  {"data", "toy_outputs", TI, "2", NULL, GE | LE, 1, 4096, "toy task: output dimension"},
+  {"data", "toy_noise", TD, "0.01", NULL, GE, 0, 0, "toy task: standard deviation of the label noise"},
+  /* ---- model ---- */
+  {"model", "kind", TE, REQ, "cnn|mixer|mzi-classifier|mzi-equalizer|mzi-rnn|toy-linear",
+   0, 0, 0, "the network (toy-linear: y = W x + b, for tests and smoke runs)"},
+  {"model", "K", TI, "16", NULL, GE | LE, 2, 1024, "MZI models: mesh size (optical channels)"},
+  {"model", "L", TI, "2", NULL, GE | LE, 1, 256, "MZI models: number of mesh layers"},
+  {"model", "mesh", TE, "clements", "clements|reck|truncated", 0, 0, 0, "MZI models: mesh topology"},
+  {"model", "mesh_depth", TI, "0", NULL, GE, 0, 0, "truncated mesh: columns of MZIs (0: full depth K)"},
+  {"model", "width", TI, "64", NULL, GE, 1, 0, "hidden width of cnn / mixer / rnn models"},
+  {"model", "blocks", TI, "2", NULL, GE, 1, 0, "mixer: number of MLP-mixer blocks; cnn: convolution stages"},
+  {"model", "channels", TI, "8", NULL, GE, 1, 0, "cnn: channels of the first convolution"},
+  {"model", "activation", TE, "relu", "relu|tanh|modrelu", 0, 0, 0, "nonlinearity between layers (modrelu for complex MZI layers)"},
+  {"model", "init_seed", TU, "1", NULL, 0, 0, 0, "seed of the parameter initialisation"},
+  {"model", "init_scale", TD, "1", NULL, GT, 0, 0, "multiplier of the default initialisation scale"},
+  /* ---- chip ---- */
+  {"chip", "error_strength", TD, "0", NULL, GE, 0, 0, "standard deviation of fabrication errors of splitters and phase shifters (0: ideal chip)"},
+  {"chip", "quant_bits", TI, "0", NULL, GE | LE, 0, 32, "phase-setting resolution in bits (0: continuous)"},
+  {"chip", "crosstalk", TD, "0", NULL, GE | LE, 0, 1, "thermal crosstalk: fraction of a phase that leaks to each neighbour"},
+  {"chip", "insertion_loss_db", TD, "0", NULL, GE, 0, 0, "optical loss per MZI in dB"},
+  {"chip", "noise_thermal", TD, "0", NULL, GE, 0, 0, "standard deviation of additive detector (thermal) noise"},
+  {"chip", "noise_shot", TD, "0", NULL, GE, 0, 0, "shot-noise scale: deviation proportional to sqrt(detected power)"},
+  {"chip", "seed", TU, "1", NULL, 0, 0, 0, "seed of fabrication errors and read-out noise of the simulated chip"},
+  {"chip", "driver", TS, "", NULL, 0, 0, 0, "command line of an external chip driver (empty: simulated chip in-process)"},
+  {"chip", "socket", TS, "", NULL, 0, 0, 0, "Unix socket of an already running chip driver (empty: none)"},
+  {"chip", "timeout_s", TD, "30", NULL, GT, 0, 0, "seconds to wait for one driver answer"},
+  {"chip", "retries", TI, "2", NULL, GE | LE, 0, 100, "times a failed or timed-out driver query is retried"},
+  /* ---- zo ---- */
+  {"zo", "method", TE, "zo-i", "zo-i|zo-co|zo-np", 0, 0, 0, "perturbation sampler: identity covariance, Fisher covariance, natural-gradient preconditioning"},
+  {"zo", "mode", TE, "all", "block|all", 0, 0, 0, "perturb all parameters at once or one block (view) per iteration"},
+  {"zo", "Q", TI, "10", NULL, GE, 1, 0, "perturbations per iteration"},
+  {"zo", "mu", TD, "0.001", NULL, GT, 0, 0, "perturbation scale (smoothing radius)"},
+  {"zo", "lambda", TD, "0.001", NULL, GE, 0, 0, "damping added to Fisher blocks before factorisation"},
+  {"zo", "n_max", TI, "64", NULL, GE, 1, 0, "largest Fisher block (parameters); larger views are split"},
+  {"zo", "rho", TD, "0.9", NULL, GE | LE, 0, 1, "exponential average factor of Fisher estimates"},
+  {"zo", "t_ud", TI, "10", NULL, GE, 1, 0, "iterations between Fisher block updates"},
+  {"zo", "trace_norm", TB, "true", NULL, 0, 0, 0, "normalise Fisher blocks to unit mean eigenvalue"},
+  {"zo", "fisher_avg", TI, "1", NULL, GE, 1, 0, "batches averaged per Fisher estimate"},
+  {"zo", "block_schedule", TE, "random", "random|cycle", 0, 0, 0, "order of blocks in block mode"},
+  {"zo", "jac_eps", TD, "0.001", NULL, GT, 0, 0, "finite-difference step of black-box Jacobians"},
+  {"zo", "difference", TE, "forward", "forward|central", 0, 0, 0, "finite differences: forward (Q+1 queries) or central (2Q+1)"},
+  {"zo", "optimizer", TE, "adam", "adam|sgd", 0, 0, 0, "update rule applied to the estimated gradient"},
+  {"zo", "lr", TD, "0.01", NULL, GT, 0, 0, "learning rate"},
+  {"zo", "beta1", TD, "0.9", NULL, GE | LT, 0, 1, "Adam: first-moment decay"},
+  {"zo", "beta2", TD, "0.999", NULL, GE | LT, 0, 1, "Adam: second-moment decay"},
+  {"zo", "eps", TD, "1e-08", NULL, GT, 0, 0, "Adam: denominator offset"},
+  {"zo", "momentum", TD, "0", NULL, GE | LT, 0, 1, "SGD: momentum"},
+  {"zo", "seed", TU, "1", NULL, 0, 0, 0, "seed of perturbations and block schedules"},
+  /* ---- train ---- */
+  {"train", "budget", TU, REQ, NULL, GE, 1, 0, "queries (parameter settings evaluated on a batch) the training may spend"},
+  {"train", "eval_every", TI, "100", NULL, GE, 1, 0, "iterations between test evaluations (one log line each)"},
+  {"train", "checkpoint_every", TI, "1000", NULL, GE, 0, 0, "iterations between checkpoints (0: only at the end)"},
+  {"train", "eval_batch", TU, "0", NULL, 0, 0, 0, "test samples per evaluation (0: the whole test set)"},
+  {"train", "metric", TE, "auto", "auto|accuracy|ser|relative_loss", 0, 0, 0,
+   "test metric; auto: the task's own (classification: accuracy, equalization: ser, copying and toy: relative_loss)"},
+  /* ---- output ---- */
+  {"output", "dir", TS, "", NULL, 0, 0, 0, "run directory (empty: runs/<config file name without .ini>); --out overrides"},
+  {"output", "progress", TE, "auto", "auto|on|off", 0, 0, 0, "updating progress line: auto (when stderr is a terminal), on, off"},
+};
+
+#undef TI
+#undef TU
+#undef TD
+#undef TB
+#undef TS
+#undef TE
+
+static const char *const sections[] = {"data", "model", "chip", "zo", "train", "output"};
+#define N_KEYS (sizeof schema / sizeof schema[0])
+#define N_SECTIONS (sizeof sections / sizeof sections[0])
+#define ORIGIN_LEN 256
+
+typedef struct {
+  int set;        /* 0: required and never given */
+  char *text;     /* canonical text (zpt_alloc) */
+  long long i;
+  uint64_t u;
+  double d;
+  int b;
+  char origin[ORIGIN_LEN];
+} cfg_value;
+
+struct zpt_config {
+  cfg_value v[N_KEYS];
+};
+
+const zpt_cfg_key *zpt_config_schema(size_t *n) {
+  *n = N_KEYS;
+  return schema;
+}
+
+static long key_index(const char *section, const char *key) {
+  for (size_t k = 0; k < N_KEYS; k++)
+    if (!strcmp(schema[k].section, section) && !strcmp(schema[k].key, key))
+      return (long)k;
+  return -1;
+}
+
+const zpt_cfg_key *zpt_config_key(const char *section, const char *key) {
+  long k = key_index(section, key);
+  return k < 0 ? NULL : &schema[k];
+}
+
+static int known_section(const char *s) {
+  for (size_t i = 0; i < N_SECTIONS; i++)
+    if (!strcmp(sections[i], s))
+      return 1;
+  return 0;
+}
+
+static char *dup_text(const char *s) {
+  size_t n = strlen(s);
+  char *p = zpt_alloc(n + 1, "configuration value");
+  if (p)
+    memcpy(p, s, n + 1);
+  return p;
+}
+
+/* ---- values ---- */
+
+static void describe_expected(const zpt_cfg_key *k, char *buf, size_t len) {
+  const char *what = "";
+  switch (k->type) {
+  case ZPT_CFG_INT: what = "an integer"; break;
+  case ZPT_CFG_U64: what = "a non-negative integer"; break;
+  case ZPT_CFG_DOUBLE: what = "a finite number"; break;
+  case ZPT_CFG_BOOL: snprintf(buf, len, "true or false"); return;
+  case ZPT_CFG_STRING: snprintf(buf, len, "text on one line without ' ;'"); return;
+  case ZPT_CFG_ENUM: snprintf(buf, len, "one of %s", k->choices); return;
+  }
+  int n = snprintf(buf, len, "%s", what);
+  if (n < 0 || (size_t)n >= len)
+    return;
+  if ((k->range & (ZPT_CFG_MIN | ZPT_CFG_MIN_OPEN)) &&
+      (k->range & (ZPT_CFG_MAX | ZPT_CFG_MAX_OPEN)))
+    snprintf(buf + n, len - (size_t)n, " in %s%g, %g%s",
+             (k->range & ZPT_CFG_MIN) ? "[" : "(", k->min, k->max,
+             (k->range & ZPT_CFG_MAX) ? "]" : ")");
+  else if (k->range & ZPT_CFG_MIN)
+    snprintf(buf + n, len - (size_t)n, " >= %g", k->min);
+  else if (k->range & ZPT_CFG_MIN_OPEN)
+    snprintf(buf + n, len - (size_t)n, " > %g", k->min);
+  else if (k->range & ZPT_CFG_MAX)
+    snprintf(buf + n, len - (size_t)n, " <= %g", k->max);
+  else if (k->range & ZPT_CFG_MAX_OPEN)
+    snprintf(buf + n, len - (size_t)n, " < %g", k->max);
+}
+
+static int in_range(const zpt_cfg_key *k, double x) {
+  if ((k->range & ZPT_CFG_MIN) && !(x >= k->min)) return 0;
+  if ((k->range & ZPT_CFG_MIN_OPEN) && !(x > k->min)) return 0;
+  if ((k->range & ZPT_CFG_MAX) && !(x <= k->max)) return 0;
+  if ((k->range & ZPT_CFG_MAX_OPEN) && !(x < k->max)) return 0;
+  return 1;
+}
+
+static int enum_allows(const char *choices, const char *s) {
+  size_t n = strlen(s);
+  const char *p = choices;
+  while (*p) {
+    const char *bar = strchr(p, '|');
+    size_t len = bar ? (size_t)(bar - p) : strlen(p);
+    if (len == n && !strncmp(p, s, n))
+      return 1;
+    if (!bar)
+      break;
+    p = bar + 1;
+  }
+  return 0;
+}
+
+/* Shortest %g text that reads back as exactly x. */
+static void format_double(double x, char *buf, size_t len) {
+  for (int prec = 6; prec <= 17; prec++) {
+    snprintf(buf, len, "%.*g", prec, x);
+    if (strtod(buf, NULL) == x)
+      return;
+  }
+}
+
+/* Parses `text` for key k into a temporary value; on error returns
+ * ZPT_EINVAL with "`where`: [section] key = text: expected ..." */
+static int parse_value(const zpt_cfg_key *k, const char *text,
+                       const char *where, cfg_value *out) {
+  char expected[160];
+  char canon[64];
+  const char *canonical = text;
+  errno = 0;
+  char *end = NULL;
+  int ok = 1;
+  switch (k->type) {
+  case ZPT_CFG_INT: {
+    long long x = strtoll(text, &end, 10);
+    ok = *text && !*end && errno == 0 && in_range(k, (double)x);
+    out->i = x;
+    snprintf(canon, sizeof canon, "%lld", x);
+    canonical = canon;
+    break;
+  }
+  case ZPT_CFG_U64: {
+    const char *t = text;
+    while (isspace((unsigned char)*t))
+      t++;
+    unsigned long long x = strtoull(text, &end, 10);
+    ok = *text && *t != '-' && !*end && errno == 0 && in_range(k, (double)x);
+    out->u = x;
+    snprintf(canon, sizeof canon, "%llu", x);
+    canonical = canon;
+    break;
+  }
+  case ZPT_CFG_DOUBLE: {
+    double x = strtod(text, &end);
+    ok = *text && !*end && errno == 0 && isfinite(x) && in_range(k, x);
+    out->d = x;
+    format_double(x, canon, sizeof canon);
+    canonical = canon;
+    break;
+  }
+  case ZPT_CFG_BOOL:
+    if (!strcmp(text, "true") || !strcmp(text, "yes") || !strcmp(text, "on") ||
+        !strcmp(text, "1"))
+      out->b = 1;
+    else if (!strcmp(text, "false") || !strcmp(text, "no") ||
+             !strcmp(text, "off") || !strcmp(text, "0"))
+      out->b = 0;
+    else
+      ok = 0;
+    canonical = out->b ? "true" : "false";
+    break;
+  case ZPT_CFG_STRING:
+    /* must survive a write/re-parse: one line, no inline comment, no
+     * surrounding blanks (inih strips them) */
+    ok = !strchr(text, '\n') && !strchr(text, '\r') && !strstr(text, " ;") &&
+         !strstr(text, "\t;") && text[0] != ';' &&
+         !(text[0] && (isspace((unsigned char)text[0]) ||
+                       isspace((unsigned char)text[strlen(text) - 1])));
+    break;
+  case ZPT_CFG_ENUM:
+    ok = enum_allows(k->choices, text);
+    break;
+  }
+  if (!ok) {
+    describe_expected(k, expected, sizeof expected);
+    return zpt_fail(ZPT_EINVAL, "%s: [%s] %s = '%s': expected %s", where,
+                    k->section, k->key, text, expected);
+  }
+  out->text = dup_text(canonical);
+  if (!out->text)
+    return ZPT_ENOMEM;
+  out->set = 1;
+  return ZPT_OK;
+}
+
+static int assign(zpt_config *c, size_t k, const char *text, const char *where,
+                  const char *origin) {
+  cfg_value nv;
+  memset(&nv, 0, sizeof nv);
+  ZPT_TRY(parse_value(&schema[k], text, where, &nv));
+  snprintf(nv.origin, sizeof nv.origin, "%s", origin);
+  zpt_free(c->v[k].text);
+  c->v[k] = nv;
+  return ZPT_OK;
+}
+
+zpt_config *zpt_config_alloc(void) {
+  zpt_config *c = zpt_new(zpt_config, "configuration");
+  if (!c)
+    return NULL;
+  for (size_t k = 0; k < N_KEYS; k++) {
+    if (!schema[k].def)
+      continue;
+    if (assign(c, k, schema[k].def, "schema default", "default") != ZPT_OK) {
+      zpt_config_free(c);
+      return NULL;
+    }
+  }
+  return c;
+}
+
+void zpt_config_free(zpt_config *c) {
+  if (!c)
+    return;
+  for (size_t k = 0; k < N_KEYS; k++)
+    zpt_free(c->v[k].text);
+  zpt_free(c);
+}
+
+zpt_config *zpt_config_clone(const zpt_config *c) {
+  zpt_config *d = zpt_new(zpt_config, "configuration");
+  if (!d)
+    return NULL;
+  *d = *c;
+  for (size_t k = 0; k < N_KEYS; k++) {
+    d->v[k].text = NULL;
+    if (c->v[k].text && !(d->v[k].text = dup_text(c->v[k].text))) {
+      zpt_config_free(d);
+      return NULL;
+    }
+  }
+  return d;
+}
+
+/* ---- INI parsing ---- */
+
+typedef struct {
+  zpt_config *c;
+  const char *origin;
+  const char *text; /* remaining input */
+  int line;         /* line of the chunk inih is handling */
+  int lines_done;   /* complete lines read so far */
+  int status;       /* first error, or ZPT_OK */
+  int seen_line[N_KEYS];
+} parse_ctx;
+
+/* fgets over a string, counting lines (inih's handler gets no line number
+ * in Debian's build). */
+static char *read_line(char *str, int num, void *stream) {
+  parse_ctx *p = stream;
+  if (!*p->text || num < 2)
+    return NULL;
+  const char *nl = strchr(p->text, '\n');
+  size_t avail = nl ? (size_t)(nl - p->text) + 1 : strlen(p->text);
+  size_t take = avail < (size_t)num - 1 ? avail : (size_t)num - 1;
+  memcpy(str, p->text, take);
+  str[take] = '\0';
+  p->line = p->lines_done + 1;
+  if (take < avail && p->status == ZPT_OK)
+    p->status = zpt_fail(ZPT_EINVAL, "%s:%d: line longer than %d characters",
+                         p->origin, p->line, num - 3);
+  if (take == avail && (nl || !p->text[take]))
+    p->lines_done++;
+  p->text += take;
+  return str;
+}
+
+static int handle_pair(void *user, const char *section, const char *name,
+                       const char *value) {
+  parse_ctx *p = user;
+  if (p->status != ZPT_OK)
+    return 0;
+  char where[ORIGIN_LEN];
+  snprintf(where, sizeof where, "%s:%d", p->origin, p->line);
+  if (!*section) {
+    p->status = zpt_fail(ZPT_EINVAL,
+                         "%s: key '%s' outside any section (expected a "
+                         "[section] line first)", where, name);
+    return 0;
+  }
+  if (!known_section(section)) {
+    p->status = zpt_fail(ZPT_EINVAL,
+                         "%s: unknown section [%s] (expected one of data, "
+                         "model, chip, zo, train, output)", where, section);
+    return 0;
+  }
+  long k = key_index(section, name);
+  if (k < 0) {
+    char known[1024] = "";
+    size_t used = 0;
+    for (size_t j = 0; j < N_KEYS && used < sizeof known; j++)
+      if (!strcmp(schema[j].section, section))
+        used += (size_t)snprintf(known + used, sizeof known - used, "%s%s",
+                                 used ? ", " : "", schema[j].key);
+    p->status = zpt_fail(ZPT_EINVAL,
+                         "%s: unknown key '%s' in section [%s] (known keys: %s)",
+                         where, name, section, known);
+    return 0;
+  }
+  if (p->seen_line[k]) {
+    p->status = zpt_fail(ZPT_EINVAL,
+                         "%s: [%s] %s given twice (first at line %d)", where,
+                         section, name, p->seen_line[k]);
+    return 0;
+  }
+  p->seen_line[k] = p->line;
+  p->status = assign(p->c, (size_t)k, value, where, where);
+  return p->status == ZPT_OK;
+}
+
+int zpt_config_parse_string(zpt_config *c, const char *text,
+                            const char *origin) {
+  parse_ctx p;
+  memset(&p, 0, sizeof p);
+  p.c = c;
+  p.origin = origin;
+  p.text = text;
+  p.status = ZPT_OK;
+  int rc = ini_parse_stream(read_line, &p, handle_pair, &p);
+  if (p.status != ZPT_OK)
+    return p.status;
+  if (rc == -2)
+    return zpt_fail(ZPT_ENOMEM, "%s: out of memory while parsing", origin);
+  if (rc != 0)
+    return zpt_fail(ZPT_EINVAL,
+                    "%s:%d: syntax error (expected '[section]', 'key = value' "
+                    "or a comment starting with ';' or '#')", origin, rc);
+  return ZPT_OK;
+}
+
+int zpt_config_parse_file(zpt_config *c, const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return zpt_fail(ZPT_EIO, "%s: cannot open configuration: %s", path,
+                    strerror(errno));
+  size_t cap = 4096, len = 0;
+  char *buf = malloc(cap);
+  int status = buf ? ZPT_OK : zpt_fail(ZPT_ENOMEM, "%s: out of memory", path);
+  while (status == ZPT_OK) {
+    if (len + 1 >= cap) {
+      char *nb = realloc(buf, cap * 2);
+      if (!nb) {
+        status = zpt_fail(ZPT_ENOMEM, "%s: out of memory", path);
+        break;
+      }
+      buf = nb;
+      cap *= 2;
+    }
+    size_t got = fread(buf + len, 1, cap - 1 - len, f);
+    len += got;
+    if (got == 0) {
+      if (ferror(f))
+        status = zpt_fail(ZPT_EIO, "%s: read error", path);
+      break;
+    }
+  }
+  fclose(f);
+  if (status == ZPT_OK) {
+    buf[len] = '\0';
+    if (strlen(buf) != len)
+      status = zpt_fail(ZPT_EINVAL, "%s: contains a NUL byte (not a text file)",
+                        path);
+    else
+      status = zpt_config_parse_string(c, buf, path);
+  }
+  free(buf);
+  return status;
+}
+
+int zpt_config_set_value(zpt_config *c, const char *name, const char *value,
+                         const char *origin) {
+  char section[64];
+  const char *dot = strchr(name, '.');
+  if (!dot || (size_t)(dot - name) >= sizeof section)
+    return zpt_fail(ZPT_EINVAL, "%s: '%s' is not of the form section.key",
+                    origin, name);
+  memcpy(section, name, (size_t)(dot - name));
+  section[dot - name] = '\0';
+  if (!known_section(section))
+    return zpt_fail(ZPT_EINVAL,
+                    "%s: unknown section [%s] (expected one of data, model, "
+                    "chip, zo, train, output)", origin, section);
+  long k = key_index(section, dot + 1);
+  if (k < 0)
+    return zpt_fail(ZPT_EINVAL, "%s: unknown key '%s' in section [%s]", origin,
+                    dot + 1, section);
+  return assign(c, (size_t)k, value, origin, origin);
+}
+
+int zpt_config_set(zpt_config *c, const char *assignment) {
+  char where[ORIGIN_LEN];
+  snprintf(where, sizeof where, "--set %s", assignment);
+  const char *eq = strchr(assignment, '=');
+  if (!eq)
+    return zpt_fail(ZPT_EINVAL, "%s: expected section.key=value", where);
+  char name[160];
+  const char *a = assignment, *b = eq;
+  while (a < b && isspace((unsigned char)*a)) a++;
+  while (b > a && isspace((unsigned char)b[-1])) b--;
+  if ((size_t)(b - a) >= sizeof name)
+    return zpt_fail(ZPT_EINVAL, "%s: key name too long", where);
+  memcpy(name, a, (size_t)(b - a));
+  name[b - a] = '\0';
+  const char *v = eq + 1;
+  while (isspace((unsigned char)*v)) v++;
+  size_t vl = strlen(v);
+  while (vl && isspace((unsigned char)v[vl - 1])) vl--;
+  char *value = dup_text(v);
+  if (!value)
+    return ZPT_ENOMEM;
+  value[vl] = '\0';
+  int rc = zpt_config_set_value(c, name, value, where);
+  zpt_free(value);
+  return rc;
+}
+
+int zpt_config_check_required(const zpt_config *c, const char *origin) {
+  for (size_t k = 0; k < N_KEYS; k++)
+    if (!c->v[k].set) {
+      char expected[160];
+      describe_expected(&schema[k], expected, sizeof expected);
+      return zpt_fail(ZPT_EINVAL,
+                      "%s: missing required key [%s] %s (%s; expected %s)",
+                      origin, schema[k].section, schema[k].key, schema[k].doc,
+                      expected);
+    }
+  return ZPT_OK;
+}
+
+/* ---- getters ---- */
+
+static int lookup(const zpt_config *c, const char *name, zpt_cfg_type want,
+                  const cfg_value **v) {
+  const char *dot = strchr(name, '.');
+  long k = -1;
+  if (dot && dot - name < 64) {
+    char section[64];
+    memcpy(section, name, (size_t)(dot - name));
+    section[dot - name] = '\0';
+    k = key_index(section, dot + 1);
+  }
+  if (k < 0)
+    return zpt_fail(ZPT_ENOTFOUND, "configuration has no key '%s'", name);
+  zpt_cfg_type t = schema[k].type == ZPT_CFG_ENUM ? ZPT_CFG_STRING : schema[k].type;
+  if (t != want)
+    return zpt_fail(ZPT_EINVAL, "configuration key '%s' is read with the wrong type", name);
+  if (!c->v[k].set)
+    return zpt_fail(ZPT_EINVAL, "configuration key '%s' is not set", name);
+  *v = &c->v[k];
+  return ZPT_OK;
+}
+
+int zpt_config_int(const zpt_config *c, const char *name, long long *v) {
+  const cfg_value *x;
+  ZPT_TRY(lookup(c, name, ZPT_CFG_INT, &x));
+  *v = x->i;
+  return ZPT_OK;
+}
+
+int zpt_config_u64(const zpt_config *c, const char *name, uint64_t *v) {
+  const cfg_value *x;
+  ZPT_TRY(lookup(c, name, ZPT_CFG_U64, &x));
+  *v = x->u;
+  return ZPT_OK;
+}
+
+int zpt_config_double(const zpt_config *c, const char *name, double *v) {
+  const cfg_value *x;
+  ZPT_TRY(lookup(c, name, ZPT_CFG_DOUBLE, &x));
+  *v = x->d;
+  return ZPT_OK;
+}
+
+int zpt_config_bool(const zpt_config *c, const char *name, int *v) {
+  const cfg_value *x;
+  ZPT_TRY(lookup(c, name, ZPT_CFG_BOOL, &x));
+  *v = x->b;
+  return ZPT_OK;
+}
+
+int zpt_config_string(const zpt_config *c, const char *name, const char **v) {
+  const cfg_value *x;
+  ZPT_TRY(lookup(c, name, ZPT_CFG_STRING, &x));
+  *v = x->text;
+  return ZPT_OK;
+}
+
+const char *zpt_config_origin(const zpt_config *c, const char *name) {
+  const char *dot = strchr(name, '.');
+  if (!dot || dot - name >= 64)
+    return NULL;
+  char section[64];
+  memcpy(section, name, (size_t)(dot - name));
+  section[dot - name] = '\0';
+  long k = key_index(section, dot + 1);
+  return k < 0 ? NULL : c->v[k].origin;
+}
+
+/* ---- writing ---- */
+
+static const char *type_name(const zpt_cfg_key *k) {
+  switch (k->type) {
+  case ZPT_CFG_INT: return "int";
+  case ZPT_CFG_U64: return "uint64";
+  case ZPT_CFG_DOUBLE: return "double";
+  case ZPT_CFG_BOOL: return "bool";
+  case ZPT_CFG_STRING: return "string";
+  case ZPT_CFG_ENUM: return "enum";
+  }
+  return "?";
+}
+
+/* "# " lines of at most ~78 characters (inih reads at most 197). */
+static void write_wrapped_comment(FILE *out, const char *text) {
+  const size_t width = 76;
+  while (*text) {
+    size_t len = strlen(text);
+    size_t cut = len;
+    if (len > width) {
+      cut = width;
+      while (cut > 0 && text[cut] != ' ' && text[cut] != '|')
+        cut--;
+      if (cut == 0)
+        cut = width;
+      else if (text[cut] == '|')
+        cut++;
+    }
+    fprintf(out, "# %.*s\n", (int)cut, text);
+    text += cut;
+    while (*text == ' ')
+      text++;
+  }
+}
+
+int zpt_config_write(const zpt_config *c, FILE *out) {
+  fprintf(out, "# zoptic %s configuration: every key, defaults filled in.\n"
+               "# Keys and meanings: docs/config.md (zoptic config-doc).\n",
+          "resolved");
+  for (size_t s = 0; s < N_SECTIONS; s++) {
+    fprintf(out, "\n[%s]\n", sections[s]);
+    for (size_t k = 0; k < N_KEYS; k++) {
+      if (strcmp(schema[k].section, sections[s]))
+        continue;
+      char expected[160];
+      describe_expected(&schema[k], expected, sizeof expected);
+      char comment[512];
+      snprintf(comment, sizeof comment, "%s (%s: %s)", schema[k].doc,
+               type_name(&schema[k]), expected);
+      write_wrapped_comment(out, comment);
+      if (c->v[k].set)
+        fprintf(out, "%s = %s\n", schema[k].key, c->v[k].text);
+      else
+        fprintf(out, "# %s = (required, not set)\n", schema[k].key);
+    }
+  }
+  if (ferror(out))
+    return zpt_fail(ZPT_EIO, "writing the configuration failed");
+  return ZPT_OK;
+}
+
+char *zpt_config_to_string(const zpt_config *c) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  if (!f) {
+    zpt_fail(ZPT_ENOMEM, "out of memory writing the configuration");
+    return NULL;
+  }
+  int rc = zpt_config_write(c, f);
+  if (fclose(f) != 0 && rc == ZPT_OK)
+    rc = zpt_fail(ZPT_ENOMEM, "out of memory writing the configuration");
+  char *out = NULL;
+  if (rc == ZPT_OK && buf)
+    out = dup_text(buf);
+  free(buf);
+  return out;
+}
+
+int zpt_config_write_doc(FILE *out) {
+  fprintf(out,
+          "# Configuration reference\n\n"
+          "<!-- Generated by `zoptic config-doc` from the schema in src/io/config.c;\n"
+          "     tests/cli_test.sh checks that this file is up to date. -->\n\n"
+          "A run is configured by an INI file with the sections `[data]`, `[model]`,\n"
+          "`[chip]`, `[zo]`, `[train]` and `[output]`. Comments start with `#` or `;` at\n"
+          "the start of a line (`;` also after a blank inside a line). Every key below has\n"
+          "a default except the required ones; unknown sections or keys, a key given twice,\n"
+          "and values of the wrong type or out of range are errors that name\n"
+          "`FILE:LINE`, the key and what was expected. `--set section.key=value` on the\n"
+          "command line overrides a key with the same checks (errors name `--set`).\n"
+          "Lines may hold at most 197 characters.\n\n"
+          "Types: `int` (decimal integer), `uint64` (non-negative integer), `double`\n"
+          "(finite number, `1e-3` allowed), `bool` (`true`/`false`; `yes`/`no`, `on`/`off`,\n"
+          "`1`/`0` accepted), `string` (one line, no ` ;`), `enum` (one of the listed values).\n\n"
+          "The run directory holds `config.ini`, the *resolved* configuration: every key\n"
+          "with its value (defaults filled in, `train.metric` resolved), which re-parses\n"
+          "to the same values.\n");
+  for (size_t s = 0; s < N_SECTIONS; s++) {
+    fprintf(out, "\n## [%s]\n\n| key | type | default | allowed | meaning |\n"
+                 "| --- | --- | --- | --- | --- |\n", sections[s]);
+    for (size_t k = 0; k < N_KEYS; k++) {
+      const zpt_cfg_key *key = &schema[k];
+      if (strcmp(key->section, sections[s]))
+        continue;
+      char expected[160];
+      describe_expected(key, expected, sizeof expected);
+      if (key->type == ZPT_CFG_ENUM) {
+        /* pipes would split the table cell */
+        char *p = expected;
+        while ((p = strchr(p, '|')))
+          *p = ',';
+      }
+      char def[128];
+      if (!key->def)
+        snprintf(def, sizeof def, "**required**");
+      else if (!*key->def)
+        snprintf(def, sizeof def, "(empty)");
+      else
+        snprintf(def, sizeof def, "`%s`", key->def);
+      fprintf(out, "| `%s.%s` | %s | %s | %s | %s |\n", key->section, key->key,
+              type_name(key), def, expected, key->doc);
+    }
+  }
+  if (ferror(out))
+    return zpt_fail(ZPT_EIO, "writing the configuration reference failed");
+  return ZPT_OK;
+}
