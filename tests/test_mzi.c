@@ -956,6 +956,15 @@ START_TEST(test_flops_and_views) {
   ck_assert_str_eq(l->ops->kind, "mzi_mesh");
   zpt_layer_free(l);
   zpt_params_free(p);
+  /* the measured route rule: matrix from n = 4K on, for >= ~K/8 columns */
+  zpt_mesh_topology *full = NULL, *thin = NULL;
+  ck_assert_int_eq(zpt_mesh_topology_alloc(ZPT_MESH_CLEMENTS, 16, 0, &full), ZPT_OK);
+  ck_assert_int_eq(zpt_mesh_topology_alloc(ZPT_MESH_CLEMENTS, 16, 1, &thin), ZPT_OK);
+  ck_assert_int_eq(zpt_mesh_auto_route(full, 63), ZPT_ROUTE_ROTATIONS);
+  ck_assert_int_eq(zpt_mesh_auto_route(full, 64), ZPT_ROUTE_MATRIX);
+  ck_assert_int_eq(zpt_mesh_auto_route(thin, 100000), ZPT_ROUTE_ROTATIONS);
+  zpt_mesh_topology_free(full);
+  zpt_mesh_topology_free(thin);
 }
 END_TEST
 
