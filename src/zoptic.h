@@ -13,6 +13,13 @@
 #include "core/state.h"
 #include "core/variation.h"
 #include "zo/blackbox.h"
+#include "zo/blocks.h"
+#include "zo/fisher.h"
+#include "zo/loss.h"
+#include "zo/memstate.h"
+#include "zo/optim.h"
+#include "zo/sampler.h"
+#include "zo/trainer.h"
 #include "nn/model.h"
 #include "data/data.h"
 

@@ -68,7 +68,7 @@ typedef struct {
   double loss;     /* mean test loss */
   double metric;   /* value of the task's metric */
   uint64_t samples; /* test samples evaluated */
-} zpt_eval_result;
+} zpt_task_eval;
 
 struct zpt_task_type {
   const char *kind;   /* the model.kind it serves, e.g. "toy-linear" */
@@ -76,7 +76,7 @@ struct zpt_task_type {
   int (*create)(const zpt_config *cfg, zpt_task *task);
   zpt_params *(*params)(zpt_task *task);
   int (*step)(zpt_task *task, const zpt_step_ctx *ctx, zpt_step_info *info);
-  int (*evaluate)(zpt_task *task, uint64_t max_samples, zpt_eval_result *res);
+  int (*evaluate)(zpt_task *task, uint64_t max_samples, zpt_task_eval *res);
   /* CSV of the model's outputs on the test set (header line first). */
   int (*write_outputs)(zpt_task *task, FILE *csv);
   int (*save)(zpt_task *task, zpt_state_writer *w);

@@ -478,7 +478,7 @@ static int toy_step(zpt_task *task, const zpt_step_ctx *ctx,
 }
 
 static int toy_evaluate(zpt_task *task, uint64_t max_samples,
-                        zpt_eval_result *res) {
+                        zpt_task_eval *res) {
   toy *t = task->impl;
   size_t n = t->n_test;
   if (max_samples && max_samples < n)

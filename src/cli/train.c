@@ -192,7 +192,7 @@ static int run_loop(train_run *r, run_counters *c) {
     int done = c->queries >= budget;
     double elapsed = zpt_now() - t0;
     if (c->iteration % (uint64_t)eval_every == 0 || done) {
-      zpt_eval_result ev;
+      zpt_task_eval ev;
       ZPT_TRY(task->type->evaluate(task, eval_batch, &ev));
       zpt_log_row row = {c->iteration, c->queries, c->sample_forwards,
                          c->seconds + elapsed, c->loss_sum / (double)c->loss_count,
@@ -497,7 +497,7 @@ int zpt_cmd_eval(int argc, char **argv) {
     code = zpt_cli_error(ZPT_EXIT_CHECKPOINT, "eval");
     goto done;
   }
-  zpt_eval_result ev;
+  zpt_task_eval ev;
   if (type->evaluate(&task, 0, &ev) != ZPT_OK) {
     code = zpt_cli_error(ZPT_EXIT_FAILURE, "eval");
     goto done;

@@ -1,0 +1,56 @@
+/* Perturbation samplers as const function tables (GSL multimin style).
+ *
+ * A sampler draws one raw perturbation over a range of consecutive blocks
+ * [b0, b0 + nb): one block in block-coordinate mode, all blocks in
+ * all-at-once mode.  The trainer then rescales it to ||u|| = sqrt(N)
+ * (method.md §2) and describes it to the black box as a zpt_variation.
+ *
+ *   ZO-I  : u ~ N(0, I) on the range.
+ *   ZO-co : u = e_j, j uniform over the range's coordinates (with
+ *           replacement across draws); sample() reports the one-element
+ *           support so that no dense vector is built.
+ *   ZO-NP : u_b ~ N(0, Sigma_b) for each block of the range (zpt_fisher);
+ *           blocks without a Fisher estimate draw N(0, I).
+ *
+ * Every draw consumes only the stream it is given, which the trainer
+ * derives from (seed, ZPT_STREAM_PERTURB, iteration, q): perturbations are
+ * regenerated, never stored beyond the iteration.
+ */
+#ifndef ZPT_ZO_SAMPLER_H
+#define ZPT_ZO_SAMPLER_H
+
+#include <stddef.h>
+
+#include <gsl/gsl_rng.h>
+
+#include "zo/blocks.h"
+#include "zo/fisher.h"
+
+/* Settings a sampler may use (ZO-NP's; the others ignore them). */
+typedef struct {
+  double rho;        /* Sigma_b = (1 + rho)(F_b + rho I)^-1 */
+  int trace_norm;    /* normalise each new F to mean eigenvalue 1 */
+  double fisher_avg; /* alpha: F_b <- (1 - alpha) F_b + alpha F_new */
+  int chol_jitter;   /* rescue a failed Cholesky with jitter */
+} zpt_sampler_settings;
+
+typedef struct {
+  const char *name; /* "zo-i", "zo-co", "zo-np" */
+  /* Allocates the sampler's state (*state = NULL for stateless samplers);
+   * blocks must outlive it. */
+  int (*alloc)(void **state, const zpt_blocks *blocks,
+               const zpt_sampler_settings *settings);
+  /* Draws into u; on return the non-zero support is [*off, *off + *len)
+   * and u[0..*len) holds its values.  u has room for the range's length. */
+  void (*sample)(void *state, const zpt_blocks *blocks, gsl_rng *r,
+                 size_t b0, size_t nb, float *u, size_t *off, size_t *len);
+  /* The Fisher block store of a natural-perturbation sampler, else NULL. */
+  zpt_fisher *(*fisher)(void *state);
+  void (*free)(void *state);
+} zpt_sampler_type;
+
+extern const zpt_sampler_type *const zpt_sampler_zo_i;
+extern const zpt_sampler_type *const zpt_sampler_zo_co;
+extern const zpt_sampler_type *const zpt_sampler_zo_np;
+
+#endif
