@@ -25,28 +25,6 @@
 
 /* ------------------------------------------------------------- helpers */
 
-/* Until src/nn/model.c lands (branch nn): weak stand-ins for the two layer
- * helpers declared in nn/model.h; the library's definitions replace them. */
-__attribute__((weak)) zpt_layer *zpt_layer_alloc(const zpt_layer_ops *ops, const char *name,
-                                                 size_t in_size, size_t out_size) {
-  zpt_layer *l = zpt_new(zpt_layer, "layer");
-  if (!l)
-    return NULL;
-  l->ops = ops;
-  snprintf(l->name, sizeof l->name, "%s", name);
-  l->in_size = in_size;
-  l->out_size = out_size;
-  return l;
-}
-
-__attribute__((weak)) void zpt_layer_free(zpt_layer *l) {
-  if (!l)
-    return;
-  if (l->ops && l->ops->destroy)
-    l->ops->destroy(l);
-  zpt_free(l);
-}
-
 static gsl_rng *test_rng(uint64_t i) { return zpt_rng_alloc(2026, ZPT_STREAM_TEST, i, 0); }
 
 static void random_phases(gsl_rng *r, float *x, size_t n) {
@@ -968,6 +946,152 @@ START_TEST(test_flops_and_views) {
 }
 END_TEST
 
+/* --------------------------------------------------- builders and models */
+
+START_TEST(test_builder_parameter_counts) {
+  struct {
+    size_t K, L, want;
+  } cls[] = {{16, 0, 768}, {32, 0, 3072}, {64, 0, 12288}, {16, 8, 408}};
+  for (size_t a = 0; a < 4; a++) {
+    zpt_model *m = NULL;
+    int rc = zpt_mzi_classifier_alloc(784, cls[a].K, cls[a].L, NULL, &m);
+    ck_assert_msg(rc == ZPT_OK, "classifier K=%zu: %s", cls[a].K, zpt_error_message());
+    ck_assert_uint_eq(zpt_model_n_params(m), cls[a].want);
+    ck_assert_uint_eq(zpt_model_input_size(m), 784);
+    ck_assert_uint_eq(zpt_model_output_size(m), 10);
+    ck_assert_uint_eq(zpt_model_n_layers(m), 7);
+    zpt_model_free(m);
+  }
+  zpt_model *m = NULL;
+  ck_assert_int_eq(zpt_mzi_equalizer_alloc(0, 0, NULL, &m), ZPT_OK);
+  ck_assert_uint_eq(zpt_model_n_params(m), 544);
+  ck_assert_uint_eq(zpt_model_input_size(m), 21);
+  ck_assert_uint_eq(zpt_model_output_size(m), 4);
+  zpt_model_free(m);
+  ck_assert_int_eq(zpt_mzi_copying_rnn_alloc(30, 0, NULL, &m), ZPT_OK);
+  ck_assert_uint_eq(zpt_model_n_params(m), 992 + 640 + 32);
+  ck_assert_uint_eq(zpt_model_input_size(m), 300);
+  ck_assert_uint_eq(zpt_model_output_size(m), 270);
+  zpt_model_free(m);
+  ck_assert_int_eq(zpt_mzi_copying_rnn_alloc(30, 1, NULL, &m), ZPT_OK);
+  ck_assert_uint_eq(zpt_model_n_params(m), 1696);
+  zpt_model_free(m);
+  /* bad arguments */
+  ck_assert_int_eq(zpt_mzi_classifier_alloc(784, 8, 0, NULL, &m), ZPT_EINVAL);
+  ck_assert_ptr_null(m);
+  ck_assert_int_eq(zpt_mzi_classifier_alloc(784, 16, 17, NULL, &m), ZPT_EINVAL);
+  ck_assert_ptr_nonnull(strstr(zpt_error_message(), "L = 17"));
+  ck_assert_int_eq(zpt_mzi_classifier_alloc(20, 16, 0, NULL, &m), ZPT_EINVAL);
+  ck_assert_int_eq(zpt_mzi_equalizer_alloc(21, 3, NULL, &m), ZPT_EINVAL);
+  ck_assert_int_eq(zpt_mzi_copying_rnn_alloc(0, 0, NULL, &m), ZPT_EINVAL);
+  zpt_chip_config bad = zpt_chip_config_ideal();
+  bad.phase_bits = 40;
+  ck_assert_int_eq(zpt_mzi_equalizer_alloc(0, 0, &bad, &m), ZPT_ERANGE);
+  ck_assert_int_eq(zpt_mzi_equalizer_alloc(0, 0, NULL, NULL), ZPT_EINVAL);
+}
+END_TEST
+
+/* Builds theta' of one variation (the reference the batched call must equal). */
+static void apply_variation(const float *theta, size_t N, const zpt_variation *v, float *out) {
+  memcpy(out, theta, N * sizeof(float));
+  for (size_t k = 0; k < v->len; k++)
+    out[v->offset + k] += v->scale * v->delta[k];
+}
+
+static void check_variations(zpt_model *m, size_t n, uint64_t noise_seed, const char *what) {
+  gsl_rng *r = test_rng(20);
+  const size_t N = zpt_model_n_params(m), in_size = zpt_model_input_size(m),
+               out_size = zpt_model_output_size(m);
+  float *theta = zpt_floats(N, "theta"), *tv = zpt_floats(N, "theta'");
+  memcpy(theta, zpt_model_params(m)->theta, N * sizeof(float));
+  float *delta = zpt_floats(N, "delta");
+  zpt_rng_gaussians(r, delta, N, 1.0);
+  float *in = zpt_floats(n * in_size, "in");
+  zpt_rng_gaussians(r, in, n * in_size, 1.0);
+  /* base, the first layer with parameters, one in the middle, the last
+   * block, everything */
+  zpt_variation vars[5] = {{0, 0, 0, NULL},
+                           {0, 5, 1e-2f, delta},
+                           {N / 2, 7, -3e-2f, delta + 3},
+                           {N - 9, 9, 5e-2f, delta + 11},
+                           {0, N, 1e-3f, delta}};
+  const size_t V = 5;
+  float *out = zpt_floats(V * n * out_size, "out"), *ref = zpt_floats(n * out_size, "ref");
+  int rc = zpt_model_forward_variations(m, theta, vars, V, in, n, out, noise_seed, 40);
+  ck_assert_msg(rc == ZPT_OK, "%s: %s", what, zpt_error_message());
+  for (size_t v = 0; v < V; v++) {
+    apply_variation(theta, N, &vars[v], tv);
+    gsl_rng *noise = noise_seed ? zpt_rng_alloc(noise_seed, ZPT_STREAM_NOISE, 40 + v, 0) : NULL;
+    ck_assert_int_eq(zpt_model_forward(m, tv, in, n, ref, noise), ZPT_OK);
+    zpt_rng_free(noise);
+    char label[96];
+    snprintf(label, sizeof label, "%s: variation %zu vs a separate forward", what, v);
+    ZPT_ASSERT_CLOSE(out + v * n * out_size, ref, n * out_size, 1e-5, label);
+  }
+  zpt_free(theta);
+  zpt_free(tv);
+  zpt_free(delta);
+  zpt_free(in);
+  zpt_free(out);
+  zpt_free(ref);
+  zpt_rng_free(r);
+}
+
+START_TEST(test_batched_variations_equal_separate_forwards) {
+  zpt_chip_config cfg = zpt_chip_config_aaai(77, 1.0);
+  cfg.phase_bits = 10;
+  cfg.crosstalk = 0.01;
+  cfg.loss_db = 0.1;
+  zpt_model *m = NULL;
+  ck_assert_int_eq(zpt_mzi_classifier_alloc(64, 16, 0, &cfg, &m), ZPT_OK);
+  zpt_model_init(m, 3);
+  check_variations(m, 20, 0, "classifier, chip errors");
+  /* read-out noise: each variation's own stream */
+  zpt_model_free(m);
+  cfg.noise_thermal = 1e-3;
+  cfg.noise_shot = 1e-3;
+  ck_assert_int_eq(zpt_mzi_classifier_alloc(64, 16, 0, &cfg, &m), ZPT_OK);
+  zpt_model_init(m, 3);
+  check_variations(m, 20, 0, "classifier, noise off");
+  check_variations(m, 20, 1234, "classifier, read-out noise");
+  zpt_model_free(m);
+  ck_assert_int_eq(zpt_mzi_equalizer_alloc(0, 0, &cfg, &m), ZPT_OK);
+  zpt_model_init(m, 4);
+  check_variations(m, 33, 99, "equalizer");
+  zpt_model_free(m);
+  ck_assert_int_eq(zpt_mzi_copying_rnn_alloc(12, 0, &cfg, &m), ZPT_OK);
+  zpt_model_init(m, 5);
+  check_variations(m, 6, 7, "copying RNN");
+  zpt_model_free(m);
+}
+END_TEST
+
+/* The classifier end to end: a chip with every error off computes exactly
+ * what the ideal model computes; outputs are powers. */
+START_TEST(test_classifier_end_to_end) {
+  zpt_model *ideal = NULL, *off = NULL;
+  zpt_chip_config cfg = zpt_chip_config_aaai(5, 0.0);
+  ck_assert_int_eq(zpt_mzi_classifier_alloc(64, 16, 0, NULL, &ideal), ZPT_OK);
+  ck_assert_int_eq(zpt_mzi_classifier_alloc(64, 16, 0, &cfg, &off), ZPT_OK);
+  zpt_model_init(ideal, 9);
+  zpt_model_init(off, 9);
+  gsl_rng *r = test_rng(21);
+  const size_t n = 50;
+  float in[50 * 64], a[500], b[500];
+  for (size_t k = 0; k < n * 64; k++)
+    in[k] = (float)gsl_rng_uniform(r);
+  ck_assert_int_eq(zpt_model_forward(ideal, zpt_model_params(ideal)->theta, in, n, a, NULL), ZPT_OK);
+  ck_assert_int_eq(zpt_model_forward(off, zpt_model_params(off)->theta, in, n, b, NULL), ZPT_OK);
+  ck_assert_int_eq(memcmp(a, b, sizeof a), 0);
+  for (size_t k = 0; k < n * 10; k++)
+    ck_assert(isfinite(a[k]) && a[k] >= 0);
+  ck_assert(zpt_model_flops(ideal) > 0);
+  zpt_model_free(ideal);
+  zpt_model_free(off);
+  zpt_rng_free(r);
+}
+END_TEST
+
 static Suite *mzi_suite(void) {
   Suite *s = suite_create("mzi");
   TCase *tc = tcase_create("mzi");
@@ -989,6 +1113,9 @@ static Suite *mzi_suite(void) {
   tcase_add_test(tc, test_chip_ideal_exact_and_seeded);
   tcase_add_test(tc, test_bad_arguments);
   tcase_add_test(tc, test_flops_and_views);
+  tcase_add_test(tc, test_builder_parameter_counts);
+  tcase_add_test(tc, test_batched_variations_equal_separate_forwards);
+  tcase_add_test(tc, test_classifier_end_to_end);
   suite_add_tcase(s, tc);
   return s;
 }
