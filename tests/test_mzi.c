@@ -875,13 +875,13 @@ START_TEST(test_bad_arguments) {
   /* chip settings out of range */
   zpt_chip chip;
   zpt_chip_config c = zpt_chip_config_ideal();
-  c.phase_bits = 25;
+  c.phase_bits = 33;
   ck_assert_int_eq(zpt_chip_init(&chip, &c), ZPT_ERANGE);
-  ck_assert_ptr_nonnull(strstr(zpt_error_message(), "phase_bits = 25"));
+  ck_assert_ptr_nonnull(strstr(zpt_error_message(), "phase_bits = 33"));
   c.phase_bits = -1;
   ck_assert_int_eq(zpt_chip_init(&chip, &c), ZPT_ERANGE);
   c = zpt_chip_config_ideal();
-  c.crosstalk = 0.9;
+  c.crosstalk = 1.5;
   ck_assert_int_eq(zpt_chip_init(&chip, &c), ZPT_ERANGE);
   ck_assert_ptr_nonnull(strstr(zpt_error_message(), "crosstalk"));
   c = zpt_chip_config_ideal();

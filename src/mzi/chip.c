@@ -43,10 +43,10 @@ int zpt_chip_config_check(const zpt_chip_config *c) {
     return zpt_fail(ZPT_ERANGE, "chip config: strength * sigma_radius = %g, expected <= 1 "
                     "(attenuation radius 1 - strength*sigma_radius*r1 must stay >= 0)",
                     c->strength * c->sigma_radius);
-  if (c->phase_bits < 0 || c->phase_bits > 24)
+  if (c->phase_bits < 0 || c->phase_bits > 32)
     return zpt_fail(ZPT_ERANGE, "chip config: phase_bits = %d, expected 0 (continuous) "
-                    "or 1..24", c->phase_bits);
-  ZPT_TRY(check_range("crosstalk", c->crosstalk, 0, 0.5));
+                    "or 1..32", c->phase_bits);
+  ZPT_TRY(check_range("crosstalk", c->crosstalk, 0, 1));
   ZPT_TRY(check_range("loss_db", c->loss_db, 0, 60));
   ZPT_TRY(check_range("noise_thermal", c->noise_thermal, 0, 1e6));
   ZPT_TRY(check_range("noise_shot", c->noise_shot, 0, 1e6));

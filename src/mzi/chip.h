@@ -37,8 +37,8 @@ typedef struct {
   double sigma_split;   /* sigma_gamma at strength 1 (default 1e-2 rad) */
   double sigma_radius;  /* sigma_r at strength 1 (default 1e-3) */
   double sigma_angle;   /* sigma_a at strength 1 (default 1e-1 rad) */
-  int phase_bits;       /* DAC resolution 1..24; 0 = continuous phases */
-  double crosstalk;     /* kappa in [0, 0.5]; 0 = none */
+  int phase_bits;       /* DAC resolution 1..32; 0 = continuous phases */
+  double crosstalk;     /* kappa in [0, 1]; 0 = none */
   double loss_db;       /* insertion loss per MZI in dB, [0, 60]; 0 = none */
   double noise_thermal; /* sigma_th of additive Gaussian read-out noise */
   double noise_shot;    /* shot noise: Gaussian of variance noise_shot * P */
