@@ -39,14 +39,23 @@ typedef struct {
   size_t K;
 } modrelu_impl;
 
+__attribute__((optimize("tree-vectorize", "vect-cost-model=dynamic"))) void
+zpt_modrelu_apply(const float *in, float *out, const float *bias,
+                  size_t K) {
+  for (size_t k = 0; k < K; k++) {
+    float re = in[2 * k], im = in[2 * k + 1];
+    float s = 1.0f + bias[k] / (sqrtf(re * re + im * im) + ZPT_MODRELU_EPS);
+    s = s >= 0 ? s : 0.0f;
+    out[2 * k] = s * re;
+    out[2 * k + 1] = s * im;
+  }
+}
+
 static int modrelu_forward(const zpt_layer *l, const float *params, const float *in,
                            float *out, size_t n, zpt_fwd_ctx *ctx) {
   const size_t K = ((const modrelu_impl *)l->impl)->K;
-  const zpt_cfloat *x = (const zpt_cfloat *)in;
-  zpt_cfloat *y = (zpt_cfloat *)out;
   for (size_t s = 0; s < n; s++)
-    for (size_t k = 0; k < K; k++)
-      y[s * K + k] = zpt_modrelu(x[s * K + k], params[k]);
+    zpt_modrelu_apply(in + 2 * K * s, out + 2 * K * s, params, K);
   return ZPT_OK;
 }
 

@@ -8,8 +8,6 @@
 #ifndef ZPT_MZI_LAYERS_H
 #define ZPT_MZI_LAYERS_H
 
-#include <complex.h>
-#include <math.h>
 #include <stddef.h>
 
 #include "core/params.h"
@@ -25,12 +23,10 @@
  * (exactly the authors' forwardmodReLU).  Bias initialised to 0. */
 int zpt_modrelu_layer_alloc(zpt_params *p, const char *name, size_t K, zpt_layer **out);
 
-/* The modReLU of one value (shared with the RNN cell). */
-static inline zpt_cfloat zpt_modrelu(zpt_cfloat z, float b) {
-  float re = crealf(z), im = cimagf(z);
-  float s = 1.0f + b / (sqrtf(re * re + im * im) + ZPT_MODRELU_EPS);
-  return s >= 0 ? s * re + I * (s * im) : 0;
-}
+/* modReLU of one K-channel vector (interleaved re, im floats; in may equal
+ * out): shared by the modReLU layer and the RNN cell.  Written on floats
+ * so that the compiler vectorises it; a negative factor gives a zero. */
+void zpt_modrelu_apply(const float *in, float *out, const float *bias, size_t K);
 
 /* Photodetection |z|^2 of channels [start, start+count) of K, for `groups`
  * consecutive K-channel vectors per sample (groups = T for a sequence):

@@ -69,21 +69,22 @@ static int rnn_forward(const zpt_layer *l, const float *params, const float *in,
   }
   const float one[2] = {1, 0}, zero[2] = {0, 0};
   const int ldo = (int)(T * K); /* complex elements between samples' h_t */
+  /* W x_t for every sample and step at once: the inputs are (n T) x D and
+   * the outputs (n T) x K complex, both contiguous */
+  if (!cin)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(n * T), (int)(2 * K), (int)D,
+                1.0f, in, (int)D, W, (int)D, 0.0f, out, (int)(2 * K));
+  else
+    cblas_cgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(n * T), (int)K, (int)D, one, in,
+                (int)D, W, (int)D, zero, out, (int)K);
   for (size_t t = 0; t < T; t++) {
     float *ht = out + 2 * K * t;
-    if (!cin)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)(2 * K), (int)D, 1.0f,
-                  in + D * t, (int)(T * D), W, (int)D, 0.0f, ht, 2 * ldo);
-    else
-      cblas_cgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)K, (int)D, one,
-                  in + 2 * D * t, (int)(T * D), W, (int)D, zero, ht, ldo);
     if (t > 0) /* += h_{t-1} U^T */
       cblas_cgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)K, (int)K, one,
                   ht - 2 * K, ldo, U, (int)K, one, ht, ldo);
     for (size_t s = 0; s < n; s++) {
-      zpt_cfloat *h = (zpt_cfloat *)(ht + 2 * (size_t)ldo * s);
-      for (size_t k = 0; k < K; k++)
-        h[k] = zpt_modrelu(h[k], bias[k]);
+      float *h = ht + 2 * (size_t)ldo * s;
+      zpt_modrelu_apply(h, h, bias, K);
     }
   }
   zpt_buffer_release(&local);
