@@ -292,3 +292,6 @@ static int task_load(zpt_task *task, zpt_state_reader *r) {
                                        task_load, task_destroy};
 TASK_TYPE(cnn, "cnn", "accuracy")
 TASK_TYPE(mixer, "mixer", "accuracy")
+TASK_TYPE(mzi_classifier, "mzi-classifier", "accuracy")
+TASK_TYPE(mzi_equalizer, "mzi-equalizer", "ser")
+TASK_TYPE(mzi_rnn, "mzi-rnn", "relative_loss")

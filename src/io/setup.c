@@ -10,6 +10,8 @@
 
 #include "core/status.h"
 #include "data/data.h"
+#include "mzi/builders.h"
+#include "mzi/chip.h"
 #include "nn/builders.h"
 
 #define PATH_LEN 4096
@@ -199,8 +201,12 @@ static int load_sets(const zpt_config *cfg, const char *task,
     ZPT_TRY(zpt_config_int(cfg, "data.centre", &centre));
     ZPT_TRY(zpt_config_int(cfg, "data.delay", &delay));
     ZPT_TRY(zpt_config_double(cfg, "data.snr_db", &ec.snr_db));
+    const char *kind;
+    ZPT_TRY(zpt_config_string(cfg, "model.kind", &kind));
     if (taps > 0)
       ec.taps = (size_t)taps;
+    else if (!strcmp(kind, "mzi-equalizer"))
+      ec.taps = 21; /* the equalizer's window (docs/mzi.md) */
     if (centre >= 0)
       ec.centre = (size_t)centre;
     if (delay >= 0)
@@ -350,16 +356,108 @@ static int build_mixer(const zpt_config *cfg, const zpt_dataset *meta,
   return ZPT_OK;
 }
 
+static int chip_config(const zpt_config *cfg, zpt_chip_config *c) {
+  *c = zpt_chip_config_ideal();
+  long long bits;
+  ZPT_TRY(zpt_config_u64(cfg, "chip.seed", &c->seed));
+  ZPT_TRY(zpt_config_double(cfg, "chip.strength", &c->strength));
+  ZPT_TRY(zpt_config_double(cfg, "chip.sigma_split", &c->sigma_split));
+  ZPT_TRY(zpt_config_double(cfg, "chip.sigma_radius", &c->sigma_radius));
+  ZPT_TRY(zpt_config_double(cfg, "chip.sigma_angle", &c->sigma_angle));
+  ZPT_TRY(zpt_config_int(cfg, "chip.phase_bits", &bits));
+  c->phase_bits = (int)bits;
+  ZPT_TRY(zpt_config_double(cfg, "chip.crosstalk", &c->crosstalk));
+  ZPT_TRY(zpt_config_double(cfg, "chip.loss_db", &c->loss_db));
+  ZPT_TRY(zpt_config_double(cfg, "chip.noise_thermal", &c->noise_thermal));
+  ZPT_TRY(zpt_config_double(cfg, "chip.noise_shot", &c->noise_shot));
+  int rc = zpt_chip_config_check(c);
+  return rc == ZPT_OK ? ZPT_OK : zpt_fail_context(ZPT_EINVAL, "[chip]: ");
+}
+
+static int build_mzi_classifier(const zpt_config *cfg, const zpt_dataset *meta,
+                                zpt_model **model, zpt_setup_model_info *info) {
+  size_t K, L;
+  double scale;
+  zpt_chip_config chip;
+  ZPT_TRY(get_size(cfg, "model.K", &K));
+  ZPT_TRY(get_size(cfg, "model.L", &L));
+  ZPT_TRY(zpt_config_double(cfg, "model.score_scale", &scale));
+  ZPT_TRY(chip_config(cfg, &chip));
+  if (!K)
+    K = 16;
+  if (meta->kind != ZPT_TASK_CLASSIFICATION || meta->n_classes != 10)
+    return zpt_fail(ZPT_EINVAL, "model.kind = mzi-classifier reads 10 classes; %s has %zu "
+                    "(data.task mnist10k, digits, or idx/csv with 10 classes)",
+                    meta->name, meta->n_classes);
+  if (K < 10 || K > meta->input_size / 2)
+    return zpt_fail(ZPT_EINVAL, "model.K = %zu: the mzi-classifier needs 10 <= K <= %zu "
+                    "(half the %zu inputs of %s; it computes its own DFT features: leave "
+                    "data.dft_bins = 0)", K, meta->input_size / 2, meta->input_size, meta->name);
+  ZPT_TRY(zpt_mzi_classifier_alloc(meta->input_size, K, L, &chip, model));
+  info->loss = zpt_loss_xent_seq(1, 10, scale);
+  info->n_max = 512;
+  info->metric = "accuracy";
+  return ZPT_OK;
+}
+
+static int build_mzi_equalizer(const zpt_config *cfg, const zpt_dataset *meta,
+                               zpt_model **model, zpt_setup_model_info *info) {
+  size_t K;
+  double scale;
+  zpt_chip_config chip;
+  ZPT_TRY(get_size(cfg, "model.K", &K));
+  ZPT_TRY(zpt_config_double(cfg, "model.score_scale", &scale));
+  ZPT_TRY(chip_config(cfg, &chip));
+  if (meta->channel == ZPT_CHANNEL_NONE || meta->n_classes != 4)
+    return zpt_fail(ZPT_EINVAL, "model.kind = mzi-equalizer needs data.task = "
+                    "equalization-isi or equalization-imdd, got %s", meta->name);
+  if (!K)
+    K = 8;
+  ZPT_TRY(zpt_mzi_equalizer_alloc(meta->input_size, K, &chip, model));
+  info->loss = zpt_loss_xent_seq(1, 4, scale);
+  info->n_max = 28;
+  info->metric = "ser";
+  return ZPT_OK;
+}
+
+static int build_mzi_rnn(const zpt_config *cfg, const zpt_dataset *meta,
+                         zpt_model **model, zpt_setup_model_info *info) {
+  size_t K;
+  int screen;
+  double scale;
+  zpt_chip_config chip;
+  ZPT_TRY(get_size(cfg, "model.K", &K));
+  ZPT_TRY(zpt_config_bool(cfg, "model.screen", &screen));
+  ZPT_TRY(zpt_config_double(cfg, "model.score_scale", &scale));
+  ZPT_TRY(chip_config(cfg, &chip));
+  if (meta->kind != ZPT_TASK_SEQUENCE || !meta->copy_delay)
+    return zpt_fail(ZPT_EINVAL, "model.kind = mzi-rnn needs data.task = copying, got %s",
+                    meta->name);
+  if (K && K != 32)
+    return zpt_fail(ZPT_EINVAL, "model.K = %zu: the mzi-rnn cell has K = 32 (leave model.K = 0)",
+                    K);
+  ZPT_TRY(zpt_mzi_copying_rnn_alloc(meta->seq_len, screen, &chip, model));
+  info->loss = zpt_loss_xent_seq(meta->seq_len, ZPT_COPY_CLASSES, scale);
+  info->n_max = 45;
+  info->metric = "relative_loss";
+  return ZPT_OK;
+}
+
 static const struct {
   const char *kind;
   model_builder build;
 } builders[] = {
   {"cnn", build_cnn},
   {"mixer", build_mixer},
+  {"mzi-classifier", build_mzi_classifier},
+  {"mzi-equalizer", build_mzi_equalizer},
+  {"mzi-rnn", build_mzi_rnn},
 };
 #define N_BUILDERS (sizeof builders / sizeof builders[0])
 
-const char *zpt_setup_model_kinds(void) { return "cnn, mixer"; }
+const char *zpt_setup_model_kinds(void) {
+  return "cnn, mixer, mzi-classifier, mzi-equalizer, mzi-rnn";
+}
 
 int zpt_setup_model(const zpt_config *cfg, const zpt_dataset *meta,
                     zpt_model **model, zpt_setup_model_info *info) {
