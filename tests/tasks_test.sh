@@ -114,6 +114,88 @@ out=$("$Z" train mixer.ini --out mixer 2>&1) || fail "mixer run failed: $out"
 m=$(final_metric "$out")
 awk -v m="$m" 'BEGIN { exit !(m > 0.2) }' || fail "mixer did not learn: accuracy $m (chance 0.1)"
 
+# MZI models on a simulated chip with fabrication errors and read-out noise
+cat > mzic.ini <<EOF
+[data]
+task = digits
+path = $T/digits.csv
+n_test = 100
+batch = 20
+[model]
+kind = mzi-classifier
+K = 16
+L = 4
+score_scale = 10
+[chip]
+strength = 1
+noise_thermal = 0.001
+seed = 3
+[zo]
+t_ud = 10
+lr = 0.01
+[train]
+budget = 10000
+eval_every = 50
+checkpoint_every = 100
+EOF
+out=$("$Z" train mzic.ini --out mzic 2>&1) || fail "mzi-classifier run failed: $out"
+m=$(final_metric "$out")
+# measured: 0.26 after 10,000 queries (chance 0.1)
+awk -v m="$m" 'BEGIN { exit !(m > 0.18) }' || fail "mzi-classifier did not learn: accuracy $m (chance 0.1)"
+out=$("$Z" train mzic.ini --out mzic-chipd --set chip.driver="$CHIPD --config $T/mzic.ini --quiet" 2>&1) \
+  || fail "mzi-classifier through zoptic-chipd failed: $out"
+same_run mzic mzic-chipd "mzi-classifier (chip errors, read-out noise) through zoptic-chipd"
+"$Z" train mzic.ini --out mzic-other --set chip.seed=4 >/dev/null 2>&1 || fail "mzi-classifier, other chip"
+cmp -s mzic/log.csv mzic-other/log.csv && fail "chip.seed changes nothing"
+expect 0 "metric=accuracy samples=100" "$Z" eval mzic/checkpoint.h5
+[ "$("$Z" eval mzic/checkpoint.h5 | cut -d' ' -f2)" = "test_metric=$(tail -n 1 mzic/log.csv | cut -d, -f7)" ] \
+  || fail "eval of a noisy chip does not reproduce the logged metric"
+cat > eq.ini <<EOF
+[data]
+task = equalization-isi
+n_train = 2000
+n_test = 500
+batch = 20
+[model]
+kind = mzi-equalizer
+score_scale = 10
+[zo]
+lr = 0.01
+[train]
+budget = 10000
+eval_every = 100
+EOF
+out=$("$Z" train eq.ini --out eq 2>&1) || fail "mzi-equalizer run failed: $out"
+grep -q '^metric = ser$' eq/config.ini || fail "equalizer metric is not ser"
+m=$(final_metric "$out")
+# measured: 0.622 after 10,000 queries (chance 0.75)
+awk -v m="$m" 'BEGIN { exit !(m >= 0 && m < 0.7) }' || fail "equalizer SER $m (chance 0.75)"
+expect 0 "parameters: 544" "$Z" info eq/checkpoint.h5
+cat > copy.ini <<EOF
+[data]
+task = copying
+copy_delay = 5
+n_train = 200
+n_test = 50
+batch = 10
+[model]
+kind = mzi-rnn
+[zo]
+lr = 0.01
+[train]
+budget = 600
+eval_every = 10
+EOF
+out=$("$Z" train copy.ini --out copy 2>&1) || fail "mzi-rnn run failed: $out"
+grep -q '^metric = relative_loss$' copy/config.ini || fail "copying metric is not relative_loss"
+expect 0 "parameters: 1664" "$Z" info copy/checkpoint.h5
+m=$(final_metric "$out")
+awk -v m="$m" 'BEGIN { exit !(m > 0 && m < 100) }' || fail "copying relative loss $m"
+out=$("$Z" eval copy/checkpoint.h5 --outputs copy.csv) || fail "eval of copying: $out"
+head -n 1 copy.csv | grep -q ',prediction_24,target_0,' || fail "copying outputs header: $(head -c 200 copy.csv)"
+expect 2 "model.kind = mzi-rnn needs data.task = copying" "$Z" train eq.ini --out r7 --set model.kind=mzi-rnn
+expect 2 "model.K = 40: the mzi-classifier needs 10 <= K <= 32" "$Z" train mzic.ini --out r8 --set model.K=40
+
 # ---- eval reproduces the logged metric; --outputs ----
 out=$("$Z" eval cnn/checkpoint.h5 --outputs outs.csv) || fail "eval failed: $out"
 [ "$out" = "test_loss=$(tail -n 1 cnn/log.csv | cut -d, -f6) test_metric=$(tail -n 1 cnn/log.csv | cut -d, -f7) metric=accuracy samples=60" ] \
@@ -161,7 +243,7 @@ expect 3 "data.path = $T/none.csv: no such file or directory" "$Z" train mixer.i
 expect 2 "model.kind = mixer needs image inputs" "$Z" train mixer.ini --out r4 --set data.dft_bins=4
 expect 2 "data.batch = 500 exceeds the 300 training samples" "$Z" train mixer.ini --out r5 --set data.batch=500
 expect 2 "[zo] fisher_avg = '0': expected a finite number in (0, 1]" "$Z" train cnn.ini --out r6 --set zo.fisher_avg=0
-for r in r1 r2 r3 r4 r5 r6; do [ ! -e $r ] || fail "a bad config created $r"; done
+for r in r1 r2 r3 r4 r5 r6 r7 r8; do [ ! -e $r ] || fail "a bad config created $r"; done
 
 if [ $fails -ne 0 ]; then echo "$fails failure(s)"; exit 1; fi
 echo "tasks_test: all passed"
