@@ -56,7 +56,7 @@ cat > cnn.ini <<EOF
 [data]
 task = idx
 path = $T/tiny-images-idx3-ubyte
-n_classes = 3
+
 batch = 16
 [model]
 kind = cnn
