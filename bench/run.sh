@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# `make bench`: builds bench/zpt_bench against build/libzoptic.a with the
+# Makefile's own flags, runs every measurement in its own process (so that
+# peak RSS is per method), runs the PyTorch peer, and prints ONE table
+# (bench/report.py) with the goals of issue #9 marked PASS/MISS.
+# Results: bench/out/results.csv (raw), bench/out/table.txt, bench/out/*.csv.
+#
+# Environment: BENCH_REPS (timed repetitions per figure, default 5; the
+# median is reported), BENCH_QUICK=1 (3 repetitions, for a smoke run),
+# ZPT_THREADS (OpenBLAS threads of the zoptic runs; default: the number of
+# CPUs, see docs/performance.md "Threads").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+OUT=bench/out
+mkdir -p "$OUT" "$BUILD/bench"
+REPS=${BENCH_REPS:-5}
+[ -n "${BENCH_QUICK:-}" ] && REPS=3
+
+make -s --no-print-directory all
+CFLAGS_B=$(make -s --no-print-directory -f Makefile -f bench/flags.mk bench-cflags)
+LDLIBS_B=$(make -s --no-print-directory -f Makefile -f bench/flags.mk bench-ldlibs)
+# shellcheck disable=SC2086
+${CC:-gcc} $CFLAGS_B bench/zpt_bench.c bench/bench_gemm.c "$BUILD/libzoptic.a" $LDLIBS_B \
+  -o "$BUILD/bench/zpt_bench"
+B="$BUILD/bench/zpt_bench"
+
+CSV="$OUT/results.csv"
+{
+  echo "section,model,variant,metric,value"
+  echo "machine,cpu,$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | tr ',' ' '),cores,$(nproc)"
+  echo "machine,date,$(date -u +%Y-%m-%dT%H:%MZ),load,$(cut -d' ' -f1 /proc/loadavg)"
+  echo "machine,env,OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset} OPENBLAS_L2_SIZE=${OPENBLAS_L2_SIZE:-unset} ZPT_THREADS=${ZPT_THREADS:-unset},commit,$(git rev-parse --short HEAD 2>/dev/null || echo none)"
+} >"$CSV"
+
+run() { # label, then the zpt_bench arguments
+  local label=$1
+  shift
+  echo "  $label" >&2
+  "$B" "$@" --reps "$REPS" >>"$CSV"
+}
+
+echo "bench: measuring (each line is one process)" >&2
+# Threads: the same figures with 1 and 2 OpenBLAS threads
+for th in 1 2; do
+  "$B" peak --threads "$th" --reps "$REPS" | sed "s/^peak,/threads$th,/" >>"$CSV"
+  "$B" forward cnn --threads "$th" --reps "$REPS" | sed "s/^forward,/threads$th,/" >>"$CSV"
+done
+run "peak sgemm/cgemm" peak
+for m in cnn mzi16 mzi32 mzi64 eq rnn mixer; do
+  run "forward $m" forward "$m"
+done
+for m in cnn mzi16 mzi32 mzi64 eq rnn mixer; do
+  for meth in zo-i zo-co zo-np; do
+    run "iter $m $meth" iter "$m" "$meth"
+  done
+done
+# the MZI goal and the PyTorch comparison use every-parameter perturbations
+for m in cnn mzi64; do
+  ZPT_BENCH_MODE=all "$B" iter "$m" zo-i --reps "$REPS" | sed 's/^iter,\([^,]*\),zo-i,/iterall,\1,zo-i,/' >>"$CSV"
+done
+for k in 16 32 64; do
+  run "mesh K=$k" mesh "$k"
+done
+
+# The PyTorch peer (Debian's python3-torch).  OPENBLAS_* are left as they are.
+PY=/usr/bin/python3
+if $PY -c 'import torch' 2>/dev/null; then
+  echo "  torch peer" >&2
+  for th in 2 1; do
+    $PY bench/torch_peer.py --threads "$th" --reps "$REPS" >>"$CSV"
+  done
+else
+  echo "bench: /usr/bin/python3 has no torch (apt-get install python3-torch): peer skipped" >&2
+fi
+
+for sect in peak forward iter iterall mesh torch threads1 threads2; do
+  { echo "section,model,variant,metric,value"; grep "^$sect," "$CSV" || true; } >"$OUT/$sect.csv"
+done
+if [ -x $PY ]; then
+  $PY bench/report.py "$CSV" | tee "$OUT/table.txt"
+else
+  cat "$CSV"
+fi
