@@ -21,6 +21,9 @@
 #include "zo/sampler.h"
 #include "zo/trainer.h"
 #include "nn/model.h"
+#include "nn/layers.h"
+#include "nn/builders.h"
+#include "nn/sim_backend.h"
 #include "data/data.h"
 
 #endif

@@ -94,7 +94,7 @@ static double train(zpt_zo_method m, double cond, double lr, uint64_t seed,
                                    Y + (it % (NS / B)) * B, B, NULL)) == ZPT_OK)
     it++;
   ck_assert_int_eq(rc, ZPT_EBUDGET);
-  zpt_task_eval e;
+  zpt_eval_result e;
   ck_assert_int_eq(zpt_trainer_evaluate(t, X, Y, NS, 0, &e), ZPT_OK);
   *queries = zpt_trainer_counters(t)->queries;
   ck_assert_uint_le(*queries, 30000);

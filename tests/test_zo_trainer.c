@@ -116,7 +116,7 @@ START_TEST(test_accounting) {
           ck_assert_uint_ge(k->fisher_blocks, 1);
         }
         /* evaluation: counted apart, not in the budget or the numbering */
-        zpt_task_eval ev;
+        zpt_eval_result ev;
         ck_assert_int_eq(zpt_trainer_evaluate(t, X, Y, NS, 16, &ev), ZPT_OK);
         ck_assert_uint_eq(ev.queries, 3);
         ck_assert_uint_eq(k->eval_queries, 3);
@@ -173,7 +173,7 @@ START_TEST(test_budget) {
     ck_assert(memcmp(before, zpt_trainer_theta(t), sizeof before) == 0);
     ck_assert_uint_eq(tb->queries, k->queries);
     /* evaluation is still allowed */
-    zpt_task_eval ev;
+    zpt_eval_result ev;
     ck_assert_int_eq(zpt_trainer_evaluate(t, X, Y, NS, 0, &ev), ZPT_OK);
     zpt_trainer_free(t);
     zpt_blackbox_free(bb);
@@ -201,7 +201,7 @@ START_TEST(test_determinism) {
     ck_assert(memcmp(zpt_trainer_theta(a), zpt_trainer_theta(d),
                      NP * sizeof(float)) != 0);
     /* it trained: the loss went down */
-    zpt_task_eval e0, e1;
+    zpt_eval_result e0, e1;
     ck_assert_int_eq(zpt_zo_evaluate(bb, th, &c.loss, X, Y, NS, 0, 1ull << 62, &e0), ZPT_OK);
     ck_assert_int_eq(zpt_trainer_evaluate(a, X, Y, NS, 0, &e1), ZPT_OK);
     ck_assert_msg(e1.loss < e0.loss, "%s: loss %g -> %g",
@@ -474,7 +474,7 @@ START_TEST(test_runtime_errors) {
   ck_assert_ptr_nonnull(strstr(zpt_error_message(), "non-finite"));
   /* evaluation errors */
   tb->fail_at = UINT64_MAX;
-  zpt_task_eval ev;
+  zpt_eval_result ev;
   ck_assert_int_eq(zpt_trainer_evaluate(t, X, Y, 0, 0, &ev), ZPT_EINVAL);
   memcpy(badY, Y, sizeof badY);
   badY[1] = -3;
@@ -556,7 +556,7 @@ START_TEST(test_mlp_cuts) {
   for (size_t k = 0; k <= bl->n_blocks; k++)
     at_cut |= bl->offset[k] == cut;
   ck_assert(at_cut);
-  zpt_task_eval e0, e1;
+  zpt_eval_result e0, e1;
   ck_assert_int_eq(zpt_trainer_evaluate(a, xs, ys, S, 0, &e0), ZPT_OK);
   zpt_memstate *ms = zpt_memstate_alloc();
   zpt_state_writer w;

@@ -104,4 +104,82 @@ int zpt_model_forward_variations(zpt_model *m, const float *theta,
 /* Floating-point operations per sample-forward of the whole model. */
 double zpt_model_flops(const zpt_model *m);
 
+/* ---- Additions: activation shapes, shaped layers, lookup, workspaces ---- */
+
+/* The per-sample shape of an activation, used by builders so that layers
+ * can be added without restating input sizes.  Layouts are row-major:
+ *   rank 1: F           a flat vector
+ *   rank 2: T x F       a sequence of T steps (or tokens) of F features;
+ *                       step t occupies floats [t*F, (t+1)*F)
+ *   rank 3: C x H x W   channels, rows, columns (CHW) */
+typedef struct {
+  int rank;
+  size_t dim[3]; /* dim[0..rank) */
+} zpt_shape;
+
+static inline zpt_shape zpt_shape_vec(size_t f) {
+  zpt_shape s = {1, {f, 1, 1}};
+  return s;
+}
+static inline zpt_shape zpt_shape_seq(size_t t, size_t f) {
+  zpt_shape s = {2, {t, f, 1}};
+  return s;
+}
+static inline zpt_shape zpt_shape_chw(size_t c, size_t h, size_t w) {
+  zpt_shape s = {3, {c, h, w}};
+  return s;
+}
+/* Number of floats (0 for an invalid rank or on overflow). */
+size_t zpt_shape_size(zpt_shape s);
+/* Formats "3x32x32" into buf. */
+void zpt_shape_str(zpt_shape s, char *buf, size_t len);
+
+/* A model whose input has the given per-sample shape (NULL with a message
+ * on a zero dimension or a bad rank). */
+zpt_model *zpt_model_alloc_shaped(zpt_shape input);
+
+/* The tracked shape of the current output (the input shape while empty). */
+zpt_shape zpt_model_shape(const zpt_model *m);
+zpt_shape zpt_model_input_shape(const zpt_model *m);
+
+/* Reinterprets the current output shape (same number of floats, no data
+ * movement, no layer): e.g. flatten C x H x W to a vector, or view a vector
+ * of T*F floats as a T x F sequence. */
+int zpt_model_reshape(zpt_model *m, zpt_shape s);
+
+/* zpt_model_reshape to a vector of the current size (a no-op for data). */
+int zpt_model_flatten(zpt_model *m);
+
+/* As zpt_model_add, and the output shape becomes `out` (its size must equal
+ * l->out_size).  zpt_model_add itself keeps the current shape when
+ * out_size equals the current size and otherwise makes it a vector. */
+int zpt_model_add_shaped(zpt_model *m, zpt_layer *l, zpt_shape out);
+
+/* The layer called `name`, or NULL. */
+const zpt_layer *zpt_model_find_layer(const zpt_model *m, const char *name);
+
+/* Workspaces: a model keeps its activation and scratch buffers between
+ * calls (they only grow), so forwards of one model must not run
+ * concurrently; use one model per thread. */
+
+/* Bounds the activation workspace of zpt_model_forward_variations: the
+ * variations are processed in chunks so that one chunk's activations
+ * (variations x samples x widest activation) stay below `floats` (at least
+ * one variation per chunk).  Default ZPT_MODEL_CHUNK_FLOATS. */
+#define ZPT_MODEL_CHUNK_FLOATS ((size_t)1 << 24)
+void zpt_model_set_chunk_floats(zpt_model *m, size_t floats);
+
+/* Bytes currently held in reusable workspaces (for tests and benchmarks:
+ * it stops growing once the largest call has been seen). */
+size_t zpt_model_workspace_bytes(const zpt_model *m);
+
+/* Counters of the last zpt_model_forward_variations call, for tests and
+ * benchmarks: layer forwards evaluated and samples pushed through them. */
+typedef struct {
+  size_t layer_calls;     /* calls of ops->forward */
+  size_t sample_forwards; /* sum over calls of their sample counts */
+  size_t chunks;          /* variation chunks */
+} zpt_fwd_stats;
+zpt_fwd_stats zpt_model_last_stats(const zpt_model *m);
+
 #endif

@@ -1,0 +1,56 @@
+/* The simulated chip: a zpt_model behind zpt_blackbox_type. */
+#include "nn/sim_backend.h"
+
+#include "core/alloc.h"
+#include "core/status.h"
+
+typedef struct {
+  zpt_blackbox bb; /* first: the adapter is one allocation */
+  zpt_model *model;
+  uint64_t noise_seed;
+} sim_adapter;
+
+static int sim_query(zpt_blackbox *bb, const float *theta, const zpt_variation *vars,
+                     size_t n_vars, const float *inputs, size_t batch, float *outputs,
+                     uint64_t first_query) {
+  sim_adapter *a = bb->impl;
+  int rc = zpt_model_forward_variations(a->model, theta, vars, n_vars, inputs, batch,
+                                        outputs, a->noise_seed, first_query);
+  if (rc != ZPT_OK)
+    return zpt_fail_context(rc, "simulated backend, queries %llu..%llu: ",
+                            (unsigned long long)first_query,
+                            (unsigned long long)(first_query + n_vars - 1));
+  return ZPT_OK;
+}
+
+static void sim_free(zpt_blackbox *bb) {
+  if (bb)
+    zpt_free(bb->impl);
+}
+
+static const zpt_blackbox_type sim_type = {"sim", sim_query, sim_free};
+const zpt_blackbox_type *zpt_sim_blackbox_type = &sim_type;
+
+zpt_blackbox *zpt_model_blackbox(zpt_model *m, uint64_t noise_seed) {
+  if (!m) {
+    zpt_fail(ZPT_EINVAL, "zpt_model_blackbox: model is NULL");
+    return NULL;
+  }
+  if (zpt_model_n_layers(m) == 0) {
+    zpt_fail(ZPT_EINVAL, "zpt_model_blackbox: the model has no layers");
+    return NULL;
+  }
+  sim_adapter *a = zpt_new(sim_adapter, "simulated backend");
+  if (!a)
+    return NULL;
+  a->model = m;
+  a->noise_seed = noise_seed;
+  a->bb.type = &sim_type;
+  a->bb.impl = a;
+  a->bb.n_params = zpt_model_n_params(m);
+  a->bb.input_size = zpt_model_input_size(m);
+  a->bb.output_size = zpt_model_output_size(m);
+  a->bb.max_batch = 0;
+  a->bb.max_vars = 0;
+  return &a->bb;
+}
