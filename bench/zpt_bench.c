@@ -322,12 +322,14 @@ static int run_mesh(size_t K, int reps) {
 }
 
 int main(int argc, char **argv) {
-  int threads = 0, reps = 5;
+  int threads = 0, mthreads = 0, reps = 5;
   const char *pos[3] = {NULL, NULL, NULL};
   int n_pos = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--threads") && i + 1 < argc)
       threads = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--mthreads") && i + 1 < argc)
+      mthreads = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
       reps = atoi(argv[++i]);
     else if (n_pos < 3)
@@ -347,6 +349,8 @@ int main(int argc, char **argv) {
     } else if ((!strcmp(pos[0], "forward") || !strcmp(pos[0], "iter")) && pos[1]) {
       bench_model bm;
       rc = build_model(pos[1], &bm);
+      if (rc == ZPT_OK && mthreads > 0)
+        rc = zpt_model_set_threads(bm.m, (size_t)mthreads);
       if (rc == ZPT_OK)
         rc = !strcmp(pos[0], "forward") ? run_forward(&bm, reps)
              : pos[2]                   ? run_iter(&bm, pos[2], reps)
