@@ -1,0 +1,121 @@
+/* MZI meshes: topology, arithmetic kernels and the mesh layer.
+ *
+ * Conventions (docs/mzi.md):
+ *   one PS-BS stage   T(x) = (1/sqrt2) [[1, i], [i, 1]] . diag(e^{ix}, 1)
+ *   one MZI           MZI(theta, phi) = T(theta) . T(phi)
+ * phi is the EXTERNAL phase (the heater in front of the first beam splitter,
+ * it acts first); theta is the INTERNAL phase between the two splitters.
+ * An MZI on channels (m, m+1) maps (x_m, x_{m+1}) -> MZI . (x_m, x_{m+1}).
+ * A mesh applies its columns in order, then the optional output phase
+ * screen diag(e^{i s_k}):   y = D(s) . C_{L-1} ... C_1 . C_0 . x.
+ *
+ * Topology (which pairs each column touches) lives in zpt_mesh_topology;
+ * the kernels only read it.  MZIs are numbered column by column, top to
+ * bottom; that is also the order of their (theta, phi) pairs in theta.
+ */
+#ifndef ZPT_MZI_MESH_H
+#define ZPT_MZI_MESH_H
+
+#include <complex.h>
+#include <stddef.h>
+
+#include "core/alloc.h"
+#include "core/params.h"
+#include "mzi/chip.h"
+#include "nn/model.h"
+
+/* Largest number of channels of a mesh. */
+#define ZPT_MESH_MAX_K 1024
+
+typedef enum {
+  ZPT_MESH_CLEMENTS = 1, /* rectangular: column c touches pairs m = c%2, c%2+2, ... */
+  ZPT_MESH_RECK = 2      /* triangular, 2K-3 columns */
+} zpt_mesh_kind;
+
+typedef struct {
+  zpt_mesh_kind kind;
+  size_t K;          /* channels */
+  size_t n_cols;     /* columns */
+  size_t n_mzi;      /* MZIs */
+  size_t *col_start; /* n_cols + 1: MZIs of column c are col_start[c] .. col_start[c+1]-1 */
+  size_t *top;       /* n_mzi: the upper channel m of each MZI's pair (m, m+1) */
+  int universal;     /* every unitary is reachable (with a screen) */
+} zpt_mesh_topology;
+
+/* Clements with K >= 2 channels and n_cols columns (0 means K, the full,
+ * universal mesh; 1 <= n_cols <= K gives a truncated mesh); Reck with
+ * K >= 2 (n_cols must be 0 or 2K-3; K = 2 has 1 column). */
+int zpt_mesh_topology_alloc(zpt_mesh_kind kind, size_t K, size_t n_cols,
+                            zpt_mesh_topology **out);
+void zpt_mesh_topology_free(zpt_mesh_topology *t);
+/* "clements" / "reck" */
+const char *zpt_mesh_kind_name(zpt_mesh_kind kind);
+
+/* The ideal 2x2 matrix of MZI(theta, phi), row-major, double precision. */
+void zpt_mzi_matrix(double theta, double phi, double complex m[4]);
+
+/* --- kernels ------------------------------------------------------------ */
+
+/* Per-MZI 2x2 coefficients in the layout the kernels read: 8 floats per MZI
+ * (a.re, a.im, b.re, b.im, c.re, c.im, d.re, d.im) for [[a, b], [c, d]]. */
+typedef float zpt_mzi_coef[8];
+
+/* Applies the mesh in place to n samples x (n x K complex, sample-major):
+ * every column's 2x2 rotations, then the screen (NULL = none), vectorised
+ * across the batch in planar chunks.  work: scratch (grown as needed). */
+int zpt_mesh_apply_rotations(const zpt_mesh_topology *t, const zpt_mzi_coef *coef,
+                             const zpt_cfloat *screen, zpt_cfloat *x, size_t n,
+                             zpt_buffer *work);
+
+/* The K x K matrix U (row-major, y = U x) of a mesh given its coefficients. */
+int zpt_mesh_matrix_from_coef(const zpt_mesh_topology *t, const zpt_mzi_coef *coef,
+                              const zpt_cfloat *screen, zpt_cfloat *U,
+                              zpt_buffer *work);
+
+/* The K x K matrix of an IDEAL mesh with phases (n_mzi x (theta, phi)) and
+ * an optional screen (K phases, NULL = none). */
+int zpt_mesh_unitary(const zpt_mesh_topology *t, const float *phases,
+                     const float *screen, zpt_cfloat *U);
+
+/* --- the mesh layer ------------------------------------------------------ */
+
+typedef enum {
+  ZPT_ROUTE_AUTO = 0,      /* pick by batch size (docs/mzi.md: measured crossover) */
+  ZPT_ROUTE_ROTATIONS = 1, /* columns of 2x2 rotations streamed over the batch */
+  ZPT_ROUTE_MATRIX = 2     /* build U once per forward, then cblas_cgemm */
+} zpt_mesh_route;
+
+typedef struct {
+  zpt_mesh_kind kind;
+  size_t K;
+  size_t n_cols;        /* 0 = full mesh */
+  int screen;           /* append the output phase screen (K more params) */
+  zpt_mesh_route route;
+} zpt_mesh_spec;
+
+/* A mesh layer: in and out K complex channels (2K floats).  Registers the
+ * views "<name>.phase" (n_mzi x 2: theta, phi) and, with a screen,
+ * "<name>.screen" (K) in p.  chip: NULL for ideal hardware, else the layer
+ * draws its fabrication errors as the chip's next component. */
+int zpt_mesh_layer_alloc(zpt_params *p, const char *name, const zpt_mesh_spec *spec,
+                         zpt_chip *chip, zpt_layer **out);
+
+/* The K x K matrix a mesh layer applies with parameters params (including
+ * its chip errors and screen). */
+int zpt_mesh_layer_matrix(const zpt_layer *l, const float *params, zpt_cfloat *U);
+/* The topology of a mesh layer (NULL if l is not a mesh layer). */
+const zpt_mesh_topology *zpt_mesh_layer_topology(const zpt_layer *l);
+/* The route AUTO chooses for a batch of n samples on this topology. */
+zpt_mesh_route zpt_mesh_auto_route(const zpt_mesh_topology *t, size_t n);
+
+/* Coefficients of a mesh with chip errors (internal, also used by the RNN
+ * cell): phases n_mzi x 2, screen K phases or NULL. */
+typedef struct zpt_mesh_hw zpt_mesh_hw;
+int zpt_mesh_hw_alloc(const zpt_mesh_topology *t, int screen, zpt_chip *chip,
+                      zpt_mesh_hw **out);
+void zpt_mesh_hw_free(zpt_mesh_hw *hw);
+void zpt_mesh_hw_coef(const zpt_mesh_hw *hw, const zpt_mesh_topology *t,
+                      const float *phases, const float *screen_phases,
+                      zpt_mzi_coef *coef, zpt_cfloat *screen);
+
+#endif
