@@ -52,13 +52,15 @@ def main():
     p("Peak through OpenBLAS (2048^3, median): sgemm %.1f GFLOP/s, cgemm %.1f GFLOP/s"
       % (sg or 0, cg or 0))
     p("")
-    p("Threads (OpenBLAS threads; CNN forward = Q+1 = 21 all-parameter variations, B = 100)")
-    p("  %-8s %12s %12s %16s %12s" % ("threads", "sgemm GF/s", "cgemm GF/s", "CNN samples/s", "CNN GF/s"))
-    for th in (1, 2):
-        s = "threads%d" % th
-        p("  %-8d %12.1f %12.1f %16.0f %12.1f" % (
-            th, g(s, "sgemm", "2048", "gflops") or 0, g(s, "cgemm", "2048", "gflops") or 0,
-            g(s, "cnn", "all", "samples_per_s") or 0, g(s, "cnn", "all", "gflops") or 0))
+    p("Threads: forward of Q+1 all-parameter variations, B = 100 (ms, median)")
+    p("  %-26s %10s %10s %10s" % ("OpenBLAS x model threads", "CNN", "MZI K=64", "mixer"))
+    cfgs = sorted({k[0] for k in d if k[0].startswith("threads_")})
+    for c in cfgs:
+        _, bt, mt = c.split("_")
+        p("  %-26s %10.1f %10.1f %10.1f" % (
+            "%s x %s%s" % (bt, mt, "  (default)" if bt == "1" and mt != "1" else ""),
+            1e3 * (g(c, "cnn", "all", "seconds") or 0), 1e3 * (g(c, "mzi64", "all", "seconds") or 0),
+            1e3 * (g(c, "mixer", "all", "seconds") or 0)))
     p("")
     p("Forward passes: B = 100, V = Q + 1 variations in one batched call")
     p("  all = every variation perturbs all parameters (full cost); block = one random block of N_max")

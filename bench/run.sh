@@ -7,8 +7,9 @@
 #
 # Environment: BENCH_REPS (timed repetitions per figure, default 5; the
 # median is reported), BENCH_QUICK=1 (3 repetitions, for a smoke run),
-# ZPT_THREADS (OpenBLAS threads of the zoptic runs; default: the number of
-# CPUs, see docs/performance.md "Threads").
+# ZPT_THREADS (threads of the zoptic runs, zpt_model_set_threads with
+# single-threaded OpenBLAS; default: the number of CPUs; docs/performance.md
+# "Threads").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -41,12 +42,16 @@ run() { # label, then the zpt_bench arguments
 }
 
 echo "bench: measuring (each line is one process)" >&2
-# Threads: the same figures with 1 and 2 OpenBLAS threads
-for th in 1 2; do
-  "$B" peak --threads "$th" --reps "$REPS" | sed "s/^peak,/threads$th,/" >>"$CSV"
-  "$B" forward cnn --threads "$th" --reps "$REPS" | sed "s/^forward,/threads$th,/" >>"$CSV"
+NCPU=$(nproc)
+# Threads: OpenBLAS threads x model threads (zpt_model_set_threads), the
+# same forward figures; the default is 1 x nproc (core/threads.h)
+for cfg in "1 1" "$NCPU 1" "1 $NCPU"; do
+  set -- $cfg
+  for m in cnn mzi64 mixer; do
+    "$B" forward "$m" --threads "$1" --mthreads "$2" --reps "$REPS" | sed "s/^forward,/threads_$1_$2,/" >>"$CSV"
+  done
 done
-run "peak sgemm/cgemm" peak
+run "peak sgemm/cgemm ($NCPU OpenBLAS threads)" peak --threads "$NCPU"
 for m in cnn mzi16 mzi32 mzi64 eq rnn mixer; do
   run "forward $m" forward "$m"
 done
@@ -74,8 +79,8 @@ else
   echo "bench: /usr/bin/python3 has no torch (apt-get install python3-torch): peer skipped" >&2
 fi
 
-for sect in peak forward iter iterall mesh torch threads1 threads2; do
-  { echo "section,model,variant,metric,value"; grep "^$sect," "$CSV" || true; } >"$OUT/$sect.csv"
+for sect in peak forward iter iterall mesh torch threads; do
+  { echo "section,model,variant,metric,value"; grep "^$sect[,_]" "$CSV" || true; } >"$OUT/$sect.csv"
 done
 if [ -x $PY ]; then
   $PY bench/report.py "$CSV" | tee "$OUT/table.txt"

@@ -5,7 +5,8 @@
  *   zpt_bench forward MODEL              Q+1 variations of B = 100 samples
  *   zpt_bench iter MODEL METHOD          one ZO iteration (zo-i, zo-co, zo-np)
  *   zpt_bench mesh K                     MZIs applied per second, both routes
- *   options: --threads N (OpenBLAS threads, default: zpt_threads_default())
+ *   options: --threads N (OpenBLAS threads, default 1)
+ *            --mthreads N (zpt_model_set_threads, default zpt_threads_default())
  *            --reps R (timed repetitions, median reported; default 5)
  *
  * MODEL: cnn, mzi16, mzi32, mzi64, eq, rnn, mixer.  Every result is one CSV
@@ -354,7 +355,11 @@ int main(int argc, char **argv) {
                     "[--threads N] [--reps R]\n");
     return 2;
   }
-  int rc = zpt_set_threads(threads ? threads : zpt_threads_default());
+  /* the library's policy (core/threads.h): the model deals variations to
+   * zpt_threads_default() threads, each calling single-threaded BLAS */
+  int rc = zpt_set_threads(threads ? threads : 1);
+  if (mthreads <= 0)
+    mthreads = zpt_threads_default();
   if (rc == ZPT_OK) {
     if (!strcmp(pos[0], "peak")) {
       rc = run_peak(reps);
@@ -363,7 +368,7 @@ int main(int argc, char **argv) {
     } else if ((!strcmp(pos[0], "forward") || !strcmp(pos[0], "iter")) && pos[1]) {
       bench_model bm;
       rc = build_model(pos[1], &bm);
-      if (rc == ZPT_OK && mthreads > 0)
+      if (rc == ZPT_OK)
         rc = zpt_model_set_threads(bm.m, (size_t)mthreads);
       if (rc == ZPT_OK)
         rc = !strcmp(pos[0], "forward") ? run_forward(&bm, reps)
