@@ -260,7 +260,10 @@ void zpt_fisher_sample(zpt_fisher *f, size_t b, gsl_rng *r, float *u) {
   double *x = f->vec;
   for (size_t k = 0; k < n; k++)
     x[k] = gsl_ran_gaussian_ziggurat(r, 1.0);
-  solve_lt(f->chol[b], x, n);
+  /* x <- L^-T x: OpenBLAS's packed triangular solve (row-major lower
+   * packed is the layout of chol[b]); the scalar solve_lt took ~2 ms of a
+   * 5.7 ms iteration of the K = 16 MZI classifier (Q = 64, n_b = 384). */
+  cblas_dtpsv(CblasRowMajor, CblasLower, CblasTrans, CblasNonUnit, (int)n, f->chol[b], x, 1);
   const double s = sqrt(1.0 + f->rho);
   for (size_t k = 0; k < n; k++)
     u[k] = (float)(s * x[k]);
