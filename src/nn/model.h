@@ -166,7 +166,7 @@ const zpt_layer *zpt_model_find_layer(const zpt_model *m, const char *name);
  * variations are processed in chunks so that one chunk's activations
  * (variations x samples x widest activation) stay below `floats` (at least
  * one variation per chunk).  Default ZPT_MODEL_CHUNK_FLOATS. */
-#define ZPT_MODEL_CHUNK_FLOATS ((size_t)1 << 24)
+#define ZPT_MODEL_CHUNK_FLOATS ((size_t)1 << 20)
 void zpt_model_set_chunk_floats(zpt_model *m, size_t floats);
 
 /* Threads of zpt_model_forward_variations (default 1): the variations of a
