@@ -60,6 +60,12 @@ for m in cnn mzi16 mzi32 mzi64 eq rnn mixer; do
     run "iter $m $meth" iter "$m" "$meth"
   done
 done
+# ZO-NP's memory with every Fisher block present (T_ud = 1, cycle schedule;
+# the mixer's 66 blocks x 510 Jacobian queries would take ~8 minutes: skipped)
+for m in cnn mzi16 mzi32 mzi64 eq rnn; do
+  echo "  iter $m zo-np, all Fisher blocks" >&2
+  ZPT_BENCH_FILL=1 "$B" iter "$m" zo-np >>"$CSV"
+done
 # the MZI goal and the PyTorch comparison use every-parameter perturbations
 for m in cnn mzi64; do
   ZPT_BENCH_MODE=all "$B" iter "$m" zo-i --reps "$REPS" | sed 's/^iter,\([^,]*\),zo-i,/iterall,\1,zo-i,/' >>"$CSV"
@@ -79,7 +85,7 @@ else
   echo "bench: /usr/bin/python3 has no torch (apt-get install python3-torch): peer skipped" >&2
 fi
 
-for sect in peak forward iter iterall mesh torch threads; do
+for sect in peak forward iter iterfull iterall mesh torch threads; do
   { echo "section,model,variant,metric,value"; grep "^$sect[,_]" "$CSV" || true; } >"$OUT/$sect.csv"
 done
 if [ -x $PY ]; then

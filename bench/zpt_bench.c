@@ -206,6 +206,26 @@ static size_t fisher_bytes(const zpt_trainer *t) {
   return bytes;
 }
 
+/* Memory with every Fisher block present (ZO-NP's steady state): T_ud = 1
+ * and the permutation-cycle schedule update each block once in n_blocks
+ * iterations; the workspaces are those of a normal run. */
+static int run_fill(bench_model *bm, zpt_zo_config *cfg, zpt_blackbox *bb, const float *x,
+                    const float *y) {
+  cfg->t_ud = 1;
+  cfg->fisher_schedule = ZPT_FISHER_CYCLE;
+  zpt_trainer *t;
+  ZPT_TRY(zpt_trainer_alloc(&t, bb, zpt_model_params(bm->m)->theta, cfg));
+  size_t nb = zpt_trainer_blocks(t)->n_blocks;
+  zpt_iter_info info;
+  for (size_t i = 0; i < nb; i++)
+    ZPT_TRY(zpt_trainer_iterate(t, x, y, BATCH, &info));
+  emit("iterfull", bm->name, "zo-np", "fisher_bytes", (double)fisher_bytes(t));
+  emit("iterfull", bm->name, "zo-np", "blocks", (double)zpt_trainer_fisher(t)->n_present);
+  emit("iterfull", bm->name, "zo-np", "peak_rss_bytes", (double)zpt_peak_rss_bytes());
+  zpt_trainer_free(t);
+  return ZPT_OK;
+}
+
 static int run_iter(bench_model *bm, const char *method, int reps) {
   zpt_zo_config cfg;
   zpt_zo_config_default(&cfg);
@@ -232,6 +252,14 @@ static int run_iter(bench_model *bm, const char *method, int reps) {
   if (!r || !x || !y)
     return zpt_fail(ZPT_ENOMEM, "iter: buffers");
   fill_batch(bm, r, x, y);
+  const char *fill = getenv("ZPT_BENCH_FILL");
+  if (fill && !strcmp(fill, "1") && cfg.method == ZPT_ZO_NP) {
+    int rc = run_fill(bm, &cfg, bb, x, y);
+    zpt_blackbox_free(bb);
+    gsl_rng_free(r);
+    free(x), free(y);
+    return rc;
+  }
   zpt_trainer *t;
   ZPT_TRY(zpt_trainer_alloc(&t, bb, zpt_model_params(bm->m)->theta, &cfg));
   /* warm-up: 3 iterations (including ZO-NP's first Fisher update, at t = 0),
