@@ -52,6 +52,8 @@ for cfg in "1 1" "$NCPU 1" "1 $NCPU"; do
   done
 done
 run "peak sgemm/cgemm ($NCPU OpenBLAS threads)" peak --threads "$NCPU"
+# the per-core reference of the 'cpu' ratios: single-threaded, no spin-waiting
+"$B" peak --threads 1 --reps "$REPS" | sed 's/^peak,/peak1,/' >>"$CSV"
 for m in cnn mzi16 mzi32 mzi64 eq rnn mixer; do
   run "forward $m" forward "$m"
 done
@@ -85,7 +87,7 @@ else
   echo "bench: /usr/bin/python3 has no torch (apt-get install python3-torch): peer skipped" >&2
 fi
 
-for sect in peak forward iter iterfull iterall mesh torch threads; do
+for sect in peak peak1 forward iter iterfull iterall mesh torch threads; do
   { echo "section,model,variant,metric,value"; grep "^$sect[,_]" "$CSV" || true; } >"$OUT/$sect.csv"
 done
 if [ -x $PY ]; then

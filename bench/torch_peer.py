@@ -87,17 +87,21 @@ def main():
 
     for _ in range(3):                                              # warm-up
         iteration()
-    times = []
+    times, cpu = [], []
     for _ in range(args.reps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for _ in range(args.iters):
             iteration()
         times.append((time.perf_counter() - t0) / args.iters)
-    times.sort()
-    med = times[len(times) // 2] if len(times) % 2 else 0.5 * (times[len(times) // 2 - 1] +
-                                                                times[len(times) // 2])
+        cpu.append((time.process_time() - c0) / args.iters)
+
+    def median(v):
+        v = sorted(v)
+        return v[len(v) // 2] if len(v) % 2 else 0.5 * (v[len(v) // 2 - 1] + v[len(v) // 2])
+
     variant = "threads%d" % args.threads
-    print("torch,cnn,%s,seconds,%.6g" % (variant, med))
+    print("torch,cnn,%s,seconds,%.6g" % (variant, median(times)))
+    print("torch,cnn,%s,cpu_seconds,%.6g" % (variant, median(cpu)))
     print("torch,cnn,%s,torch_version,%s" % (variant, torch.__version__.split("+")[0]))
     print("torch,cnn,%s,num_threads,%d" % (variant, torch.get_num_threads()))
     print("torch,cnn,%s,mkldnn,%d" % (variant, int(torch.backends.mkldnn.is_available())))
