@@ -24,6 +24,7 @@
 #include "nn/layers.h"
 #include "nn/builders.h"
 #include "nn/sim_backend.h"
+#include "mzi/mzi.h"
 #include "data/data.h"
 
 #endif

@@ -932,6 +932,11 @@ START_TEST(test_flops_and_views) {
   ck_assert_ptr_nonnull(zpt_params_find(p, "mesh1.screen"));
   ck_assert(l->ops->flops(l) == 28.0 * 14 + 6.0 * 8);
   ck_assert_str_eq(l->ops->kind, "mzi_mesh");
+  /* an empty batch is a no-op on both routes */
+  zpt_cfloat none[1] = {0};
+  zpt_fwd_ctx ctx0 = {NULL, NULL};
+  ck_assert_int_eq(l->ops->forward(l, layer_params(p, l), (float *)none, (float *)none, 0, &ctx0),
+                   ZPT_OK);
   zpt_layer_free(l);
   zpt_params_free(p);
   /* the measured route rule: matrix from n = 4K on, for >= ~K/8 columns */

@@ -161,6 +161,8 @@ typedef struct {
 static int cmap_forward(const zpt_layer *l, const float *params, const float *in,
                         float *out, size_t n, zpt_fwd_ctx *ctx) {
   const cmap_impl *c = l->impl;
+  if (n == 0)
+    return ZPT_OK;
   const size_t I_ = c->in_dim, O = c->out_dim, WN = I_ * O;
   const float *re = params, *im = params + WN;
   zpt_buffer local = {0};

@@ -448,6 +448,8 @@ static int mesh_forward(const zpt_layer *l, const float *params, const float *in
                         float *out, size_t n, zpt_fwd_ctx *ctx) {
   const mesh_impl *mi = l->impl;
   const zpt_mesh_topology *t = mi->topo;
+  if (n == 0)
+    return ZPT_OK;
   zpt_mesh_route route = mi->route == ZPT_ROUTE_AUTO ? zpt_mesh_auto_route(t, n) : mi->route;
   zpt_buffer local = {0};
   zpt_buffer *w = ctx && ctx->work ? ctx->work : &local;

@@ -36,6 +36,8 @@ static int rnn_forward(const zpt_layer *l, const float *params, const float *in,
   const rnn_impl *r = l->impl;
   const size_t K = r->spec.K, D = r->spec.in_dim, T = r->spec.steps;
   const int cin = r->spec.complex_input;
+  if (n == 0)
+    return ZPT_OK;
   size_t b_coef = align64((r->topo->n_mzi + 1) * sizeof(zpt_mzi_coef));
   size_t b_scr = align64(K * sizeof(zpt_cfloat));
   size_t b_U = align64(K * K * sizeof(zpt_cfloat));
