@@ -150,6 +150,9 @@ cmp -s mzic/log.csv mzic-other/log.csv && fail "chip.seed changes nothing"
 expect 0 "metric=accuracy samples=100" "$Z" eval mzic/checkpoint.h5
 [ "$("$Z" eval mzic/checkpoint.h5 | cut -d' ' -f2)" = "test_metric=$(tail -n 1 mzic/log.csv | cut -d, -f7)" ] \
   || fail "eval of a noisy chip does not reproduce the logged metric"
+"$Z" eval mzic/checkpoint.h5 --outputs mzic.csv >/dev/null || fail "eval --outputs of the noisy chip"
+acc=$(awk -F, 'NR > 1 { n++; c += ($12 == $13) } END { printf "%.9g", c / n }' mzic.csv)
+[ "$acc" = "$(tail -n 1 mzic/log.csv | cut -d, -f7)" ] || fail "noisy chip: the outputs' predictions give accuracy $acc, the log $(tail -n 1 mzic/log.csv | cut -d, -f7)"
 cat > eq.ini <<EOF
 [data]
 task = equalization-isi
