@@ -41,6 +41,6 @@ else
 fi
 rm -f plot.err.$$
 printf '\ndemo: final test accuracy %.2f%% on %s test digits after %s s of training\n' \
-  "$(awk -v a="$acc" 'BEGIN { print 100 * a }')" "$(sed -nE 's/.*samples=([0-9]+).*/\1/p' <<<"$("$Z" eval "$RUN/checkpoint.h5")")" "$secs"
-echo "demo: run directory $RUN (log.csv, checkpoint.h5, config.ini); $plot_msg"
-echo "demo: next: $Z eval $RUN/checkpoint.h5 | $Z info $RUN/checkpoint.h5 | docs/quickstart.md"
+  "$(awk -v a="$acc" 'BEGIN { print 100 * a }')" "$(sed -nE 's/.*samples=([0-9]+).*/\1/p' <<<"$("$Z" eval "$RUN/ckpt.h5")")" "$secs"
+echo "demo: run directory $RUN (log.csv, ckpt.h5, config.ini); $plot_msg"
+echo "demo: next: $Z eval $RUN/ckpt.h5 | $Z info $RUN/ckpt.h5 | docs/quickstart.md"
