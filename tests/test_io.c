@@ -18,6 +18,7 @@
 #include "io/checkpoint.h"
 #include "io/config.h"
 #include "io/runlog.h"
+#include "io/setup.h"
 #include "zoptic.h"
 
 static const char *tmp_path(const char *name) {
@@ -70,7 +71,7 @@ START_TEST(test_schema_defaults) {
   ck_assert_ptr_nonnull(c);
   long long q;
   ck_assert_int_eq(zpt_config_int(c, "zo.Q", &q), ZPT_OK);
-  ck_assert_int_eq(q, 10);
+  ck_assert_int_eq(q, 20);
   double mu;
   ck_assert_int_eq(zpt_config_double(c, "zo.mu", &mu), ZPT_OK);
   ck_assert(mu == 1e-3);
@@ -127,6 +128,68 @@ START_TEST(test_parse_file) {
 }
 END_TEST
 
+/* The [zo] defaults are the trainer's (zpt_zo_config_default) field by
+ * field; n_max = 0 takes the task's block size; every key reaches its field. */
+START_TEST(test_zo_section_maps_trainer) {
+  zpt_config *c = zpt_config_alloc();
+  ck_assert_ptr_nonnull(c);
+  ck_assert_int_eq(zpt_config_set(c, "train.budget=1234"), ZPT_OK);
+  zpt_setup_model_info info;
+  memset(&info, 0, sizeof info);
+  info.loss = zpt_loss_xent(10);
+  info.n_max = 431;
+  zpt_zo_config got, def;
+  ck_assert_int_eq(zpt_setup_zo_config(c, &info, &got), ZPT_OK);
+  zpt_zo_config_default(&def);
+  ck_assert_int_eq(got.method, def.method);
+  ck_assert_int_eq(got.mode, def.mode);
+  ck_assert_uint_eq(got.q, def.q);
+  ck_assert(got.mu == def.mu && got.lambda == def.lambda && got.rho == def.rho);
+  ck_assert_uint_eq(got.n_max, 431);
+  ck_assert_int_eq(got.normalize, def.normalize);
+  ck_assert_int_eq(got.diff, def.diff);
+  ck_assert_uint_eq(got.t_ud, def.t_ud);
+  ck_assert_int_eq(got.trace_norm, def.trace_norm);
+  ck_assert(got.fisher_avg == def.fisher_avg && got.jac_eps == def.jac_eps);
+  ck_assert_int_eq(got.fisher_schedule, def.fisher_schedule);
+  ck_assert_int_eq(got.chol_jitter, def.chol_jitter);
+  ck_assert_int_eq(got.optimizer, def.optimizer);
+  ck_assert(got.optim.lr == def.optim.lr && got.optim.beta1 == def.optim.beta1 &&
+            got.optim.beta2 == def.optim.beta2 && got.optim.eps == def.optim.eps &&
+            got.optim.momentum == def.optim.momentum);
+  ck_assert_uint_eq(got.seed, def.seed);
+  ck_assert_uint_eq(got.budget, 1234);
+  ck_assert_int_eq(got.loss.kind, ZPT_LOSS_XENT);
+  const char *sets[] = {"zo.method=zo-co", "zo.mode=all", "zo.Q=7", "zo.mu=0.01",
+                        "zo.lambda=0.5", "zo.n_max=28", "zo.normalize=false", "zo.rho=0.3",
+                        "zo.t_ud=9", "zo.trace_norm=false", "zo.fisher_avg=0.25",
+                        "zo.fisher_schedule=cycle", "zo.jac_eps=0.002", "zo.chol_jitter=no",
+                        "zo.difference=central", "zo.optimizer=sgd", "zo.lr=0.1",
+                        "zo.beta1=0.5", "zo.beta2=0.6", "zo.eps=0.001", "zo.momentum=0.2",
+                        "zo.seed=77"};
+  for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++)
+    ck_assert_int_eq(zpt_config_set(c, sets[i]), ZPT_OK);
+  ck_assert_int_eq(zpt_setup_zo_config(c, &info, &got), ZPT_OK);
+  ck_assert_int_eq(got.method, ZPT_ZO_CO);
+  ck_assert_int_eq(got.mode, ZPT_PERTURB_ALL);
+  ck_assert_uint_eq(got.q, 7);
+  ck_assert(got.mu == 0.01 && got.lambda == 0.5 && got.rho == 0.3);
+  ck_assert_uint_eq(got.n_max, 28);
+  ck_assert_int_eq(got.normalize, 0);
+  ck_assert_uint_eq(got.t_ud, 9);
+  ck_assert_int_eq(got.trace_norm, 0);
+  ck_assert(got.fisher_avg == 0.25 && got.jac_eps == 0.002);
+  ck_assert_int_eq(got.fisher_schedule, ZPT_FISHER_CYCLE);
+  ck_assert_int_eq(got.chol_jitter, 0);
+  ck_assert_int_eq(got.diff, ZPT_DIFF_CENTRAL);
+  ck_assert_int_eq(got.optimizer, ZPT_OPT_SGD);
+  ck_assert(got.optim.lr == 0.1 && got.optim.beta1 == 0.5 && got.optim.beta2 == 0.6 &&
+            got.optim.eps == 0.001 && got.optim.momentum == 0.2);
+  ck_assert_uint_eq(got.seed, 77);
+  zpt_config_free(c);
+}
+END_TEST
+
 /* Parses `text` as file "e.ini" and expects ZPT_EINVAL with both parts. */
 static void expect_error(const char *text, const char *part1, const char *part2) {
   const char *path = tmp_path("e.ini");
@@ -148,7 +211,9 @@ START_TEST(test_parse_errors) {
   expect_error("[zo]\nQ = 3.5\n", "e.ini:2", "[zo] Q");
   expect_error("[zo]\nmu = 0\n", "e.ini:2", "expected a finite number > 0");
   expect_error("[zo]\nmu = nan\n", "e.ini:2", "[zo] mu");
-  expect_error("[zo]\nrho = 1.5\n", "e.ini:2", "in [0, 1]");
+  expect_error("[zo]\nrho = 0\n", "e.ini:2", "expected a finite number > 0");
+  expect_error("[zo]\nfisher_avg = 1.5\n", "e.ini:2", "in (0, 1]");
+  expect_error("[zo]\nlambda = 0\n", "e.ini:2", "[zo] lambda");
   expect_error("[zo]\nbeta1 = 1\n", "e.ini:2", "in [0, 1)");
   expect_error("[zo]\nmethod = zo-x\n", "e.ini:2", "expected one of zo-i|zo-co|zo-np");
   expect_error("[data]\nstandardize = maybe\n", "e.ini:2", "expected true or false");
@@ -702,6 +767,7 @@ int main(void) {
   tcase_add_test(tc, test_schema_defaults);
   tcase_add_test(tc, test_parse_file);
   tcase_add_test(tc, test_parse_errors);
+  tcase_add_test(tc, test_zo_section_maps_trainer);
   tcase_add_test(tc, test_set_overrides);
   tcase_add_test(tc, test_resolved_round_trip);
   tcase_add_test(tc, test_config_doc);

@@ -7,6 +7,7 @@
  * chip.driver = "tcp:127.0.0.1:7700").  A lab copies this file and replaces
  * build_model() with a zpt_blackbox whose query() drives its chip; the
  * protocol itself is handled by the server library (src/hw/chip_server.h).
+ * --config FILE serves the simulated model of a zoptic configuration.
  *
  * In stdin/stdout mode stdout IS the protocol channel: log to stderr only.
  */
@@ -17,8 +18,12 @@
 #include <string.h>
 
 #include "core/status.h"
+#include "data/dataset.h"
 #include "hw/chip_server.h"
 #include "hw/linear_chip.h"
+#include "io/config.h"
+#include "io/setup.h"
+#include "nn/sim_backend.h"
 
 /* Set by SIGINT/SIGTERM; the server looks at it every 0.2 s.  The one
  * process-wide variable of this program (a signal handler cannot be given
@@ -32,6 +37,7 @@ static void on_stop_signal(int sig) {
 
 typedef struct {
   const char *model_spec;  /* --model: a built-in model */
+  const char *config_path; /* --config: the simulated model of a zoptic config */
   const char *socket_path; /* --socket: serve there instead of stdin/stdout */
   const char *tcp;         /* --tcp HOST:PORT: or there */
   zpt_chip_server_config server;
@@ -39,13 +45,16 @@ typedef struct {
 
 static void usage(FILE *out) {
   fprintf(out,
-          "usage: zoptic-chipd --model SPEC [options]\n"
+          "usage: zoptic-chipd --model SPEC | --config FILE [options]\n"
           "Serves a chip model over the zoptic chip-driver protocol v%u on stdin/stdout\n"
           "(or a Unix-domain socket).  Logs go to stderr.\n"
           "\n"
           "model source:\n"
           "  --model linear:IN:OUT:SEED[:NOISE]  y = gain*tanh(W x + b), theta = [W, b];\n"
           "                          gain fixed by SEED, optional read-out noise sigma\n"
+          "  --config FILE           the simulated model of a zoptic configuration ([model],\n"
+          "                          [chip] errors and read-out noise, sizes from [data]):\n"
+          "                          exactly what `zoptic train FILE` runs in-process\n"
           "options:\n"
           "  --socket PATH           listen on a Unix-domain socket, one client at a time\n"
           "  --tcp HOST:PORT         listen on TCP instead (no authentication: use 127.0.0.1)\n"
@@ -76,6 +85,8 @@ static int parse_args(int argc, char **argv, chipd_options *o) {
     const char *a = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--model") && next)
       o->model_spec = argv[++i];
+    else if (!strcmp(a, "--config") && next)
+      o->config_path = argv[++i];
     else if (!strcmp(a, "--socket") && next)
       o->socket_path = argv[++i];
     else if (!strcmp(a, "--tcp") && next)
@@ -97,15 +108,50 @@ static int parse_args(int argc, char **argv, chipd_options *o) {
   }
   if (o->socket_path && o->tcp)
     return zpt_fail(ZPT_EINVAL, "give --socket or --tcp, not both");
+  if (o->model_spec && o->config_path)
+    return zpt_fail(ZPT_EINVAL, "give --model or --config, not both");
   return ZPT_OK;
 }
 
-/* The model source.  Later: "--config FILE" builds the simulated chip of a
- * zoptic config here (its model as a zpt_blackbox), next to --model. */
-static int build_model(const chipd_options *o, zpt_blackbox **bb) {
+/* The simulated chip of a zoptic configuration: the model `zoptic train`
+ * would build in-process (io/setup.h), with the same read-out noise seed.
+ * The data set is loaded only for its shape (image size, DFT features,
+ * sequence length); *model must outlive *bb. */
+static int build_config_model(const char *path, zpt_model **model, zpt_blackbox **bb) {
+  zpt_config *cfg = zpt_config_alloc();
+  if (!cfg)
+    return zpt_error_status();
+  zpt_dataset *train = NULL, *test = NULL;
+  zpt_setup_model_info info;
+  int rc = zpt_config_parse_file(cfg, path);
+  if (rc == ZPT_OK)
+    rc = zpt_config_check_required(cfg, path);
+  if (rc == ZPT_OK)
+    rc = zpt_setup_data(cfg, &train, &test);
+  if (rc == ZPT_OK)
+    rc = zpt_setup_model(cfg, train, model, &info);
+  if (rc == ZPT_OK) {
+    *bb = zpt_model_blackbox(*model, info.noise_seed);
+    if (!*bb)
+      rc = zpt_error_status();
+  }
+  zpt_dataset_free(train);
+  zpt_dataset_free(test);
+  zpt_config_free(cfg);
+  if (rc != ZPT_OK)
+    zpt_fail_context(rc, "--config %s: ", path);
+  return rc;
+}
+
+/* The model source: a built-in model (--model) or a zoptic config
+ * (--config).  A lab replaces this with its chip. */
+static int build_model(const chipd_options *o, zpt_model **model, zpt_blackbox **bb) {
   if (o->model_spec)
     return zpt_linear_chip_from_spec(o->model_spec, bb);
-  return zpt_fail(ZPT_EINVAL, "no model: give --model linear:IN:OUT:SEED (try --help)");
+  if (o->config_path)
+    return build_config_model(o->config_path, model, bb);
+  return zpt_fail(ZPT_EINVAL, "no model: give --model linear:IN:OUT:SEED or --config FILE "
+                  "(try --help)");
 }
 
 /* SIGPIPE: a vanished client shows up as EPIPE from write(), never as a
@@ -150,11 +196,13 @@ int main(int argc, char **argv) {
       return 0;
     }
   zpt_blackbox *bb = NULL;
+  zpt_model *model = NULL; /* --config: the model behind bb */
   zpt_chip_info info; /* what the handshake will announce: checked before serving */
-  if (parse_args(argc, argv, &o) != ZPT_OK || build_model(&o, &bb) != ZPT_OK ||
+  if (parse_args(argc, argv, &o) != ZPT_OK || build_model(&o, &model, &bb) != ZPT_OK ||
       zpt_chip_server_info(bb, &o.server, &info) != ZPT_OK) {
     fprintf(stderr, "zoptic-chipd: %s\n", zpt_error_message());
     zpt_blackbox_free(bb);
+    zpt_model_free(model);
     return 2;
   }
   log_chip(&o, &info);
@@ -163,5 +211,6 @@ int main(int argc, char **argv) {
   if (rc != ZPT_OK)
     fprintf(stderr, "zoptic-chipd: %s\n", zpt_error_message());
   zpt_blackbox_free(bb);
+  zpt_model_free(model);
   return rc == ZPT_OK ? 0 : 1;
 }

@@ -5,8 +5,11 @@
 
 static const zpt_task_type *const tasks[] = {
   &zpt_task_toy_linear,
-  /* real tasks (cnn, mixer, mzi-classifier, mzi-equalizer, mzi-rnn) are
-   * added here as their modules land */
+  &zpt_task_cnn,
+  &zpt_task_mixer,
+  &zpt_task_mzi_classifier,
+  &zpt_task_mzi_equalizer,
+  &zpt_task_mzi_rnn,
 };
 
 const zpt_task_type *zpt_task_find(const char *kind) {
@@ -16,4 +19,4 @@ const zpt_task_type *zpt_task_find(const char *kind) {
   return NULL;
 }
 
-const char *zpt_task_kinds(void) { return "toy-linear"; }
+const char *zpt_task_kinds(void) { return "toy-linear, cnn, mixer, mzi-classifier, mzi-equalizer, mzi-rnn"; }

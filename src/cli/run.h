@@ -27,8 +27,11 @@
  *   ("trainer/...", "sampler/..."); the loop writes "run/..." and theta.
  *
  * The toy task "toy-linear" (src/cli/toy.c) implements this interface for
- * tests and smoke runs; real tasks (cnn, mixer, mzi-*) register in the
- * table of run.c once src/nn, src/mzi, src/zo and src/data provide them.
+ * tests and smoke runs; the real tasks (cnn, mixer, mzi-*) share one
+ * generic implementation (src/cli/task.c) and register in the table of
+ * run.c.  A step may return ZPT_EBUDGET (without spending anything) when
+ * its iteration would exceed the budget: the loop then ends the run
+ * cleanly, as if the budget were spent.
  */
 #ifndef ZPT_CLI_RUN_H
 #define ZPT_CLI_RUN_H
@@ -91,5 +94,11 @@ const char *zpt_task_kinds(void);
 
 /* The toy task (src/cli/toy.c). */
 extern const zpt_task_type zpt_task_toy_linear;
+/* The real tasks (src/cli/task.c): one generic implementation. */
+extern const zpt_task_type zpt_task_cnn;
+extern const zpt_task_type zpt_task_mixer;
+extern const zpt_task_type zpt_task_mzi_classifier;
+extern const zpt_task_type zpt_task_mzi_equalizer;
+extern const zpt_task_type zpt_task_mzi_rnn;
 
 #endif

@@ -93,7 +93,7 @@ static void train_usage(FILE *out) {
           "Trains the model described by CONFIG (INI, see docs/config.md) until\n"
           "train.budget queries are spent.  The run directory (--out, else\n"
           "output.dir, else runs/<CONFIG name>) receives config.ini (resolved\n"
-          "configuration), log.csv (one line per evaluation) and checkpoint.h5\n"
+          "configuration), log.csv (one line per evaluation) and ckpt.h5\n"
           "(every train.checkpoint_every iterations and at the end).\n"
           "--resume continues an interrupted run from its last checkpoint; the\n"
           "result is identical to an uninterrupted run.\n"
@@ -154,6 +154,33 @@ static void train_run_free(train_run *r) {
   zpt_config_free(r->cfg);
 }
 
+/* Evaluates, appends a log row and (off a terminal) prints a line. */
+static int evaluate_and_log(train_run *r, run_counters *c, uint64_t eval_batch,
+                            uint64_t budget, const char *metric, double elapsed,
+                            int is_tty) {
+  zpt_task *task = &r->task;
+  zpt_task_eval ev;
+  ZPT_TRY(task->type->evaluate(task, eval_batch, &ev));
+  zpt_log_row row = {c->iteration, c->queries, c->sample_forwards,
+                     c->seconds + elapsed, c->loss_sum / (double)c->loss_count,
+                     ev.loss, ev.metric};
+  ZPT_TRY(zpt_runlog_append(r->log, &row));
+  c->loss_sum = 0;
+  c->loss_count = 0;
+  c->test_loss = ev.loss;
+  c->test_metric = ev.metric;
+  if (!is_tty) {
+    char el[32];
+    zpt_format_duration(c->seconds + elapsed, el, sizeof el);
+    printf("iteration %" PRIu64 " queries %" PRIu64 "/%" PRIu64
+           " train_loss %.6g test_loss %.6g %s %.6g elapsed %s\n",
+           c->iteration, c->queries, budget, row.train_loss, ev.loss,
+           metric, ev.metric, el);
+    fflush(stdout);
+  }
+  return ZPT_OK;
+}
+
 static int run_loop(train_run *r, run_counters *c) {
   uint64_t budget, eval_batch;
   long long eval_every, ckpt_every;
@@ -177,6 +204,14 @@ static int run_loop(train_run *r, run_counters *c) {
     zpt_step_info info = {0, 0, 0};
     zpt_step_ctx ctx = {c->iteration, c->queries, budget - c->queries};
     int rc = task->type->step(task, &ctx, &info);
+    if (rc == ZPT_EBUDGET) {
+      /* the next iteration would exceed the budget: the run is complete;
+       * log the iterations since the last evaluation */
+      if (c->loss_count > 0)
+        ZPT_TRY(evaluate_and_log(r, c, eval_batch, budget, metric,
+                                 zpt_now() - t0, prog.is_tty));
+      break;
+    }
     if (rc == ZPT_OK && info.queries == 0)
       rc = zpt_fail(ZPT_EINVAL, "task %s: a step spent no queries",
                     task->type->kind);
@@ -191,27 +226,8 @@ static int run_loop(train_run *r, run_counters *c) {
     c->loss_count++;
     int done = c->queries >= budget;
     double elapsed = zpt_now() - t0;
-    if (c->iteration % (uint64_t)eval_every == 0 || done) {
-      zpt_task_eval ev;
-      ZPT_TRY(task->type->evaluate(task, eval_batch, &ev));
-      zpt_log_row row = {c->iteration, c->queries, c->sample_forwards,
-                         c->seconds + elapsed, c->loss_sum / (double)c->loss_count,
-                         ev.loss, ev.metric};
-      ZPT_TRY(zpt_runlog_append(r->log, &row));
-      c->loss_sum = 0;
-      c->loss_count = 0;
-      c->test_loss = ev.loss;
-      c->test_metric = ev.metric;
-      if (!prog.is_tty) {
-        char el[32];
-        zpt_format_duration(c->seconds + elapsed, el, sizeof el);
-        printf("iteration %" PRIu64 " queries %" PRIu64 "/%" PRIu64
-               " train_loss %.6g test_loss %.6g %s %.6g elapsed %s\n",
-               c->iteration, c->queries, budget, row.train_loss, ev.loss,
-               metric, ev.metric, el);
-        fflush(stdout);
-      }
-    }
+    if (c->iteration % (uint64_t)eval_every == 0 || done)
+      ZPT_TRY(evaluate_and_log(r, c, eval_batch, budget, metric, elapsed, prog.is_tty));
     if (!done && ckpt_every > 0 && c->iteration % (uint64_t)ckpt_every == 0)
       ZPT_TRY(write_checkpoint(r->ckpt, r->config_text, task, c,
                                c->seconds + zpt_now() - t0));
