@@ -116,6 +116,7 @@ static const zpt_cfg_key schema[] = {
   {"train", "budget", TU, REQ, NULL, GE, 1, 0, "queries (parameter settings evaluated on a batch) the training may spend"},
   {"train", "eval_every", TI, "100", NULL, GE, 1, 0, "iterations between test evaluations (one log line each)"},
   {"train", "checkpoint_every", TI, "1000", NULL, GE, 0, 0, "iterations between checkpoints (0: only at the end)"},
+  {"train", "threads", TI, "0", NULL, GE | LE, 0, 16, "threads over the variations of a batched forward (0: $ZPT_THREADS, else every online CPU); OpenBLAS runs single-threaded. A run is bit-reproducible for a given thread count"},
   {"train", "eval_batch", TU, "0", NULL, 0, 0, 0, "test samples per evaluation (0: the whole test set)"},
   {"train", "metric", TE, "auto", "auto|accuracy|ser|relative_loss", 0, 0, 0,
    "test metric; auto: the task's own (classification: accuracy, equalization: ser, copying and toy: relative_loss)"},
