@@ -24,8 +24,11 @@ if [ -e "$RUN" ]; then
   echo "demo: moved the previous $RUN to $RUN.previous"
 fi
 echo "demo: $Z train $CFG --out $RUN   (MZI classifier, chip with fabrication errors, ZO-NP)"
-out=$("$Z" train "$CFG" --out "$RUN" --set output.progress=off | tee /dev/stderr)
-final=$(tail -n 1 <<<"$out")
+# (not `tee /dev/stderr`: reopening a redirected stderr file truncates it)
+log=$(mktemp "${TMPDIR:-/tmp}/zoptic-demo-XXXXXX")
+trap 'rm -f "$log"' EXIT
+"$Z" train "$CFG" --out "$RUN" --set output.progress=off | tee "$log"
+final=$(tail -n 1 "$log")
 acc=$(sed -nE 's/^final: test_metric=([^ ]+) queries=([0-9]+) seconds=([^ ]+)$/\1/p' <<<"$final")
 secs=$(sed -nE 's/^final: .* seconds=([^ ]+)$/\1/p' <<<"$final")
 [ -n "$acc" ] || { echo "demo: training did not finish: $final" >&2; exit 1; }
@@ -38,6 +41,6 @@ else
 fi
 rm -f plot.err.$$
 printf '\ndemo: final test accuracy %.2f%% on %s test digits after %s s of training\n' \
-  "$(awk -v a="$acc" 'BEGIN { print 100 * a }')" "$(sed -nE 's/.*samples=([0-9]+).*/\1/p' <<<"$("$Z" eval "$RUN/checkpoint.h5")")" "$secs"
-echo "demo: run directory $RUN (log.csv, checkpoint.h5, config.ini); $plot_msg"
-echo "demo: next: $Z eval $RUN/checkpoint.h5 | $Z info $RUN/checkpoint.h5 | docs/quickstart.md"
+  "$(awk -v a="$acc" 'BEGIN { print 100 * a }')" "$(sed -nE 's/.*samples=([0-9]+).*/\1/p' <<<"$("$Z" eval "$RUN/ckpt.h5")")" "$secs"
+echo "demo: run directory $RUN (log.csv, ckpt.h5, config.ini); $plot_msg"
+echo "demo: next: $Z eval $RUN/ckpt.h5 | $Z info $RUN/ckpt.h5 | docs/quickstart.md"

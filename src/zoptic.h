@@ -9,6 +9,7 @@
 #include "core/params.h"
 #include "core/rng.h"
 #include "core/status.h"
+#include "core/threads.h"
 #include "core/timer.h"
 #include "core/state.h"
 #include "core/variation.h"

@@ -46,7 +46,15 @@ expect 2 "--set zo.lr=fast: [zo] lr = 'fast': expected a finite number > 0" "$Z"
 expect 2 "--set zo.nope=1: unknown key 'nope'" "$Z" train "$CFG" --set zo.nope=1
 expect 2 "nothere.ini: cannot open configuration" "$Z" train nothere.ini
 expect 2 "data.task = toy is not served by the real tasks" "$Z" train "$CFG" --set model.kind=cnn --out r_cnn
-expect 2 "toy-linear implements zo.method = zo-i only" "$Z" train "$CFG" --set zo.method=zo-co --out r_co
+expect 2 "model.kind = toy-linear needs data.task = toy" "$Z" train "$CFG" --set data.task=digits --out r_dig
+# the toy runs on the zo trainer: every method works (N = 68 < n_max: one block)
+for meth in zo-co zo-np; do
+  out=$("$Z" train "$CFG" --out "r_$meth" --set zo.method=$meth --set zo.mode=block --set zo.t_ud=20 2>&1) \
+    || fail "toy with $meth failed: $out"
+  awk -F, 'END { exit !($7 < 0.01) }' "r_$meth/log.csv" || fail "toy with $meth did not learn: $(tail -n 1 "r_$meth/log.csv")"
+done
+out=$("$Z" info "r_zo-np/ckpt.h5")
+grep -q 'zo/fisher/block_0/chol' <<<"$out" || fail "toy zo-np: no Fisher block saved"
 expect 0 "Q = 7" "$Z" config "$CFG" --set zo.Q=7
 expect 0 "metric = auto" "$Z" config "$CFG"
 
@@ -54,8 +62,8 @@ expect 0 "metric = auto" "$Z" config "$CFG"
 out=$("$Z" train "$CFG" --out ref 2>&1) || fail "toy training failed: $out"
 last=$(tail -n 1 <<<"$out")
 [[ "$last" =~ ^final:\ test_metric=[0-9.e+-]+\ queries=22000\ seconds=[0-9.]+$ ]] || fail "bad final line: $last"
-for f in config.ini log.csv checkpoint.h5; do [ -f "ref/$f" ] || fail "ref/$f missing"; done
-[ ! -e ref/checkpoint.h5.tmp ] || fail "temporary checkpoint left behind"
+for f in config.ini log.csv ckpt.h5; do [ -f "ref/$f" ] || fail "ref/$f missing"; done
+[ ! -e ref/ckpt.h5.tmp ] || fail "temporary checkpoint left behind"
 [ "$(head -n 1 ref/log.csv)" = "iteration,queries,sample_forwards,seconds,train_loss,test_loss,test_metric" ] || fail "log header"
 [ "$(wc -l < ref/log.csv)" -eq 21 ] || fail "log.csv should have 20 rows: $(wc -l < ref/log.csv)"
 grep -q '^metric = relative_loss$' ref/config.ini || fail "config.ini lacks metric = relative_loss"
@@ -74,23 +82,23 @@ out=$("$Z" train --resume ref 2>/dev/null) || fail "resume of a finished run fai
 [ "$(wc -l < ref/log.csv)" -eq 21 ] || fail "resume of a finished run changed log.csv"
 
 # ---- info ----
-expect 0 "parameters: 68 in 2 views" "$Z" info ref/checkpoint.h5
-out=$("$Z" info ref/checkpoint.h5)
+expect 0 "parameters: 68 in 2 views" "$Z" info ref/ckpt.h5
+out=$("$Z" info ref/ckpt.h5)
 for pat in "linear.weight" "4x16" "run/iteration                    uint64[1] = 2000" \
-           "run/queries                      uint64[1] = 22000" "trainer/moment1" "config:" "kind = toy-linear"; do
+           "run/queries                      uint64[1] = 22000" "zo/optimizer/m                   float32[68]" "config:" "kind = toy-linear"; do
   grep -qF -- "$pat" <<<"$out" || fail "info lacks '$pat'"
 done
 
 # ---- eval ----
-out=$("$Z" eval ref/checkpoint.h5 --outputs outs.csv) || fail "eval failed: $out"
+out=$("$Z" eval ref/ckpt.h5 --outputs outs.csv) || fail "eval failed: $out"
 [ "$out" = "test_loss=$(tail -n 1 ref/log.csv | cut -d, -f6) test_metric=$metric metric=relative_loss samples=256" ] \
   || fail "eval disagrees with the run: $out"
 [ "$(wc -l < outs.csv)" -eq 257 ] && [ "$(head -n 1 outs.csv)" = "sample,output_0,output_1,output_2,output_3,target_0,target_1,target_2,target_3" ] \
   || fail "eval --outputs: $(head -n 2 outs.csv)"
-expect 2 "--set zo.Q=x" "$Z" eval ref/checkpoint.h5 --set zo.Q=x
+expect 2 "--set zo.Q=x" "$Z" eval ref/ckpt.h5 --set zo.Q=x
 
 # ---- kill -9 during checkpoint writes, then resume ----
-norm_info() { "$Z" info --values --no-config "$1" | grep -v -e '^checkpoint:' -e '^created:' -e '^host:' -e 'run/seconds'; }
+norm_info() { "$Z" info --values --no-config "$1" | grep -v -e '^checkpoint:' -e '^created:' -e '^host:' -e 'run/seconds' -e 'zo/seconds'; }
 norm_log() { cut -d, -f1-3,5- "$1"; }
 wait_for() { # file, timeout in tenths
   local i=0
@@ -102,14 +110,14 @@ wait_for() { # file, timeout in tenths
 "$Z" config "$CFG" --set train.checkpoint_every=100 > kill.ini
 kills=0 resumed_from=()
 for round in 1 2 3 4; do
-  rm -f killed/checkpoint.h5.tmp # wait below for a write of this process
+  rm -f killed/ckpt.h5.tmp # wait below for a write of this process
   if [ $round -eq 1 ]; then
     ZOPTIC_TEST_CKPT_DELAY_MS=25 "$Z" train kill.ini --out killed >/dev/null 2>round.err &
   else
     ZOPTIC_TEST_CKPT_DELAY_MS=25 "$Z" train --resume killed >/dev/null 2>round.err &
   fi
   pid=$!
-  wait_for killed/checkpoint.h5.tmp 500
+  wait_for killed/ckpt.h5.tmp 500
   # a random moment within the next few checkpoint writes (each takes
   # ~0.4 s with the delay, so most kills land inside a write)
   ms=$((RANDOM % 1500))
@@ -118,27 +126,27 @@ for round in 1 2 3 4; do
   { wait $pid || true; } 2>/dev/null
   resumed_from+=("$(sed -nE 's/.*resuming killed at iteration ([0-9]+).*/\1/p' round.err)")
   # the previous checkpoint is intact whatever the moment of the kill
-  if [ -e killed/checkpoint.h5 ]; then
-    "$Z" info killed/checkpoint.h5 >/dev/null 2>&1 || fail "checkpoint unreadable after kill in round $round"
+  if [ -e killed/ckpt.h5 ]; then
+    "$Z" info killed/ckpt.h5 >/dev/null 2>&1 || fail "checkpoint unreadable after kill in round $round"
   fi
 done
 [ $kills -eq 4 ] || fail "only $kills of 4 runs were killed mid-run"
-# the last kill leaves a stale checkpoint.h5.tmp half the time: resume copes
+# the last kill leaves a stale ckpt.h5.tmp half the time: resume copes
 "$Z" train --resume killed >/dev/null 2>resume.err || fail "final resume failed: $(cat resume.err)"
 it=$(sed -nE 's/.*resuming killed at iteration ([0-9]+).*/\1/p' resume.err)
 [ -n "$it" ] && [ "$it" -gt 0 ] || fail "final resume did not start from a mid-run checkpoint: $(cat resume.err)"
 echo "kill/resume: $kills kills; resumed at iterations ${resumed_from[*]:1} $it" >&2
-diff <(norm_info ref/checkpoint.h5) <(norm_info killed/checkpoint.h5) >/dev/null \
+diff <(norm_info ref/ckpt.h5) <(norm_info killed/ckpt.h5) >/dev/null \
   || fail "theta/state after kills and resumes differ from the uninterrupted run"
 diff <(norm_log ref/log.csv) <(norm_log killed/log.csv) > log.diff \
   || fail "log.csv after kills and resumes differs from the uninterrupted run: $(head -n 4 log.diff)"
-[ ! -e killed/checkpoint.h5.tmp ] || fail "temporary checkpoint left after the final resume"
+[ ! -e killed/ckpt.h5.tmp ] || fail "temporary checkpoint left after the final resume"
 # killed before the first checkpoint: resume starts over from config.ini
 ZOPTIC_TEST_CKPT_DELAY_MS=25 "$Z" train "$CFG" --out early >/dev/null 2>&1 &
 pid=$!
-wait_for early/checkpoint.h5.tmp 500
+wait_for early/ckpt.h5.tmp 500
 { kill -9 $pid; wait $pid; } 2>/dev/null || true
-[ ! -e early/checkpoint.h5 ] || fail "early kill left a checkpoint"
+[ ! -e early/ckpt.h5 ] || fail "early kill left a checkpoint"
 "$Z" train --resume early >/dev/null 2>&1 || fail "resume without a checkpoint failed"
 diff <(norm_log ref/log.csv) <(norm_log early/log.csv) >/dev/null || fail "early-kill log differs"
 expect 2 "is not a run directory" "$Z" train --resume nowhere
@@ -149,11 +157,11 @@ awk 'BEGIN { srand(7); for (r = 0; r < 400; r++) { s = ""; for (j = 0; j < 16; j
 out=$("$Z" train "$CFG" --out csvrun --set data.path="$T/data.csv" --set data.n_train=0 --set data.n_test=0 2>&1) \
   || fail "training on a CSV file failed: $out"
 awk -F, 'NR == 2 { first = $7 } END { exit !($7 < first / 10) }' csvrun/log.csv || fail "CSV run did not learn"
-out=$("$Z" eval csvrun/checkpoint.h5 | grep -c 'samples=100$')
+out=$("$Z" eval csvrun/ckpt.h5 | grep -c 'samples=100$')
 [ "$out" = 1 ] || fail "eval of the CSV run: expected 100 test samples (a quarter of 400 rows)"
 head -n 40 data.csv > small.csv
-expect 0 "samples=10" "$Z" eval csvrun/checkpoint.h5 --data "$T/small.csv"
-expect 3 "data.path $T/gone.csv: cannot open" "$Z" eval csvrun/checkpoint.h5 --data "$T/gone.csv"
+expect 0 "samples=10" "$Z" eval csvrun/ckpt.h5 --data "$T/small.csv"
+expect 3 "data.path $T/gone.csv: cannot open" "$Z" eval csvrun/ckpt.h5 --data "$T/gone.csv"
 { head -n 2 data.csv; echo "1,2,three"; } > bad.csv
 expect 3 "bad.csv:3: expected 20 comma-separated finite numbers (16 inputs, then 4 targets)" \
   "$Z" train "$CFG" --out r_badcsv --set data.path="$T/bad.csv"
@@ -161,7 +169,7 @@ expect 3 "small.csv: 40 rows; need n_train + n_test = 512 + 256 rows" \
   "$Z" train "$CFG" --out r_small --set data.path="$T/small.csv"
 
 # ---- bad checkpoints: exit 4 with a clear message ----
-cp ref/checkpoint.h5 good.h5
+cp ref/ckpt.h5 good.h5
 size=$(stat -c %s good.h5)
 head -c $((size / 2)) good.h5 > trunc.h5
 expect 4 "trunc.h5: cannot open HDF5 file (truncated or corrupt)" "$Z" info trunc.h5
@@ -169,7 +177,7 @@ expect 4 "trunc.h5: cannot open HDF5 file (truncated or corrupt)" "$Z" eval trun
 printf 'not hdf5 at all\n' > junk.h5
 expect 4 "junk.h5: not an HDF5 file" "$Z" info junk.h5
 expect 4 "missing.h5: cannot open checkpoint" "$Z" info missing.h5
-mkdir -p broken && cp ref/config.ini ref/log.csv broken/ && cp trunc.h5 broken/checkpoint.h5
+mkdir -p broken && cp ref/config.ini ref/log.csv broken/ && cp trunc.h5 broken/ckpt.h5
 expect 4 "cannot open HDF5 file (truncated or corrupt)" "$Z" train --resume broken
 # HDF5's own error stack is silenced
 out=$("$Z" info trunc.h5 2>&1 || true)

@@ -25,7 +25,7 @@ expect() { # CODE PATTERN CMD...
 norm_info() { "$Z" info --values --no-config "$1" | grep -v -e '^checkpoint:' -e '^created:' -e '^host:' -e 'run/seconds' -e 'zo/seconds'; }
 norm_log() { cut -d, -f1-3,5- "$1"; }
 same_run() { # DIR_A DIR_B WHAT
-  diff <(norm_info "$1/checkpoint.h5") <(norm_info "$2/checkpoint.h5") >/dev/null \
+  diff <(norm_info "$1/ckpt.h5") <(norm_info "$2/ckpt.h5") >/dev/null \
     || fail "$3: theta/state differ from $1"
   diff <(norm_log "$1/log.csv") <(norm_log "$2/log.csv") >/dev/null \
     || fail "$3: log.csv differs from $1: $(diff <(norm_log "$1/log.csv") <(norm_log "$2/log.csv") | head -n 4)"
@@ -104,7 +104,8 @@ q=$(sed -nE 's/^final: .* queries=([0-9]+) .*/\1/p' <<<"$out")
 [ "$q" -le 3000 ] && [ "$q" -gt 2700 ] || fail "cnn: queries $q, expected just under the budget 3000"
 [ "$(tail -n 1 cnn/log.csv | cut -d, -f2)" = "$q" ] || fail "cnn: last log row is not the final iteration"
 grep -q '^metric = accuracy$' cnn/config.ini || fail "cnn: metric not resolved to accuracy"
-grep -q 'zo/fisher/block_' <("$Z" info cnn/checkpoint.h5) || fail "cnn: no Fisher blocks in the checkpoint"
+out=$("$Z" info cnn/ckpt.h5)
+grep -q 'zo/fisher/block_0/chol' <<<"$out" || fail "cnn: no Fisher blocks in the checkpoint"
 for meth in "zo-i all" "zo-co block" "zo-np all"; do
   set -- $meth
   "$Z" train cnn.ini --out "cnn-$1-$2" --set zo.method=$1 --set zo.mode=$2 --set train.budget=600 >/dev/null 2>&1 \
@@ -147,9 +148,12 @@ out=$("$Z" train mzic.ini --out mzic-chipd --set chip.driver="$CHIPD --config $T
 same_run mzic mzic-chipd "mzi-classifier (chip errors, read-out noise) through zoptic-chipd"
 "$Z" train mzic.ini --out mzic-other --set chip.seed=4 >/dev/null 2>&1 || fail "mzi-classifier, other chip"
 cmp -s mzic/log.csv mzic-other/log.csv && fail "chip.seed changes nothing"
-expect 0 "metric=accuracy samples=100" "$Z" eval mzic/checkpoint.h5
-[ "$("$Z" eval mzic/checkpoint.h5 | cut -d' ' -f2)" = "test_metric=$(tail -n 1 mzic/log.csv | cut -d, -f7)" ] \
+expect 0 "metric=accuracy samples=100" "$Z" eval mzic/ckpt.h5
+[ "$("$Z" eval mzic/ckpt.h5 | cut -d' ' -f2)" = "test_metric=$(tail -n 1 mzic/log.csv | cut -d, -f7)" ] \
   || fail "eval of a noisy chip does not reproduce the logged metric"
+"$Z" eval mzic/ckpt.h5 --outputs mzic.csv >/dev/null || fail "eval --outputs of the noisy chip"
+acc=$(awk -F, 'NR > 1 { n++; c += ($12 == $13) } END { printf "%.9g", c / n }' mzic.csv)
+[ "$acc" = "$(tail -n 1 mzic/log.csv | cut -d, -f7)" ] || fail "noisy chip: the outputs' predictions give accuracy $acc, the log $(tail -n 1 mzic/log.csv | cut -d, -f7)"
 cat > eq.ini <<EOF
 [data]
 task = equalization-isi
@@ -170,7 +174,7 @@ grep -q '^metric = ser$' eq/config.ini || fail "equalizer metric is not ser"
 m=$(final_metric "$out")
 # measured: 0.622 after 10,000 queries (chance 0.75)
 awk -v m="$m" 'BEGIN { exit !(m >= 0 && m < 0.7) }' || fail "equalizer SER $m (chance 0.75)"
-expect 0 "parameters: 544" "$Z" info eq/checkpoint.h5
+expect 0 "parameters: 544" "$Z" info eq/ckpt.h5
 cat > copy.ini <<EOF
 [data]
 task = copying
@@ -188,16 +192,16 @@ eval_every = 10
 EOF
 out=$("$Z" train copy.ini --out copy 2>&1) || fail "mzi-rnn run failed: $out"
 grep -q '^metric = relative_loss$' copy/config.ini || fail "copying metric is not relative_loss"
-expect 0 "parameters: 1664" "$Z" info copy/checkpoint.h5
+expect 0 "parameters: 1664" "$Z" info copy/ckpt.h5
 m=$(final_metric "$out")
 awk -v m="$m" 'BEGIN { exit !(m > 0 && m < 100) }' || fail "copying relative loss $m"
-out=$("$Z" eval copy/checkpoint.h5 --outputs copy.csv) || fail "eval of copying: $out"
+out=$("$Z" eval copy/ckpt.h5 --outputs copy.csv) || fail "eval of copying: $out"
 head -n 1 copy.csv | grep -q ',prediction_24,target_0,' || fail "copying outputs header: $(head -c 200 copy.csv)"
 expect 2 "model.kind = mzi-rnn needs data.task = copying" "$Z" train eq.ini --out r7 --set model.kind=mzi-rnn
 expect 2 "model.K = 40: the mzi-classifier needs 10 <= K <= 32" "$Z" train mzic.ini --out r8 --set model.K=40
 
 # ---- eval reproduces the logged metric; --outputs ----
-out=$("$Z" eval cnn/checkpoint.h5 --outputs outs.csv) || fail "eval failed: $out"
+out=$("$Z" eval cnn/ckpt.h5 --outputs outs.csv) || fail "eval failed: $out"
 [ "$out" = "test_loss=$(tail -n 1 cnn/log.csv | cut -d, -f6) test_metric=$(tail -n 1 cnn/log.csv | cut -d, -f7) metric=accuracy samples=60" ] \
   || fail "eval disagrees with the log: $out vs $(tail -n 1 cnn/log.csv)"
 [ "$(head -n 1 outs.csv)" = "sample,output_0,output_1,output_2,prediction,target_0" ] || fail "outputs header: $(head -n 1 outs.csv)"
@@ -208,7 +212,7 @@ acc=$(awk -F, 'NR > 1 { n++; c += ($5 == $6) } END { printf "%.9g", c / n }' out
 # ---- kill -9 a ZO-NP run (Fisher blocks allocated) and resume ----
 ZOPTIC_TEST_CKPT_DELAY_MS=20 "$Z" train cnn.ini --out killed >/dev/null 2>&1 &
 pid=$!
-wait_for killed/checkpoint.h5 500
+wait_for killed/ckpt.h5 500
 sleep 0.$((RANDOM % 5 + 3))
 kill -9 $pid 2>/dev/null || fail "the run ended before it could be killed"
 { wait $pid || true; } 2>/dev/null
@@ -224,7 +228,7 @@ same_run cnn viachip "zoptic-chipd --config"
 ZOPTIC_TEST_CKPT_DELAY_MS=20 "$Z" train cnn.ini --out drvkill --set chip.retries=0 \
   --set chip.driver="$CHIPD --config $T/cnn.ini --quiet" >/dev/null 2>drvkill.err &
 pid=$!
-wait_for drvkill/checkpoint.h5 500
+wait_for drvkill/ckpt.h5 500
 sleep 0.3
 drv=$(child_of $pid)
 [ -n "$drv" ] && kill -9 "$drv" || fail "no driver process to kill"

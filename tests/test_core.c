@@ -296,6 +296,27 @@ START_TEST(test_timer_progress) {
 }
 END_TEST
 
+START_TEST(test_threads) {
+  int before = zpt_get_threads();
+  ck_assert_int_eq(zpt_set_threads(0), ZPT_EINVAL);
+  ck_assert(strstr(zpt_error_message(), "expected 1..") != NULL);
+  ck_assert_int_eq(zpt_set_threads(257), ZPT_EINVAL);
+  ck_assert_int_eq(zpt_set_threads(1), ZPT_OK);
+  ck_assert_int_eq(zpt_get_threads(), 1);
+  setenv("ZPT_THREADS", "3", 1);
+  ck_assert_int_eq(zpt_threads_default(), 3);
+  const char *bad[] = {"0", "-2", "x", "2x", "999", ""};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    setenv("ZPT_THREADS", bad[i], 1);
+    ck_assert_int_ge(zpt_threads_default(), 1); /* falls back to the CPU count */
+    ck_assert_int_le(zpt_threads_default(), 256);
+  }
+  unsetenv("ZPT_THREADS");
+  ck_assert_int_ge(zpt_threads_default(), 1);
+  ck_assert_int_eq(zpt_set_threads(before >= 1 ? before : 1), ZPT_OK);
+}
+END_TEST
+
 static Suite *core_suite(void) {
   Suite *s = suite_create("core");
   TCase *tc = tcase_create("core");
@@ -308,6 +329,7 @@ static Suite *core_suite(void) {
   tcase_add_test(tc, test_rng_uniformity);
   tcase_add_test(tc, test_rng_save_restore);
   tcase_add_test(tc, test_timer_progress);
+  tcase_add_test(tc, test_threads);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -564,6 +564,21 @@ START_TEST(test_many_random_variations) {
   float *out = zpt_floats(V * n * M, "out");
   OK(zpt_model_forward_variations(m, p->theta, vars, V, x, n, out, 0, 0));
   check_variations(m, vars, V, x, n, out, 0, 0);
+  /* threads (with and without chunking): the same outputs (up to the
+   * rounding of batched BLAS calls over other sample counts, as chunks) */
+  float *out2 = zpt_floats(V * n * M, "out2");
+  size_t per_var = n * 4 * 9 * 7;
+  for (size_t t = 2; t <= 5; t++)
+    for (size_t c = 0; c < 3; c++) {
+      OK(zpt_model_set_threads(m, t));
+      zpt_model_set_chunk_floats(m, c == 0 ? ZPT_MODEL_CHUNK_FLOATS : c * per_var);
+      memset(out2, 0, V * n * M * sizeof *out2);
+      OK(zpt_model_forward_variations(m, p->theta, vars, V, x, n, out2, 0, 0));
+      ZPT_ASSERT_CLOSE(out2, out, V * n * M, TOL, "threads vs one thread");
+    }
+  ck_assert_int_eq(zpt_model_set_threads(m, 0), ZPT_EINVAL);
+  ck_assert_int_eq(zpt_model_set_threads(m, ZPT_MODEL_MAX_THREADS + 1), ZPT_EINVAL);
+  zpt_free(out2);
   zpt_free(out);
   zpt_free(x);
   zpt_free(delta);
@@ -703,6 +718,13 @@ START_TEST(test_noise_deterministic) {
   OK(zpt_model_forward_variations(m, p->theta, vars, V, x, n, out3, 77, 1000));
   ck_assert_uint_eq(zpt_model_last_stats(m).chunks, V);
   ck_assert(memcmp(out1, out3, sizeof out1) == 0);
+  /* two and three threads: the same noisy outputs */
+  for (size_t t = 2; t <= 3; t++) {
+    OK(zpt_model_set_threads(m, t));
+    OK(zpt_model_forward_variations(m, p->theta, vars, V, x, n, out3, 77, 1000));
+    ck_assert(memcmp(out1, out3, sizeof out1) == 0);
+  }
+  OK(zpt_model_set_threads(m, 1));
   /* noise off: deterministic and equal to the noise-free forward */
   OK(zpt_model_forward_variations(m, p->theta, vars, V, x, n, clean, 0, 1000));
   check_variations(m, vars, V, x, n, clean, 0, 0);

@@ -10,10 +10,11 @@
  * rows before the test rows).
  * Model: y = W x + b, theta = views "linear.weight" [m, d], "linear.bias" [m],
  * evaluated through a real zpt_blackbox (variations, no theta copies).
- * Trainer: ZO-I — Gaussian perturbations u_q from stream
- * (zo.seed, PERTURB, iteration, q), forward or central differences of the
- * mean squared error, Adam or SGD with momentum.  Batches are drawn with
- * replacement from a persistent stream whose state is checkpointed.
+ * Trainer: the zo trainer (src/zo/trainer.h) with the [zo] settings on the
+ * mean squared error, so every method (ZO-I, ZO-co, ZO-NP), mode and
+ * optimizer works here; its state is checkpointed under "zo/".  Batches are
+ * drawn with replacement from a persistent stream whose state is
+ * checkpointed ("data/rng_batch").
  * Metric: relative_loss = test MSE / mean squared test target (the loss of
  * the zero predictor), so 1 means "learned nothing" and 0 is perfect.
  */
@@ -25,6 +26,7 @@
 #include <string.h>
 
 #include "cli/run.h"
+#include "io/setup.h"
 #include "zoptic.h"
 
 typedef struct {
@@ -36,20 +38,13 @@ typedef struct {
   size_t d, m;
   size_t n_train, n_test, batch;
   float *x_train, *y_train, *x_test, *y_test;
-  zpt_params *params;
+  zpt_params *params; /* theta as checkpointed; follows the trainer */
   zpt_blackbox bb;
   toy_box box;
-  /* trainer */
-  int central, adam;
-  size_t Q;
-  double mu, lr, beta1, beta2, eps, momentum;
-  uint64_t zo_seed;
-  uint64_t step; /* optimizer steps taken */
-  double *m1, *m2; /* Adam moments (m2 unused by SGD; m1 is its velocity) */
+  zpt_trainer *trainer;
   gsl_rng *rng_batch;
   /* workspaces */
-  float *u, *xb, *yb, *out, *grad;
-  zpt_variation *vars;
+  float *xb, *yb, *out;
 } toy;
 
 /* ---- the black box ---- */
@@ -238,15 +233,11 @@ static void toy_free(toy *t) {
   zpt_free(t->y_test);
   zpt_params_free(t->params);
   zpt_buffer_release(&t->box.work);
-  zpt_free(t->m1);
-  zpt_free(t->m2);
+  zpt_trainer_free(t->trainer);
   zpt_rng_free(t->rng_batch);
-  zpt_free(t->u);
   zpt_free(t->xb);
   zpt_free(t->yb);
   zpt_free(t->out);
-  zpt_free(t->grad);
-  zpt_free(t->vars);
   zpt_free(t);
 }
 
@@ -265,26 +256,14 @@ static int read_config(toy *t, const zpt_config *cfg, uint64_t *data_seed,
   CFG(zpt_config_string(cfg, "data.task", &s));
   if (strcmp(s, "toy"))
     return zpt_fail(ZPT_EINVAL, "model.kind = toy-linear needs data.task = toy, got '%s'", s);
-  CFG(zpt_config_string(cfg, "zo.method", &s));
-  if (strcmp(s, "zo-i"))
-    return zpt_fail(ZPT_EINVAL, "model.kind = toy-linear implements zo.method = zo-i only, got '%s'", s);
-  CFG(zpt_config_string(cfg, "zo.mode", &s));
-  if (strcmp(s, "all"))
-    return zpt_fail(ZPT_EINVAL, "model.kind = toy-linear implements zo.mode = all only, got '%s'", s);
   CFG(zpt_config_string(cfg, "train.metric", &s));
   if (strcmp(s, "relative_loss") && strcmp(s, "auto"))
     return zpt_fail(ZPT_EINVAL, "model.kind = toy-linear measures train.metric = relative_loss, got '%s'", s);
-  CFG(zpt_config_string(cfg, "zo.difference", &s));
-  t->central = !strcmp(s, "central");
-  CFG(zpt_config_string(cfg, "zo.optimizer", &s));
-  t->adam = !strcmp(s, "adam");
   long long v;
   CFG(zpt_config_int(cfg, "data.toy_inputs", &v));
   t->d = (size_t)v;
   CFG(zpt_config_int(cfg, "data.toy_outputs", &v));
   t->m = (size_t)v;
-  CFG(zpt_config_int(cfg, "zo.Q", &v));
-  t->Q = (size_t)v;
   uint64_t u;
   CFG(zpt_config_u64(cfg, "data.n_train", n_train));
   t->n_train = *n_train ? (size_t)*n_train : 512;
@@ -299,15 +278,8 @@ static int read_config(toy *t, const zpt_config *cfg, uint64_t *data_seed,
                     "and data.batch <= 2^20 expected");
   CFG(zpt_config_u64(cfg, "data.seed", data_seed));
   CFG(zpt_config_u64(cfg, "model.init_seed", init_seed));
-  CFG(zpt_config_u64(cfg, "zo.seed", &t->zo_seed));
   CFG(zpt_config_double(cfg, "data.toy_noise", noise));
   CFG(zpt_config_double(cfg, "model.init_scale", init_scale));
-  CFG(zpt_config_double(cfg, "zo.mu", &t->mu));
-  CFG(zpt_config_double(cfg, "zo.lr", &t->lr));
-  CFG(zpt_config_double(cfg, "zo.beta1", &t->beta1));
-  CFG(zpt_config_double(cfg, "zo.beta2", &t->beta2));
-  CFG(zpt_config_double(cfg, "zo.eps", &t->eps));
-  CFG(zpt_config_double(cfg, "zo.momentum", &t->momentum));
   return ZPT_OK;
 }
 
@@ -328,7 +300,6 @@ static int toy_create(const zpt_config *cfg, zpt_task *task) {
     return rc;
   }
   size_t d = t->d, m = t->m;
-  size_t n_vars = t->central ? 2 * t->Q + 1 : t->Q + 1;
   t->params = zpt_params_alloc();
   size_t wshape[2] = {m, d}, bshape[1] = {m};
   if (!t->params || zpt_params_add(t->params, "linear.weight", 2, wshape, NULL) ||
@@ -341,19 +312,12 @@ static int toy_create(const zpt_config *cfg, zpt_task *task) {
     t->x_test = zpt_floats(t->n_test * d, "toy test inputs");
     t->y_test = zpt_floats(t->n_test * m, "toy test targets");
   }
-  t->m1 = zpt_doubles(n, "toy optimizer moment 1");
-  t->m2 = zpt_doubles(n, "toy optimizer moment 2");
-  t->u = zpt_floats(t->Q * n, "toy perturbations");
   t->xb = zpt_floats(t->batch * d, "toy batch inputs");
   t->yb = zpt_floats(t->batch * m, "toy batch targets");
-  size_t big = (t->n_test > t->batch ? t->n_test : t->batch) * m;
-  t->out = zpt_floats(n_vars * big, "toy outputs");
-  t->grad = zpt_floats(n, "toy gradient estimate");
-  t->vars = zpt_new_array(zpt_variation, n_vars, "toy variations");
+  t->out = zpt_floats(t->n_test * m, "toy outputs");
   t->rng_batch = zpt_rng_alloc(data_seed, ZPT_STREAM_BATCH, 0, 0);
-  if (!t->x_train || !t->y_train || !t->x_test || !t->y_test || !t->m1 ||
-      !t->m2 || !t->u || !t->xb || !t->yb || !t->out || !t->grad || !t->vars ||
-      !t->rng_batch)
+  if (!t->x_train || !t->y_train || !t->x_test || !t->y_test || !t->xb ||
+      !t->yb || !t->out || !t->rng_batch)
     goto fail;
   /* the true model, then the data */
   float *w_true = zpt_floats(m * d + m, "toy true model");
@@ -390,6 +354,14 @@ static int toy_create(const zpt_config *cfg, zpt_task *task) {
   t->bb.n_params = n;
   t->bb.input_size = d;
   t->bb.output_size = m;
+  /* the trainer: [zo] on the mean squared error */
+  zpt_setup_model_info info;
+  memset(&info, 0, sizeof info);
+  info.loss = zpt_loss_mse();
+  zpt_zo_config zc;
+  if (zpt_setup_zo_config(cfg, &info, &zc) != ZPT_OK ||
+      zpt_trainer_alloc(&t->trainer, &t->bb, t->params->theta, &zc) != ZPT_OK)
+    goto fail;
   return ZPT_OK;
 fail:
   rc = zpt_error_status() ? zpt_error_status() : ZPT_ENOMEM;
@@ -401,7 +373,7 @@ static zpt_params *toy_params(zpt_task *task) {
   return ((toy *)task->impl)->params;
 }
 
-/* Mean squared error of variation v's outputs against y. */
+/* Mean squared error of outputs against targets y. */
 static double mse(const float *out, const float *y, size_t n) {
   double acc = 0;
   for (size_t k = 0; k < n; k++) {
@@ -411,69 +383,28 @@ static double mse(const float *out, const float *y, size_t n) {
   return acc / (double)n;
 }
 
+static void toy_sync(toy *t) {
+  memcpy(t->params->theta, zpt_trainer_theta(t->trainer),
+         t->params->n_params * sizeof(float));
+}
+
 static int toy_step(zpt_task *task, const zpt_step_ctx *ctx,
                     zpt_step_info *info) {
   toy *t = task->impl;
-  uint64_t iteration = ctx->iteration;
-  size_t n = t->params->n_params, d = t->d, m = t->m, B = t->batch;
+  size_t d = t->d, m = t->m, B = t->batch;
+  if (zpt_trainer_next_cost(t->trainer) > ctx->queries_left)
+    return ZPT_EBUDGET; /* the loop ends the run cleanly */
   for (size_t s = 0; s < B; s++) {
     size_t i = (size_t)zpt_rng_below(t->rng_batch, t->n_train);
     memcpy(t->xb + s * d, t->x_train + i * d, d * sizeof(float));
     memcpy(t->yb + s * m, t->y_train + i * m, m * sizeof(float));
   }
-  size_t n_vars = 0;
-  t->vars[n_vars++] = (zpt_variation){0, 0, 0.0f, NULL};
-  for (size_t q = 0; q < t->Q; q++) {
-    gsl_rng *r = zpt_rng_alloc(t->zo_seed, ZPT_STREAM_PERTURB, iteration, q);
-    if (!r)
-      return zpt_error_status();
-    zpt_rng_gaussians(r, t->u + q * n, n, 1.0);
-    zpt_rng_free(r);
-    t->vars[n_vars++] = (zpt_variation){0, n, (float)t->mu, t->u + q * n};
-    if (t->central)
-      t->vars[n_vars++] = (zpt_variation){0, n, (float)-t->mu, t->u + q * n};
-  }
-  ZPT_TRY(zpt_blackbox_query(&t->bb, t->params->theta, t->vars, n_vars, t->xb,
-                             B, t->out, ctx->first_query));
-  double base = mse(t->out, t->yb, B * m);
-  memset(t->grad, 0, n * sizeof(float));
-  for (size_t q = 0; q < t->Q; q++) {
-    double coef;
-    if (t->central) {
-      double lp = mse(t->out + (1 + 2 * q) * B * m, t->yb, B * m);
-      double lm = mse(t->out + (2 + 2 * q) * B * m, t->yb, B * m);
-      coef = (lp - lm) / (2 * t->mu * (double)t->Q);
-    } else {
-      double lp = mse(t->out + (1 + q) * B * m, t->yb, B * m);
-      coef = (lp - base) / (t->mu * (double)t->Q);
-    }
-    const float *u = t->u + q * n;
-    for (size_t k = 0; k < n; k++)
-      t->grad[k] += (float)(coef * u[k]);
-  }
-  if (!isfinite(base))
-    return zpt_fail(ZPT_ENUMERIC, "toy-linear: training loss is not finite at "
-                    "iteration %llu (lower zo.lr?)", (unsigned long long)iteration);
-  t->step++;
-  float *theta = t->params->theta;
-  if (t->adam) {
-    double c1 = 1 - pow(t->beta1, (double)t->step);
-    double c2 = 1 - pow(t->beta2, (double)t->step);
-    for (size_t k = 0; k < n; k++) {
-      double g = t->grad[k];
-      t->m1[k] = t->beta1 * t->m1[k] + (1 - t->beta1) * g;
-      t->m2[k] = t->beta2 * t->m2[k] + (1 - t->beta2) * g * g;
-      theta[k] -= (float)(t->lr * (t->m1[k] / c1) / (sqrt(t->m2[k] / c2) + t->eps));
-    }
-  } else {
-    for (size_t k = 0; k < n; k++) {
-      t->m1[k] = t->momentum * t->m1[k] + t->grad[k];
-      theta[k] -= (float)(t->lr * t->m1[k]);
-    }
-  }
-  info->queries = n_vars;
-  info->sample_forwards = n_vars * B;
-  info->train_loss = base;
+  zpt_iter_info it;
+  ZPT_TRY(zpt_trainer_iterate(t->trainer, t->xb, t->yb, B, &it));
+  toy_sync(t);
+  info->queries = it.queries;
+  info->sample_forwards = it.queries * B;
+  info->train_loss = it.loss;
   return ZPT_OK;
 }
 
@@ -521,24 +452,19 @@ static int toy_write_outputs(zpt_task *task, FILE *csv) {
 
 static int toy_save(zpt_task *task, zpt_state_writer *w) {
   toy *t = task->impl;
-  size_t n = t->params->n_params;
   uint64_t rng[ZPT_RNG_STATE_WORDS];
   ZPT_TRY(zpt_rng_get_state(t->rng_batch, rng));
-  ZPT_TRY(w->put(w, "trainer/step", ZPT_T_U64, &t->step, 1));
-  ZPT_TRY(w->put(w, "trainer/moment1", ZPT_T_F64, t->m1, n));
-  ZPT_TRY(w->put(w, "trainer/moment2", ZPT_T_F64, t->m2, n));
+  ZPT_TRY(zpt_trainer_save(t->trainer, w));
   ZPT_TRY(w->put(w, "data/rng_batch", ZPT_T_U64, rng, ZPT_RNG_STATE_WORDS));
   return ZPT_OK;
 }
 
 static int toy_load(zpt_task *task, zpt_state_reader *r) {
   toy *t = task->impl;
-  size_t n = t->params->n_params;
   uint64_t rng[ZPT_RNG_STATE_WORDS];
-  ZPT_TRY(r->get(r, "trainer/step", ZPT_T_U64, &t->step, 1));
-  ZPT_TRY(r->get(r, "trainer/moment1", ZPT_T_F64, t->m1, n));
-  ZPT_TRY(r->get(r, "trainer/moment2", ZPT_T_F64, t->m2, n));
+  ZPT_TRY(zpt_trainer_load(t->trainer, r));
   ZPT_TRY(r->get(r, "data/rng_batch", ZPT_T_U64, rng, ZPT_RNG_STATE_WORDS));
+  toy_sync(t);
   return zpt_rng_set_state(t->rng_batch, rng);
 }
 

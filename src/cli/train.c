@@ -93,7 +93,7 @@ static void train_usage(FILE *out) {
           "Trains the model described by CONFIG (INI, see docs/config.md) until\n"
           "train.budget queries are spent.  The run directory (--out, else\n"
           "output.dir, else runs/<CONFIG name>) receives config.ini (resolved\n"
-          "configuration), log.csv (one line per evaluation) and checkpoint.h5\n"
+          "configuration), log.csv (one line per evaluation) and ckpt.h5\n"
           "(every train.checkpoint_every iterations and at the end).\n"
           "--resume continues an interrupted run from its last checkpoint; the\n"
           "result is identical to an uninterrupted run.\n"

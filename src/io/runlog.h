@@ -1,5 +1,5 @@
 /* The run directory: config.ini (resolved configuration), log.csv (one line
- * per evaluation), checkpoint.h5 (src/io/checkpoint.h).
+ * per evaluation), ckpt.h5 (src/io/checkpoint.h).
  *
  * log.csv starts with the header ZPT_LOG_HEADER.  A resumed run reopens it
  * in append mode after dropping every line beyond the checkpoint's
@@ -18,7 +18,7 @@
   "iteration,queries,sample_forwards,seconds,train_loss,test_loss,test_metric"
 #define ZPT_RUN_CONFIG "config.ini"
 #define ZPT_RUN_LOG "log.csv"
-#define ZPT_RUN_CHECKPOINT "checkpoint.h5"
+#define ZPT_RUN_CHECKPOINT "ckpt.h5"
 
 typedef struct {
   uint64_t iteration;
@@ -33,7 +33,7 @@ typedef struct {
 typedef struct zpt_runlog zpt_runlog;
 
 /* Creates `dir` (and missing parents).  Fails with ZPT_EINVAL when it
- * already holds a run (log.csv or checkpoint.h5). */
+ * already holds a run (log.csv or ckpt.h5). */
 int zpt_rundir_create(const char *dir);
 
 /* "<dir>/<file>" into buf; ZPT_EINVAL if it does not fit. */

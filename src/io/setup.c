@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "core/status.h"
+#include "core/threads.h"
 #include "data/data.h"
 #include "mzi/builders.h"
 #include "mzi/chip.h"
@@ -495,7 +496,21 @@ int zpt_setup_model(const zpt_config *cfg, const zpt_dataset *meta,
       for (size_t k = 0; k < p->n_params; k++)
         p->theta[k] = (float)(p->theta[k] * scale);
     }
-    return ZPT_OK;
+    /* The measured policy (docs/performance.md): single-threaded BLAS,
+     * variations dealt to threads. */
+    long long threads;
+    rc = zpt_config_int(cfg, "train.threads", &threads);
+    if (rc == ZPT_OK)
+      rc = zpt_set_threads(1);
+    if (rc == ZPT_OK) {
+      size_t n = threads > 0 ? (size_t)threads : (size_t)zpt_threads_default();
+      rc = zpt_model_set_threads(*model, n < ZPT_MODEL_MAX_THREADS ? n : ZPT_MODEL_MAX_THREADS);
+    }
+    if (rc != ZPT_OK) {
+      zpt_model_free(*model);
+      *model = NULL;
+    }
+    return rc;
   }
   return zpt_fail(ZPT_EINVAL, "model.kind = %s: no simulated model of that kind "
                   "(available: %s)", kind, zpt_setup_model_kinds());

@@ -195,8 +195,29 @@ static void stage(double x, double c, double sn, double complex za, double compl
 /* Ideal MZI(theta, phi) in float, closed form:
  * (1/2)[[e^{i phi}(e^{i theta} - 1), i(e^{i theta} + 1)],
  *       [i e^{i phi}(e^{i theta} + 1), 1 - e^{i theta}]] */
-static void ideal_coef(float theta, float phi, float *cf) {
-  float ct = cosf(theta), st = sinf(theta), cp = cosf(phi), sp = sinf(phi);
+/* sin and cos in float, branch-free so that a loop over MZIs vectorises:
+ * x = k pi/2 + r with |r| <= pi/4 (pi/2 split in two floats, exact enough
+ * for |x| < 1e5), Taylor polynomials to r^9 / r^10 (truncation < 2e-9 on
+ * [-pi/4, pi/4]), then the quadrant k mod 4 picks and signs the pair.
+ * Accuracy ~1 ulp of 1 for phases of moderate size, like sincosf; libm's
+ * scalar sincosf took 15% of a K = 64 ZO-I iteration (bench, perf). */
+static inline void phase_sincos(float x, float *s, float *c) {
+  float k = rintf(x * 0.636619772f);
+  float r = (x - k * 1.57079625f) - k * 7.54978995e-8f;
+  float r2 = r * r;
+  float sr = r + r * r2 * (-1.0f / 6 + r2 * (1.0f / 120 + r2 * (-1.0f / 5040 + r2 * (1.0f / 362880))));
+  float cr = 1.0f + r2 * (-0.5f + r2 * (1.0f / 24 + r2 * (-1.0f / 720 + r2 * (1.0f / 40320 +
+                                                                            r2 * (-1.0f / 3628800)))));
+  int q = (int)k & 3;
+  float so = (q & 1) ? cr : sr, co = (q & 1) ? sr : cr;
+  *s = (q & 2) ? -so : so;
+  *c = ((q + 1) & 2) ? -co : co;
+}
+
+static inline void ideal_coef(float theta, float phi, float *cf) {
+  float ct, st, cp, sp;
+  phase_sincos(theta, &st, &ct);
+  phase_sincos(phi, &sp, &cp);
   float mr = 0.5f * (ct - 1), mi = 0.5f * st; /* (e^{it} - 1)/2 */
   float pr = 0.5f * (ct + 1), pi = 0.5f * st; /* (e^{it} + 1)/2 */
   cf[0] = cp * mr - sp * mi;
@@ -212,7 +233,8 @@ static void ideal_coef(float theta, float phi, float *cf) {
 }
 
 /* K <= ZPT_MESH_MAX_K, so a column's heaters and a screen fit on the stack */
-void zpt_mesh_hw_coef(const zpt_mesh_hw *hw, const zpt_mesh_topology *t,
+__attribute__((optimize("tree-vectorize", "vect-cost-model=dynamic"))) void
+zpt_mesh_hw_coef(const zpt_mesh_hw *hw, const zpt_mesh_topology *t,
                       const float *phases, const float *screen_phases,
                       zpt_mzi_coef *coef, zpt_cfloat *screen) {
   double eff_t[ZPT_MESH_MAX_K], eff_p[ZPT_MESH_MAX_K];

@@ -73,10 +73,13 @@ static int conv_forward(const zpt_layer *l, const float *params, const float *in
     nb = 1;
   if (nb > n)
     nb = n;
+  const float *w = params, *b = params + d->oc * ckk;
+  nn_conv_geom geom = {d->c, d->h, d->w, d->oc, d->oh, d->ow, d->kh, d->kw, d->stride, d->pad};
+  if (nn_conv_direct(&geom, w, b, in, out, n, ctx))
+    return ZPT_OK;
   float *col;
   ZPT_TRY(nn_scratch(ctx, nb * per_sample, &col));
   float *prod = col + nb * ckk * ohw;
-  const float *w = params, *b = params + d->oc * ckk;
   for (size_t s0 = 0; s0 < n; s0 += nb) {
     size_t cnt = n - s0 < nb ? n - s0 : nb;
     im2col(d, in + s0 * d->c * d->h * d->w, cnt, col);
@@ -157,10 +160,35 @@ typedef struct {
   size_t c, h, w, oh, ow, k, stride;
 } pool_impl;
 
+/* 2x2 windows at stride 2 (the CNN's pooling): the max of two rows, then of
+ * neighbouring pairs; both loops vectorise, unlike the generic window loop
+ * (which took 30% of the CNN forward). */
+static void maxpool_2x2(const pool_impl *d, const float *in, float *out, size_t planes,
+                        float *rowmax) {
+  for (size_t p = 0; p < planes; p++) {
+    const float *x = in + p * d->h * d->w;
+    float *y = out + p * d->oh * d->ow;
+    for (size_t i = 0; i < d->oh; i++) {
+      const float *r0 = x + 2 * i * d->w, *r1 = r0 + d->w;
+      for (size_t j = 0; j < d->w; j++)
+        rowmax[j] = r0[j] > r1[j] ? r0[j] : r1[j];
+      float *yi = y + i * d->ow;
+      for (size_t j = 0; j < d->ow; j++)
+        yi[j] = rowmax[2 * j] > rowmax[2 * j + 1] ? rowmax[2 * j] : rowmax[2 * j + 1];
+    }
+  }
+}
+
 static int maxpool_forward(const zpt_layer *l, const float *params, const float *in,
                            float *out, size_t n, zpt_fwd_ctx *ctx) {
   const pool_impl *d = l->impl;
   size_t planes = n * d->c;
+  if (d->k == 2 && d->stride == 2) {
+    float *rowmax;
+    ZPT_TRY(nn_scratch(ctx, d->w, &rowmax));
+    maxpool_2x2(d, in, out, planes, rowmax);
+    return ZPT_OK;
+  }
   for (size_t p = 0; p < planes; p++) {
     const float *x = in + p * d->h * d->w;
     float *y = out + p * d->oh * d->ow;

@@ -3,6 +3,7 @@
  * variations with prefix reuse (see docs/layers.md, "Batched variations"). */
 #include "nn/model.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,18 @@ typedef struct {
   size_t diverge;   /* first layer it cannot share: min(first, stochastic) */
 } var_plan;
 
+/* The workspace of one thread of zpt_model_forward_variations (thread 0 is
+ * the caller's; zpt_model_forward uses it too). */
+typedef struct {
+  zpt_buffer work;   /* ctx->work for the layers */
+  zpt_buffer act[2]; /* per-variation activations, chunk x n x widest */
+  zpt_buffer pert;   /* one layer's perturbed parameter slice */
+  zpt_buffer plans;  /* this thread's share of the plans (threads > 1) */
+  gsl_rng **rngs;    /* noise streams, one per variation of a chunk */
+  size_t n_rngs;
+  zpt_fwd_stats stats;
+} fwd_ws;
+
 struct zpt_model {
   zpt_params *params;
   zpt_layer **layers;
@@ -29,17 +42,13 @@ struct zpt_model {
   size_t param_end; /* end of the last layer's parameter range */
   int broken;       /* a constructor failed half-way: refuse further use */
   size_t chunk_floats;
+  size_t n_threads;       /* threads of zpt_model_forward_variations */
   /* workspaces, grown on demand and reused across calls */
-  zpt_buffer work;        /* ctx->work for the layers */
-  zpt_buffer act[2];      /* per-variation activations, chunk x n x widest */
+  fwd_ws ws[ZPT_MODEL_MAX_THREADS];
   zpt_buffer base_pp[2];  /* base pass ping-pong, n x widest */
   zpt_buffer base_store;  /* base activations at needed layer boundaries */
   zpt_buffer base_off;    /* size_t per boundary: offset in base_store */
-  zpt_buffer pert;        /* one layer's perturbed parameter slice */
   zpt_buffer plans;       /* var_plan per variation */
-  gsl_rng **rngs;         /* noise streams, one per variation of a chunk */
-  size_t n_rngs;
-  zpt_fwd_stats stats;
 };
 
 /* ---------------------------------------------------------------- shapes */
@@ -133,6 +142,7 @@ zpt_model *zpt_model_alloc_shaped(zpt_shape input) {
   m->in_shape = input;
   m->input_size = size;
   m->chunk_floats = ZPT_MODEL_CHUNK_FLOATS;
+  m->n_threads = 1;
   return m;
 }
 
@@ -148,18 +158,22 @@ void zpt_model_free(zpt_model *m) {
   free(m->layers);
   free(m->shapes);
   zpt_params_free(m->params);
-  zpt_buffer_release(&m->work);
-  for (int i = 0; i < 2; i++) {
-    zpt_buffer_release(&m->act[i]);
+  for (int i = 0; i < 2; i++)
     zpt_buffer_release(&m->base_pp[i]);
+  for (size_t t = 0; t < ZPT_MODEL_MAX_THREADS; t++) {
+    fwd_ws *w = &m->ws[t];
+    zpt_buffer_release(&w->work);
+    zpt_buffer_release(&w->act[0]);
+    zpt_buffer_release(&w->act[1]);
+    zpt_buffer_release(&w->pert);
+    zpt_buffer_release(&w->plans);
+    for (size_t i = 0; i < w->n_rngs; i++)
+      zpt_rng_free(w->rngs[i]);
+    free(w->rngs);
   }
   zpt_buffer_release(&m->base_store);
   zpt_buffer_release(&m->base_off);
-  zpt_buffer_release(&m->pert);
   zpt_buffer_release(&m->plans);
-  for (size_t i = 0; i < m->n_rngs; i++)
-    zpt_rng_free(m->rngs[i]);
-  free(m->rngs);
   zpt_free(m);
 }
 
@@ -198,14 +212,38 @@ void zpt_model_set_chunk_floats(zpt_model *m, size_t floats) {
   m->chunk_floats = floats ? floats : 1;
 }
 
-zpt_fwd_stats zpt_model_last_stats(const zpt_model *m) { return m->stats; }
+zpt_fwd_stats zpt_model_last_stats(const zpt_model *m) {
+  zpt_fwd_stats s = {0, 0, 0};
+  for (size_t t = 0; t < ZPT_MODEL_MAX_THREADS; t++) {
+    s.layer_calls += m->ws[t].stats.layer_calls;
+    s.sample_forwards += m->ws[t].stats.sample_forwards;
+    s.chunks += m->ws[t].stats.chunks;
+  }
+  return s;
+}
+
+int zpt_model_set_threads(zpt_model *m, size_t n) {
+  if (!m || n < 1 || n > ZPT_MODEL_MAX_THREADS)
+    return zpt_fail(ZPT_EINVAL, "zpt_model_set_threads: %zu threads: expected 1..%d", n,
+                    ZPT_MODEL_MAX_THREADS);
+  m->n_threads = n;
+  return ZPT_OK;
+}
 
 size_t zpt_model_workspace_bytes(const zpt_model *m) {
-  size_t b = m->work.bytes + m->base_store.bytes + m->base_off.bytes +
-             m->pert.bytes + m->plans.bytes;
+  size_t b = m->base_store.bytes + m->base_off.bytes + m->plans.bytes;
   for (int i = 0; i < 2; i++)
-    b += m->act[i].bytes + m->base_pp[i].bytes;
+    b += m->base_pp[i].bytes;
+  for (size_t t = 0; t < ZPT_MODEL_MAX_THREADS; t++) {
+    const fwd_ws *w = &m->ws[t];
+    b += w->work.bytes + w->act[0].bytes + w->act[1].bytes + w->pert.bytes + w->plans.bytes;
+  }
   return b;
+}
+
+static void clear_stats(zpt_model *m) {
+  for (size_t t = 0; t < ZPT_MODEL_MAX_THREADS; t++)
+    memset(&m->ws[t].stats, 0, sizeof m->ws[t].stats);
 }
 
 /* Marks the model unusable after a constructor failed half-way (views may
@@ -354,11 +392,11 @@ static int reserve_floats(zpt_buffer *buf, size_t a, size_t b, const char *what)
   return zpt_buffer_reserve(buf, bytes, what);
 }
 
-static int run_layer(zpt_model *m, const zpt_layer *l, const float *params,
+static int run_layer(fwd_ws *w, const zpt_layer *l, const float *params,
                      const float *in, float *out, size_t n, gsl_rng *noise) {
-  zpt_fwd_ctx ctx = {noise, &m->work};
-  m->stats.layer_calls++;
-  m->stats.sample_forwards += n;
+  zpt_fwd_ctx ctx = {noise, &w->work};
+  w->stats.layer_calls++;
+  w->stats.sample_forwards += n;
   int rc = l->ops->forward(l, params, in, out, n, &ctx);
   if (rc != ZPT_OK)
     return zpt_fail_context(rc, "%s layer '%s': ", l->ops->kind, l->name);
@@ -379,12 +417,12 @@ int zpt_model_forward(zpt_model *m, const float *theta, const float *in,
   size_t wide = widest_activation(m);
   ZPT_TRY(reserve_floats(&m->base_pp[0], n, wide, "activations"));
   ZPT_TRY(reserve_floats(&m->base_pp[1], n, wide, "activations"));
-  memset(&m->stats, 0, sizeof m->stats);
+  clear_stats(m);
   const float *src = in;
   for (size_t k = 0; k < m->n_layers; k++) {
     const zpt_layer *l = m->layers[k];
     float *dst = k + 1 == m->n_layers ? out : m->base_pp[k & 1].data;
-    ZPT_TRY(run_layer(m, l, theta + l->param_offset, src, dst, n, noise));
+    ZPT_TRY(run_layer(&m->ws[0], l, theta + l->param_offset, src, dst, n, noise));
     src = dst;
   }
   return ZPT_OK;
@@ -465,7 +503,7 @@ static int validate_vars(const zpt_model *m, const zpt_variation *vars, size_t n
   return ZPT_OK;
 }
 
-static int ensure_rngs(zpt_model *m, size_t count) {
+static int ensure_rngs(fwd_ws *m, size_t count) {
   if (count <= m->n_rngs)
     return ZPT_OK;
   gsl_rng **r = realloc(m->rngs, count * sizeof *r);
@@ -512,7 +550,7 @@ static int base_pass(zpt_model *m, const float *theta, const float *in, size_t n
   for (size_t k = 0; k < deepest; k++) {
     const zpt_layer *l = m->layers[k];
     float *dst = off[k + 1] != none ? store + n * off[k + 1] : m->base_pp[k & 1].data;
-    ZPT_TRY(run_layer(m, l, theta + l->param_offset, src, dst, n, NULL));
+    ZPT_TRY(run_layer(&m->ws[0], l, theta + l->param_offset, src, dst, n, NULL));
     src = dst;
   }
   *offsets = off;
@@ -526,7 +564,7 @@ static const float *base_at(const zpt_model *m, const size_t *off, size_t k,
 
 /* Runs the variations plans[0..count) (sorted by divergence layer) from
  * their divergence layer to the output. */
-static int run_chunk(zpt_model *m, const float *theta, const zpt_variation *vars,
+static int run_chunk(zpt_model *m, fwd_ws *w, const float *theta, const zpt_variation *vars,
                      const var_plan *plans, size_t count, const float *in, size_t n,
                      const size_t *off, float *out, uint64_t noise_seed,
                      uint64_t first_query) {
@@ -534,13 +572,13 @@ static int run_chunk(zpt_model *m, const float *theta, const zpt_variation *vars
   size_t out_size = zpt_model_output_size(m);
   int noisy = noise_seed != 0;
   if (noisy) {
-    ZPT_TRY(ensure_rngs(m, count));
+    ZPT_TRY(ensure_rngs(w, count));
     for (size_t i = 0; i < count; i++)
-      zpt_rng_derive(m->rngs[i], noise_seed, ZPT_STREAM_NOISE,
+      zpt_rng_derive(w->rngs[i], noise_seed, ZPT_STREAM_NOISE,
                      first_query + plans[i].index, 0);
   }
-  float *act_in = m->act[0].data, *act_out = m->act[1].data;
-  float *pert = m->pert.data;
+  float *act_in = w->act[0].data, *act_out = w->act[1].data;
+  float *pert = w->pert.data;
   for (size_t k = plans[0].diverge; k < L; k++) {
     const zpt_layer *l = m->layers[k];
     const float *base_params = theta + l->param_offset;
@@ -557,7 +595,7 @@ static int run_chunk(zpt_model *m, const float *theta, const zpt_variation *vars
         size_t j = i + 1;
         while (j < count && plans[j].diverge < k && !perturbs(&vars[plans[j].index], l))
           j++;
-        ZPT_TRY(run_layer(m, l, base_params, act_in + i * n * isz, act_out + i * n * osz,
+        ZPT_TRY(run_layer(w, l, base_params, act_in + i * n * isz, act_out + i * n * osz,
                           (j - i) * n, NULL));
         i = j;
         continue;
@@ -568,8 +606,8 @@ static int run_chunk(zpt_model *m, const float *theta, const zpt_variation *vars
         params = pert;
       }
       const float *src = p->diverge == k ? base_at(m, off, k, in, n) : act_in + i * n * isz;
-      ZPT_TRY(run_layer(m, l, params, src, act_out + i * n * osz, n,
-                        noisy ? m->rngs[i] : NULL));
+      ZPT_TRY(run_layer(w, l, params, src, act_out + i * n * osz, n,
+                        noisy ? w->rngs[i] : NULL));
       i++;
     }
     float *t = act_in;
@@ -582,6 +620,36 @@ static int run_chunk(zpt_model *m, const float *theta, const zpt_variation *vars
     memcpy(out + plans[i].index * per_var, src, per_var * sizeof *out);
   }
   return ZPT_OK;
+}
+
+/* One thread's share of a batched call: its plans, in chunks. */
+typedef struct {
+  zpt_model *m;
+  fwd_ws *w;
+  const float *theta;
+  const zpt_variation *vars;
+  const var_plan *plans;
+  size_t count, chunk;
+  const float *in;
+  size_t n;
+  const size_t *off;
+  float *out;
+  uint64_t noise_seed, first_query;
+  int rc;
+  char msg[256]; /* the error message (messages are per thread) */
+} fwd_job;
+
+static void *fwd_worker(void *arg) {
+  fwd_job *j = arg;
+  for (size_t start = 0; start < j->count && j->rc == ZPT_OK; start += j->chunk) {
+    size_t count = j->count - start < j->chunk ? j->count - start : j->chunk;
+    j->w->stats.chunks++;
+    j->rc = run_chunk(j->m, j->w, j->theta, j->vars, j->plans + start, count, j->in, j->n,
+                      j->off, j->out, j->noise_seed, j->first_query);
+  }
+  if (j->rc != ZPT_OK)
+    snprintf(j->msg, sizeof j->msg, "%s", zpt_error_message());
+  return NULL;
 }
 
 int zpt_model_forward_variations(zpt_model *m, const float *theta,
@@ -601,7 +669,7 @@ int zpt_model_forward_variations(zpt_model *m, const float *theta,
     return zpt_fail(ZPT_EINVAL, "%s: %zu variations of %zu samples: both must be >= 1", fn,
                     n_vars, n);
   ZPT_TRY(validate_vars(m, vars, n_vars));
-  memset(&m->stats, 0, sizeof m->stats);
+  clear_stats(m);
   size_t L = m->n_layers;
 
   /* plan: where each variation stops sharing the base activations */
@@ -642,16 +710,47 @@ int zpt_model_forward_variations(zpt_model *m, const float *theta,
   for (size_t k = 0; k < L; k++)
     if (m->layers[k]->n_params > max_params)
       max_params = m->layers[k]->n_params;
-  ZPT_TRY(reserve_floats(&m->pert, max_params, 1, "perturbed parameter slice"));
-  if (plans[0].diverge < L) { /* someone needs per-variation activations */
-    ZPT_TRY(reserve_floats(&m->act[0], chunk, per_var, "variation activations"));
-    ZPT_TRY(reserve_floats(&m->act[1], chunk, per_var, "variation activations"));
+  /* threads: thread t takes plans t, t + T, t + 2T, ... (each share stays
+   * sorted, and early-diverging, costly variations are spread evenly) */
+  size_t T = m->n_threads < n_vars ? m->n_threads : n_vars;
+  if (T > 1 && plans[0].diverge == L)
+    T = 1; /* nothing left to compute after the base pass */
+  size_t t_chunk = T > 1 ? (chunk + T - 1) / T : chunk;
+  fwd_job jobs[ZPT_MODEL_MAX_THREADS];
+  for (size_t t = 0; t < T; t++) {
+    fwd_ws *w = &m->ws[t];
+    size_t share = (n_vars - t + T - 1) / T;
+    size_t c = t_chunk < share ? t_chunk : share;
+    ZPT_TRY(reserve_floats(&w->pert, max_params, 1, "perturbed parameter slice"));
+    if (plans[0].diverge < L) { /* someone needs per-variation activations */
+      ZPT_TRY(reserve_floats(&w->act[0], c, per_var, "variation activations"));
+      ZPT_TRY(reserve_floats(&w->act[1], c, per_var, "variation activations"));
+    }
+    const var_plan *mine = plans;
+    if (T > 1) {
+      ZPT_TRY(zpt_buffer_reserve(&w->plans, share * sizeof(var_plan), "variation plans"));
+      var_plan *dst = w->plans.data;
+      for (size_t k = 0; k < share; k++)
+        dst[k] = plans[t + k * T];
+      mine = dst;
+    }
+    jobs[t] = (fwd_job){m, w, theta, vars, mine, share, c, in, n, off, out,
+                        noise_seed, first_query, ZPT_OK, ""};
   }
-  for (size_t start = 0; start < n_vars; start += chunk) {
-    size_t count = n_vars - start < chunk ? n_vars - start : chunk;
-    m->stats.chunks++;
-    ZPT_TRY(run_chunk(m, theta, vars, plans + start, count, in, n, off, out, noise_seed,
-                      first_query));
-  }
+  pthread_t tid[ZPT_MODEL_MAX_THREADS];
+  size_t started = 1;
+  for (size_t t = 1; t < T; t++, started++)
+    if (pthread_create(&tid[t], NULL, fwd_worker, &jobs[t]) != 0) {
+      fwd_worker(&jobs[t]); /* no thread: run it here */
+      break;
+    }
+  fwd_worker(&jobs[0]);
+  for (size_t t = 1; t < started; t++)
+    pthread_join(tid[t], NULL);
+  for (size_t t = started + 1; t < T; t++)
+    fwd_worker(&jobs[t]);
+  for (size_t t = 0; t < T; t++)
+    if (jobs[t].rc != ZPT_OK)
+      return t == 0 ? jobs[t].rc : zpt_fail(jobs[t].rc, "%s", jobs[t].msg);
   return ZPT_OK;
 }

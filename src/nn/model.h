@@ -166,8 +166,19 @@ const zpt_layer *zpt_model_find_layer(const zpt_model *m, const char *name);
  * variations are processed in chunks so that one chunk's activations
  * (variations x samples x widest activation) stay below `floats` (at least
  * one variation per chunk).  Default ZPT_MODEL_CHUNK_FLOATS. */
-#define ZPT_MODEL_CHUNK_FLOATS ((size_t)1 << 24)
+#define ZPT_MODEL_CHUNK_FLOATS ((size_t)1 << 20)
 void zpt_model_set_chunk_floats(zpt_model *m, size_t floats);
+
+/* Threads of zpt_model_forward_variations (default 1): the variations of a
+ * call are dealt round-robin to n threads (the caller's and n - 1 POSIX
+ * threads started per call), each with its own workspace, so layers must
+ * not write to shared state in forward() (none does).  The base pass and
+ * zpt_model_forward stay on the caller's thread.  Outputs equal those of
+ * one thread up to the rounding of BLAS calls over other batch sizes (as
+ * with chunking); noise streams are per query, unchanged.  Use with single-threaded BLAS (zpt_set_threads(1)):
+ * docs/performance.md measured this against OpenBLAS threads. */
+#define ZPT_MODEL_MAX_THREADS 16
+int zpt_model_set_threads(zpt_model *m, size_t n);
 
 /* Bytes currently held in reusable workspaces (for tests and benchmarks:
  * it stops growing once the largest call has been seen). */

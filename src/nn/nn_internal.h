@@ -71,4 +71,19 @@ static inline float nn_gelu(float x) {
   return x / (1.0f + expf(-k2 * (x + 0.044715f * x * x * x)));
 }
 
+
+/* Geometry of a 2-D convolution (conv.c) for the direct kernels. */
+typedef struct {
+  size_t c, h, w;    /* input */
+  size_t oc, oh, ow; /* output */
+  size_t kh, kw, stride, pad;
+} nn_conv_geom;
+
+/* Direct convolution (conv_direct.c) of n samples with weight
+ * [oc][c][kh][kw] and bias [oc]: returns 1 when it handled the call (stride
+ * 1, no padding, and oc % 16 == 0 or ow >= 16), 0 when the caller must use
+ * im2col + sgemm. */
+int nn_conv_direct(const nn_conv_geom *g, const float *weight, const float *bias,
+                   const float *in, float *out, size_t n, zpt_fwd_ctx *ctx);
+
 #endif

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <gsl/gsl_blas.h>
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_linalg.h>
 #include <gsl/gsl_randist.h>
@@ -35,7 +36,8 @@ int zpt_fisher_alloc(zpt_fisher **out, const zpt_blocks *blocks, double rho,
   f->chol = zpt_new_array(double *, blocks->n_blocks, "Cholesky block pointers");
   f->acc = zpt_doubles(zpt_packed_size(m), "Fisher accumulator");
   f->vec = zpt_doubles(m, "Fisher sampling scratch");
-  if (f->fisher && f->chol && f->acc && f->vec) {
+  f->zbuf = zpt_doubles(ZPT_FISHER_ZBUF_ROWS * m, "Fisher row buffer");
+  if (f->fisher && f->chol && f->acc && f->vec && f->zbuf) {
     f->work = gsl_matrix_alloc(m, m);
     if (!f->work)
       zpt_fail(ZPT_ENOMEM, "Fisher blocks: out of memory for a %zu x %zu "
@@ -62,29 +64,49 @@ void zpt_fisher_free(zpt_fisher *f) {
   zpt_free(f->chol);
   zpt_free(f->acc);
   zpt_free(f->vec);
+  zpt_free(f->zbuf);
   if (f->work)
     gsl_matrix_free(f->work);
   zpt_free(f);
 }
 
+/* The accumulator: the lower triangle of work[0..n, 0..n] (work is free
+ * between updates; the Cholesky reuses it only after acc_to_packed). */
 void zpt_fisher_accum_reset(zpt_fisher *f, size_t n) {
   f->acc_n = n;
-  memset(f->acc, 0, zpt_packed_size(n) * sizeof(double));
+  f->zbuf_rows = 0;
+  for (size_t i = 0; i < n; i++)
+    memset(gsl_matrix_ptr(f->work, i, 0), 0, (i + 1) * sizeof(double));
+}
+
+/* acc += zbuf^T zbuf: one rank-k update (BLAS dsyrk through GSL, which the
+ * Makefile links to OpenBLAS).  The former row-by-row packed loop took 8% of
+ * a ZO-NP run on the CNN (bench). */
+static void flush_rows(zpt_fisher *f) {
+  const size_t n = f->acc_n;
+  if (f->zbuf_rows == 0 || n == 0)
+    return;
+  gsl_matrix_const_view Z = gsl_matrix_const_view_array(f->zbuf, f->zbuf_rows, n);
+  gsl_matrix_view A = gsl_matrix_submatrix(f->work, 0, 0, n, n);
+  gsl_blas_dsyrk(CblasLower, CblasTrans, 1.0, &Z.matrix, 1.0, &A.matrix);
+  f->zbuf_rows = 0;
 }
 
 void zpt_fisher_accum(zpt_fisher *f, const double *Z, size_t rows) {
   const size_t n = f->acc_n;
   for (size_t r = 0; r < rows; r++) {
-    const double *z = Z + r * n;
-    for (size_t i = 0; i < n; i++) {
-      const double zi = z[i];
-      if (zi == 0)
-        continue;
-      double *row = f->acc + zpt_packed_size(i);
-      for (size_t j = 0; j <= i; j++)
-        row[j] += zi * z[j];
-    }
+    memcpy(f->zbuf + f->zbuf_rows * n, Z + r * n, n * sizeof(double));
+    if (++f->zbuf_rows == ZPT_FISHER_ZBUF_ROWS)
+      flush_rows(f);
   }
+}
+
+/* Moves the dense accumulator into the packed f->acc. */
+static void acc_to_packed(zpt_fisher *f) {
+  flush_rows(f);
+  for (size_t i = 0; i < f->acc_n; i++)
+    memcpy(f->acc + zpt_packed_size(i), gsl_matrix_const_ptr(f->work, i, 0),
+           (i + 1) * sizeof(double));
 }
 
 /* Cholesky of F + (rho + d) I into the packed `chol`; GSL_EDOM if not PD. */
@@ -187,6 +209,7 @@ int zpt_fisher_update(zpt_fisher *f, size_t b, double weight) {
   if (f->acc_n != n)
     return zpt_fail(ZPT_EINVAL, "Fisher update: block %zu has %zu "
                     "parameters, accumulator holds %zu", b, n, f->acc_n);
+  acc_to_packed(f);
   for (size_t k = 0; k < zpt_packed_size(n); k++)
     f->acc[k] *= weight;
   return finish_update(f, b);
@@ -237,7 +260,10 @@ void zpt_fisher_sample(zpt_fisher *f, size_t b, gsl_rng *r, float *u) {
   double *x = f->vec;
   for (size_t k = 0; k < n; k++)
     x[k] = gsl_ran_gaussian_ziggurat(r, 1.0);
-  solve_lt(f->chol[b], x, n);
+  /* x <- L^-T x: OpenBLAS's packed triangular solve (row-major lower
+   * packed is the layout of chol[b]); the scalar solve_lt took ~2 ms of a
+   * 5.7 ms iteration of the K = 16 MZI classifier (Q = 64, n_b = 384). */
+  cblas_dtpsv(CblasRowMajor, CblasLower, CblasTrans, CblasNonUnit, (int)n, f->chol[b], x, 1);
   const double s = sqrt(1.0 + f->rho);
   for (size_t k = 0; k < n; k++)
     u[k] = (float)(s * x[k]);

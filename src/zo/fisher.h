@@ -36,6 +36,8 @@
 #include "core/state.h"
 #include "zo/blocks.h"
 
+#define ZPT_FISHER_ZBUF_ROWS 64
+
 typedef struct {
   const zpt_blocks *blocks; /* not owned */
   double rho;               /* >= 0 */
@@ -48,6 +50,10 @@ typedef struct {
   uint64_t n_jitter;        /* Cholesky rescues so far */
   double *acc;              /* packed accumulator of the current F_new */
   size_t acc_n;             /* its dimension */
+  double *zbuf;             /* rows of Z not yet added (ZPT_FISHER_ZBUF_ROWS
+                               x max_len); added to a dense accumulator in
+                               `work` by one BLAS dsyrk per full buffer */
+  size_t zbuf_rows;
   gsl_matrix *work;         /* max_len x max_len Cholesky workspace */
   double *vec;              /* max_len scratch for sampling */
 } zpt_fisher;
