@@ -1,6 +1,8 @@
 #!/bin/bash
 # Run after run-all.sh: why ZO-NP does not win on the copying RNN (ablations
-# on validation sequences, data.seed 1001-1002), then the IM/DD equalizer.
+# on validation sequences, data.seed 1001-1002). (This script was stopped
+# after the ablation; the rest ran from run-more2.sh, and the IM/DD comparison
+# of docs/results.md was rerun with data.standardize = true.)
 set -e
 cd "$(dirname "$0")/.."
 while pgrep -f experiments/run-all.sh >/dev/null; do sleep 5; done
