@@ -27,5 +27,12 @@
 #include "nn/sim_backend.h"
 #include "mzi/mzi.h"
 #include "data/data.h"
+#include "hw/chip_client.h"
+#include "hw/chip_server.h"
+#include "hw/linear_chip.h"
+#include "io/config.h"
+#include "io/checkpoint.h"
+#include "io/runlog.h"
+#include "io/setup.h"
 
 #endif

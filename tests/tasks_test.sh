@@ -237,6 +237,9 @@ rc=0; wait $pid || rc=$?
 grep -q 'chip driver' drvkill.err || fail "no chip driver message: $(cat drvkill.err)"
 out=$("$Z" train --resume drvkill 2>&1) || fail "resume after the driver was killed failed: $out"
 same_run cnn drvkill "killed driver + resume"
+# a driver that cannot be started, or a socket nobody serves: a runtime failure (exit 1)
+expect 1 "cannot start chip driver '/nonexistent/drv'" "$Z" train cnn.ini --out nodrv --set chip.driver=/nonexistent/drv
+expect 1 "chip.socket = $T/nobody.sock" "$Z" train cnn.ini --out nosock --set chip.socket="$T/nobody.sock"
 # a driver of another model: the handshake check refuses it
 expect 2 "has n_params 15, the model expects 208" "$Z" train cnn.ini --out wrongchip --set chip.driver="$CHIPD --model linear:4:3:1 --quiet"
 

@@ -22,6 +22,7 @@ START_TEST(test_status_messages) {
   zpt_fail_context(rc, "loading %s: ", "train set");
   ck_assert_str_eq(zpt_error_message(), "loading train set: a.idx: record 7: expected magic 2051");
   ck_assert_str_eq(zpt_status_name(ZPT_ENOMEM), "ENOMEM");
+  ck_assert_str_eq(zpt_status_name(ZPT_EBACKEND), "EBACKEND");
   ck_assert_str_eq(zpt_status_name(12345), "EUNKNOWN");
   /* long messages are truncated, not overflowed */
   char big[5000];

@@ -91,6 +91,11 @@ static int open_backend(const zpt_config *cfg, gtask *g) {
   else
     snprintf(spec, sizeof spec, "%s", driver);
   int rc = zpt_chip_client_open(spec, &opt, &g->bb);
+  /* A driver that cannot be started or reached is a runtime failure of the
+   * backend (exit 1), not a data error; a handshake that contradicts the
+   * configuration stays a configuration error (exit 2). */
+  if (rc != ZPT_OK && rc != ZPT_EINVAL && rc != ZPT_ERANGE)
+    rc = ZPT_EBACKEND;
   if (rc != ZPT_OK)
     return zpt_fail_context(rc, "chip.%s = %s: ", *sock ? "socket" : "driver",
                             *sock ? sock : driver);

@@ -22,6 +22,7 @@ const char *zpt_status_name(int status) {
   case ZPT_EPROTO: return "EPROTO";
   case ZPT_ETIMEOUT: return "ETIMEOUT";
   case ZPT_ENOTFOUND: return "ENOTFOUND";
+  case ZPT_EBACKEND: return "EBACKEND";
   default: return "EUNKNOWN";
   }
 }

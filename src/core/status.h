@@ -23,7 +23,8 @@ enum {
   ZPT_EBUDGET = -7,  /* the query budget is spent */
   ZPT_EPROTO = -8,   /* chip-driver protocol violation */
   ZPT_ETIMEOUT = -9, /* an external process did not answer in time */
-  ZPT_ENOTFOUND = -10 /* a named item (view, key, file) does not exist */
+  ZPT_ENOTFOUND = -10, /* a named item (view, key, file) does not exist */
+  ZPT_EBACKEND = -11   /* the black box (e.g. a chip driver) could not be reached */
 };
 
 /* Short name of a status code ("ENOMEM", ...). */
