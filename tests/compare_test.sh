@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Smoke test of experiments/compare on two generated tasks (no data files):
+# the MZI equalizer (ISI channel) and the copying RNN (delay 3), three
+# methods x 2 seeds at a tiny fixed budget. Asserts only what is robust:
+# every run completes, zo-i / zo-co spend exactly (Q+1) x iterations queries,
+# zo-np that plus its Jacobian queries (within the budget), the mean training
+# loss of every method decreases, and the summary carries a p-value per
+# baseline. (No claim about which method wins: that needs the budgets and
+# seeds of docs/results.md.)
+set -euo pipefail
+B="$(cd "${BUILD:-build}" && pwd)"
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+T="$(mktemp -d "${TMPDIR:-/tmp}/zoptic-compare-XXXXXX")"
+trap 'rm -rf "$T"' EXIT
+fails=0
+fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+
+check_out() { # DIR BUDGET Q
+  local d=$1 budget=$2 q=$3
+  [ -s "$d/summary.md" ] || { fail "$d: no summary.md"; return; }
+  [ -s "$d/curve.dat" ] || fail "$d: no curve.dat"
+  [ "$(grep -c '^zo-' "$d/runs.csv")" -eq 6 ] || fail "$d: expected 6 runs in runs.csv"
+  "$PY" - "$d/runs.csv" "$budget" "$q" <<'PYEOF' || fail "$d: runs.csv check failed"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+budget, q = int(sys.argv[2]), int(sys.argv[3])
+ok = True
+for r in rows:
+    queries, iters = int(r["queries"]), int(r["iterations"])
+    jac = int(r["jacobian_queries"])
+    if queries > budget or r["query_check"] != "ok":
+        print("bad accounting", r); ok = False
+    if r["method"] in ("zo-i", "zo-co") and queries != (q + 1) * iters:
+        print("zo-i/zo-co queries != (Q+1) iterations", r); ok = False
+    if r["method"] == "zo-np" and (jac <= 0 or queries != (q + 1) * iters + jac):
+        print("zo-np queries != (Q+1) iterations + Jacobian", r); ok = False
+    # no further iteration fits: budget - queries < cost of one more iteration
+    if budget - queries >= (q + 1) + (jac if r["method"] == "zo-np" else 0):
+        print("stopped early", r); ok = False
+for m in ("zo-i", "zo-co", "zo-np"):
+    rs = [r for r in rows if r["method"] == m]
+    first = sum(float(r["train_loss_first"]) for r in rs) / len(rs)
+    last = sum(float(r["train_loss_last"]) for r in rs) / len(rs)
+    if not last < first:
+        print(m, "training loss did not decrease", first, last); ok = False
+sys.exit(0 if ok else 1)
+PYEOF
+  grep -qE '^\| zo-i \| .* \| [0-9.e-]+ \|' "$d/summary.md" || fail "$d: no p-value row for zo-i"
+  grep -qE '^\| zo-co \| .* \| [0-9.e-]+ \|' "$d/summary.md" || fail "$d: no p-value row for zo-co"
+}
+
+cat > "$T/eq.ini" <<'INI'
+[data]
+task = equalization-isi
+n_train = 1000
+n_test = 500
+batch = 32
+[model]
+kind = mzi-equalizer
+score_scale = 10
+[zo]
+Q = 10
+t_ud = 20
+lr = 0.01
+[train]
+budget = 1
+eval_every = 10
+INI
+"$PY" "$ROOT/experiments/compare" "$T/eq.ini" --seeds 2 --budget 2500 --jobs 2 \
+  --zoptic "$B/zoptic" --out "$T/eq" --no-plot >"$T/eq.log" 2>&1 \
+  || fail "compare on the equalizer failed: $(tail -n 5 "$T/eq.log")"
+check_out "$T/eq" 2500 10
+
+cat > "$T/copy.ini" <<'INI'
+[data]
+task = copying
+copy_delay = 3
+n_train = 300
+n_test = 100
+batch = 16
+[model]
+kind = mzi-rnn
+[zo]
+Q = 10
+t_ud = 20
+lr = 0.01
+[train]
+budget = 1
+eval_every = 10
+INI
+"$PY" "$ROOT/experiments/compare" "$T/copy.ini" --seeds 2 --budget 1500 --jobs 2 \
+  --zoptic "$B/zoptic" --out "$T/copy" --no-plot >"$T/copy.log" 2>&1 \
+  || fail "compare on the copying RNN failed: $(tail -n 5 "$T/copy.log")"
+check_out "$T/copy" 1500 10
+
+# rerunning reuses the finished runs and reproduces the table
+"$PY" "$ROOT/experiments/compare" "$T/eq.ini" --seeds 2 --budget 2500 --jobs 2 \
+  --zoptic "$B/zoptic" --out "$T/eq" --no-plot >"$T/eq2.log" 2>&1 || fail "rerun failed"
+diff <(grep '^| zo' "$T/eq.log") <(grep '^| zo' "$T/eq2.log") >/dev/null \
+  || fail "rerun changed the table"
+
+[ "$fails" -eq 0 ] || { echo "$fails failure(s)" >&2; exit 1; }
+echo "compare_test: ok"
