@@ -220,6 +220,14 @@ out=$("$Z" train --resume killed 2>&1) || fail "resume failed: $out"
 grep -q 'resuming killed at iteration [1-9]' <<<"$out" || fail "did not resume mid-run: $(head -n 1 <<<"$out")"
 same_run cnn killed "kill/resume"
 
+# ---- train.threads: a run is reproducible for a given thread count; bad counts refused ----
+"$Z" train cnn.ini --out th1a --set train.threads=1 >/dev/null 2>&1 || fail "train.threads=1 run failed"
+"$Z" train cnn.ini --out th1b --set train.threads=1 >/dev/null 2>&1 || fail "train.threads=1 rerun failed"
+same_run th1a th1b "train.threads=1 twice"
+expect 2 "[train] threads = '17': expected an integer in [0, 16]" "$Z" train cnn.ini --out th17 --set train.threads=17
+# eval takes --set=KEY=VALUE like train
+expect 0 "metric=accuracy" "$Z" eval th1a/ckpt.h5 --set=train.eval_batch=0
+
 # ---- the same run through zoptic-chipd --config: bit-identical ----
 out=$("$Z" train cnn.ini --out viachip --set chip.driver="$CHIPD --config $T/cnn.ini --quiet" 2>&1) \
   || fail "training through zoptic-chipd failed: $out"
