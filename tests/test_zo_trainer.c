@@ -353,8 +353,9 @@ START_TEST(test_config_errors) {
                           "fisher_avg", "fisher_schedule", "jac_eps",
                           "optimizer 7", "learning rate", "beta1", "beta2",
                           "eps must", "momentum", "loss not set",
-                          "output size", "cut"};
-  for (int k = 0; k < 21; k++) {
+                          "output size", "cut", "lr_schedule 5",
+                          "needs a query budget", "lr_final must be"};
+  for (int k = 0; k < 24; k++) {
     c = cfg_for(ZPT_ZO_NP, ZPT_PERTURB_BLOCK);
     size_t badcut[1] = {0};
     switch (k) {
@@ -379,6 +380,10 @@ START_TEST(test_config_errors) {
     case 18: c.loss.kind = 0; break;
     case 19: c.loss = zpt_loss_xent(C + 1); break;
     case 20: c.cuts = badcut; c.n_cuts = 1; break;
+    case 21: c.lr_schedule = (zpt_lr_schedule)5; break;
+    case 22: c.lr_schedule = ZPT_LR_COSINE; c.budget = 0; break;
+    case 23: c.lr_schedule = ZPT_LR_COSINE; c.budget = 100;
+             c.lr_final = 2 * c.optim.lr; break;
     }
     t = (zpt_trainer *)1;
     int rc = zpt_trainer_alloc(&t, bb, th, &c);
@@ -583,6 +588,57 @@ START_TEST(test_mlp_cuts) {
 }
 END_TEST
 
+/* The cosine schedule: the closed form in queries spent, and the step it
+ * drives (SGD without momentum: theta moves by exactly lr_t g, so two
+ * trainers that differ only in the schedule move in the same direction
+ * with lengths in the ratio lr_t / lr). */
+START_TEST(test_lr_schedule) {
+  make_data();
+  float th[NP];
+  theta0(th);
+  zpt_blackbox *bb = zpt_testbox_softmax(D, C);
+  zpt_zo_config c = cfg_for(ZPT_ZO_I, ZPT_PERTURB_BLOCK);
+  c.optimizer = ZPT_OPT_SGD;
+  c.optim.momentum = 0;
+  c.budget = 60; /* 10 iterations of Q + 1 = 6 */
+  zpt_trainer *tc, *tk;
+  ck_assert_int_eq(zpt_trainer_alloc(&tk, bb, th, &c), ZPT_OK);
+  c.lr_schedule = ZPT_LR_COSINE;
+  c.lr_final = 1e-3;
+  ck_assert_int_eq(zpt_trainer_alloc(&tc, bb, th, &c), ZPT_OK);
+  ck_assert_double_eq_tol(zpt_trainer_lr(tc), 1e-2, 1e-15);
+  ck_assert_double_eq_tol(zpt_trainer_lr(tk), 1e-2, 1e-15);
+  for (uint64_t it = 0; it < 10; it++) {
+    double q = (double)zpt_trainer_counters(tc)->queries;
+    double want = 1e-3 + (1e-2 - 1e-3) * 0.5 * (1 + cos(M_PI * q / 60));
+    ck_assert_double_eq_tol(zpt_trainer_lr(tc), want, 1e-12);
+    float a[NP], b[NP];
+    memcpy(a, zpt_trainer_theta(tc), sizeof a);
+    /* the constant-rate trainer starts this step from the same theta */
+    zpt_trainer_set_theta(tk, a);
+    ck_assert_int_eq(zpt_trainer_iterate(tc, bx(it), by(it), BATCH, NULL), ZPT_OK);
+    ck_assert_int_eq(zpt_trainer_iterate(tk, bx(it), by(it), BATCH, NULL), ZPT_OK);
+    double dc = 0, dk = 0, dot = 0;
+    memcpy(b, zpt_trainer_theta(tk), sizeof b);
+    const float *cc = zpt_trainer_theta(tc);
+    for (size_t k = 0; k < NP; k++) {
+      double x = (double)cc[k] - a[k], y = (double)b[k] - a[k];
+      dc += x * x;
+      dk += y * y;
+      dot += x * y;
+    }
+    ck_assert(dk > 0);
+    ck_assert_double_eq_tol(sqrt(dc / dk), want / 1e-2, 2e-3);
+    ck_assert_double_eq_tol(dot / sqrt(dc * dk), 1.0, 1e-5);
+  }
+  /* the whole budget spent: the rate is lr_final */
+  ck_assert_double_eq_tol(zpt_trainer_lr(tc), 1e-3, 1e-15);
+  zpt_trainer_free(tc);
+  zpt_trainer_free(tk);
+  zpt_blackbox_free(bb);
+}
+END_TEST
+
 START_TEST(test_no_forbidden_includes) {
   /* nothing in src/zo may include a header of src/nn or src/mzi */
   const char *files[] = {"blackbox.h", "blocks.h", "blocks.c", "fisher.h",
@@ -616,6 +672,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, test_runtime_errors);
   tcase_add_test(tc, test_fisher_schedules);
   tcase_add_test(tc, test_mlp_cuts);
+  tcase_add_test(tc, test_lr_schedule);
   tcase_add_test(tc, test_no_forbidden_includes);
   suite_add_tcase(s, tc);
   return s;

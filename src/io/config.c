@@ -107,6 +107,8 @@ static const zpt_cfg_key schema[] = {
   {"zo", "difference", TE, "forward", "forward|central", 0, 0, 0, "finite differences: forward (Q+1 queries per iteration) or central (2Q)"},
   {"zo", "optimizer", TE, "adam", "adam|sgd", 0, 0, 0, "update rule applied to the gradient estimate"},
   {"zo", "lr", TD, "0.001", NULL, GT, 0, 0, "learning rate"},
+  {"zo", "lr_schedule", TE, "constant", "constant|cosine", 0, 0, 0, "constant: lr throughout; cosine: from lr down to lr_final along the query budget, lr_final + (lr - lr_final)(1 + cos(pi s))/2 with s = training queries spent / train.budget (the same schedule in queries for every method)"},
+  {"zo", "lr_final", TD, "0", NULL, GE, 0, 0, "cosine schedule: learning rate at the end of the budget (<= lr)"},
   {"zo", "beta1", TD, "0.9", NULL, GE | LT, 0, 1, "Adam: first-moment decay"},
   {"zo", "beta2", TD, "0.999", NULL, GE | LT, 0, 1, "Adam: second-moment decay"},
   {"zo", "eps", TD, "1e-08", NULL, GT, 0, 0, "Adam: denominator offset"},

@@ -548,6 +548,9 @@ int zpt_setup_zo_config(const zpt_config *cfg, const zpt_setup_model_info *info,
   ZPT_TRY(zpt_config_string(cfg, "zo.optimizer", &s));
   zc->optimizer = !strcmp(s, "sgd") ? ZPT_OPT_SGD : ZPT_OPT_ADAM;
   ZPT_TRY(zpt_config_double(cfg, "zo.lr", &zc->optim.lr));
+  ZPT_TRY(zpt_config_string(cfg, "zo.lr_schedule", &s));
+  zc->lr_schedule = !strcmp(s, "cosine") ? ZPT_LR_COSINE : ZPT_LR_CONSTANT;
+  ZPT_TRY(zpt_config_double(cfg, "zo.lr_final", &zc->lr_final));
   ZPT_TRY(zpt_config_double(cfg, "zo.beta1", &zc->optim.beta1));
   ZPT_TRY(zpt_config_double(cfg, "zo.beta2", &zc->optim.beta2));
   ZPT_TRY(zpt_config_double(cfg, "zo.eps", &zc->optim.eps));

@@ -77,6 +77,10 @@ static void sgd_step(void *state, float *theta, const float *g) {
   }
 }
 
+static void optim_set_lr(void *state, double lr) {
+  ((optim_state *)state)->s.lr = lr;
+}
+
 static int optim_save(const void *state, zpt_state_writer *w,
                       const char *prefix) {
   const optim_state *o = state;
@@ -109,10 +113,12 @@ static int optim_load(void *state, zpt_state_reader *r, const char *prefix) {
   return ZPT_OK;
 }
 
-static const zpt_optimizer_type adam = {"adam", adam_alloc, adam_step,
-                                        optim_save, optim_load, optim_free};
-static const zpt_optimizer_type sgd = {"sgd", sgd_alloc, sgd_step, optim_save,
-                                       optim_load, optim_free};
+static const zpt_optimizer_type adam = {"adam",     adam_alloc,   adam_step,
+                                        optim_set_lr, optim_save, optim_load,
+                                        optim_free};
+static const zpt_optimizer_type sgd = {"sgd",        sgd_alloc,  sgd_step,
+                                       optim_set_lr, optim_save, optim_load,
+                                       optim_free};
 const zpt_optimizer_type *const zpt_optimizer_adam = &adam;
 const zpt_optimizer_type *const zpt_optimizer_sgd = &sgd;
 

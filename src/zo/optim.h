@@ -27,6 +27,9 @@ typedef struct {
   int (*alloc)(void **state, size_t n, const zpt_optim_settings *s);
   /* theta[0..n) -= update(g) */
   void (*step)(void *state, float *theta, const float *g);
+  /* Changes the learning rate of the following steps (a schedule); the
+   * rate is not part of the checkpointed state: a schedule recomputes it. */
+  void (*set_lr)(void *state, double lr);
   /* Checkpoint state under "<prefix>optimizer/..." */
   int (*save)(const void *state, zpt_state_writer *w, const char *prefix);
   int (*load)(void *state, zpt_state_reader *r, const char *prefix);

@@ -73,6 +73,8 @@ void zpt_zo_config_default(zpt_zo_config *cfg) {
   cfg->optim.beta2 = 0.999;
   cfg->optim.eps = 1e-8;
   cfg->optim.momentum = 0.9;
+  cfg->lr_schedule = ZPT_LR_CONSTANT;
+  cfg->lr_final = 0;
   cfg->seed = 1;
   cfg->budget = 0;
 }
@@ -143,6 +145,17 @@ int zpt_zo_config_check(const zpt_zo_config *cfg, const zpt_blackbox *bb) {
   ZPT_TRY(zpt_optim_check(cfg->optimizer == ZPT_OPT_ADAM ? zpt_optimizer_adam
                                                          : zpt_optimizer_sgd,
                           &cfg->optim));
+  if (cfg->lr_schedule != ZPT_LR_CONSTANT && cfg->lr_schedule != ZPT_LR_COSINE)
+    return zpt_fail(ZPT_EINVAL, "zo config: lr_schedule %d is not constant "
+                    "(0) or cosine (1)", (int)cfg->lr_schedule);
+  if (cfg->lr_schedule == ZPT_LR_COSINE) {
+    if (cfg->budget == 0)
+      return zpt_fail(ZPT_EINVAL, "zo config: lr_schedule = cosine needs a "
+                      "query budget (budget = 0 means unlimited)");
+    if (!(cfg->lr_final >= 0 && cfg->lr_final <= cfg->optim.lr))
+      return zpt_fail(ZPT_EINVAL, "zo config: lr_final must be in [0, lr = "
+                      "%g], got %g", cfg->optim.lr, cfg->lr_final);
+  }
   if (cfg->loss.kind == 0)
     return zpt_fail(ZPT_EINVAL, "zo config: loss not set (use "
                     "zpt_loss_xent(), zpt_loss_xent_seq() or zpt_loss_mse())");
@@ -446,6 +459,18 @@ int zpt_trainer_draw(zpt_trainer *t, uint64_t iter, size_t q, size_t block,
   return ZPT_OK;
 }
 
+/* ---- learning-rate schedule --------------------------------------------- */
+
+double zpt_trainer_lr(const zpt_trainer *t) {
+  const zpt_zo_config *c = &t->cfg;
+  if (c->lr_schedule != ZPT_LR_COSINE || c->budget == 0)
+    return c->optim.lr;
+  double s = (double)t->c.queries / (double)c->budget;
+  if (s > 1)
+    s = 1;
+  return c->lr_final + (c->optim.lr - c->lr_final) * 0.5 * (1 + cos(M_PI * s));
+}
+
 /* ---- one iteration ------------------------------------------------------ */
 
 static int iterate(zpt_trainer *t, const float *inputs, const float *targets,
@@ -515,6 +540,7 @@ static int iterate(zpt_trainer *t, const float *inputs, const float *targets,
     if (!isfinite(t->grad[k]))
       return zpt_fail(ZPT_ENUMERIC, "iteration %llu: non-finite gradient "
                       "estimate at theta[%zu]", (unsigned long long)iter, k);
+  t->opt->set_lr(t->opt_state, zpt_trainer_lr(t));
   t->opt->step(t->opt_state, t->theta, t->grad);
   /* accounting */
   uint64_t nq = q_base + q_jac + q_pert;

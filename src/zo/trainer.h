@@ -51,6 +51,14 @@ typedef enum {
 
 typedef enum { ZPT_OPT_ADAM = 0, ZPT_OPT_SGD = 1 } zpt_opt_kind;
 
+typedef enum {
+  ZPT_LR_CONSTANT = 0, /* lr throughout */
+  ZPT_LR_COSINE = 1    /* lr_final + (lr - lr_final) (1 + cos(pi s)) / 2,
+                          s = training queries spent / budget (needs a
+                          budget): the same schedule in queries for every
+                          sampler, whatever its iterations cost */
+} zpt_lr_schedule;
+
 typedef struct {
   zpt_zo_method method;      /* ZPT_ZO_NP */
   zpt_perturb_mode mode;     /* ZPT_PERTURB_BLOCK */
@@ -72,6 +80,8 @@ typedef struct {
   zpt_opt_kind optimizer;    /* ZPT_OPT_ADAM */
   zpt_optim_settings optim;  /* lr 1e-3, beta1 .9, beta2 .999, eps 1e-8,
                                 momentum .9 (SGD) */
+  zpt_lr_schedule lr_schedule; /* ZPT_LR_CONSTANT */
+  double lr_final;           /* cosine: rate at the end of the budget: 0 */
   uint64_t seed;             /* 1 */
   uint64_t budget;           /* training queries allowed, 0 = unlimited */
   zpt_loss loss;             /* REQUIRED (kind 0 = unset is refused) */
@@ -180,6 +190,9 @@ const zpt_blocks *zpt_trainer_blocks(const zpt_trainer *t);
 /* The Fisher store (ZO-NP), else NULL. */
 const zpt_fisher *zpt_trainer_fisher(const zpt_trainer *t);
 const zpt_zo_config *zpt_trainer_config(const zpt_trainer *t);
+
+/* The learning rate of the next step under cfg.lr_schedule. */
+double zpt_trainer_lr(const zpt_trainer *t);
 
 /* The q-th perturbation of iteration `iter` as the trainer would draw it
  * from the CURRENT sampler state (Fisher blocks, block cycle): u receives
