@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -37,6 +38,8 @@ struct zpt_trainer {
   float *u;           /* Q x u_stride perturbation values */
   size_t u_stride;
   size_t *u_off, *u_len;
+  size_t *u_block;     /* block of each perturbation of the iteration */
+  uint64_t *u_order;   /* draw order: block * Q + q, sorted */
   zpt_variation *vars; /* room for max(2Q, Q + 1, 1 + max_len) */
   size_t n_vars_cap;
   double *var_loss;
@@ -44,7 +47,7 @@ struct zpt_trainer {
   size_t *perm_perturb, *perm_fisher;
   size_t next_fblock; /* block of the next Fisher update */
   zpt_buffer out;     /* outputs of one iteration's queries */
-  zpt_buffer jz;      /* J and Z of one sample, 2 x M x max_len doubles */
+  zpt_buffer jz;      /* J, then Z in place, of one sample: M x n_b doubles */
   float one;          /* delta of a coordinate variation */
   int failed;
   zpt_zo_counters c;
@@ -232,6 +235,8 @@ void zpt_trainer_free(zpt_trainer *t) {
   zpt_free(t->u);
   zpt_free(t->u_off);
   zpt_free(t->u_len);
+  zpt_free(t->u_block);
+  zpt_free(t->u_order);
   zpt_free(t->vars);
   zpt_free(t->var_loss);
   zpt_free(t->jac_step);
@@ -302,18 +307,21 @@ int zpt_trainer_alloc(zpt_trainer **out, zpt_blackbox *bb,
   t->u = zpt_floats(u_count, "perturbations of one iteration");
   t->u_off = zpt_new_array(size_t, Q, "perturbation offsets");
   t->u_len = zpt_new_array(size_t, Q, "perturbation lengths");
+  t->u_block = zpt_new_array(size_t, Q, "perturbation blocks");
+  t->u_order = zpt_new_array(uint64_t, Q, "perturbation draw order");
   t->vars = zpt_new_array(zpt_variation, t->n_vars_cap, "variations");
   t->var_loss = zpt_doubles(t->n_vars_cap, "variation losses");
   t->perm_perturb = zpt_new_array(size_t, nb, "perturbation block cycle");
   t->perm_fisher = zpt_new_array(size_t, nb, "Fisher block cycle");
   if (t->fisher)
     t->jac_step = zpt_doubles(t->blocks->max_len, "Jacobian steps");
-  if (!t->theta || !t->grad || !t->u || !t->u_off || !t->u_len || !t->vars ||
+  if (!t->theta || !t->grad || !t->u || !t->u_off || !t->u_len ||
+      !t->u_block || !t->u_order || !t->vars ||
       !t->var_loss || !t->perm_perturb || !t->perm_fisher ||
       (t->fisher && !t->jac_step))
     goto nomem;
   if (t->fisher &&
-      zpt_buffer_reserve(&t->jz, 2 * t->M * t->blocks->max_len * sizeof(double),
+      zpt_buffer_reserve(&t->jz, t->M * t->blocks->max_len * sizeof(double),
                          "Jacobian and Fisher rows of one sample"))
     goto nomem;
   memcpy(t->theta, theta0, t->N * sizeof(float));
@@ -406,8 +414,9 @@ static int fisher_update(zpt_trainer *t, size_t b, const float *inputs,
   ZPT_TRY(run_queries(t, t->vars, 1 + nb, inputs, batch, out, t->c.queries,
                       "Jacobian"));
   ZPT_TRY(losses_of(t, out, 1, targets, batch, base_loss));
-  double *J = t->jz.data, *Z = J + M * t->blocks->max_len;
-  zpt_fisher_accum_reset(t->fisher, nb);
+  /* per sample: J (M x n_b), Z = R J in place, F_new += Z^T Z */
+  double *J = t->jz.data;
+  ZPT_TRY(zpt_fisher_accum_begin(t->fisher, b));
   for (size_t i = 0; i < batch; i++) {
     const float *y0 = out + i * M;
     for (size_t j = 0; j < nb; j++) {
@@ -415,10 +424,10 @@ static int fisher_update(zpt_trainer *t, size_t b, const float *inputs,
       for (size_t m = 0; m < M; m++)
         J[m * nb + j] = ((double)yj[m] - (double)y0[m]) / t->jac_step[j];
     }
-    int rc = zpt_loss_fisher_rows(&t->cfg.loss, y0, J, M, nb, Z);
+    int rc = zpt_loss_fisher_rows(&t->cfg.loss, y0, J, M, nb, J);
     if (rc)
       return zpt_fail_context(rc, "Fisher block %zu, sample %zu: ", b, i);
-    zpt_fisher_accum(t->fisher, Z, M);
+    zpt_fisher_accum(t->fisher, J, M);
   }
   int rc = zpt_fisher_update(t->fisher, b, 1.0 / (double)batch);
   if (rc)
@@ -430,24 +439,59 @@ static int fisher_update(zpt_trainer *t, size_t b, const float *inputs,
 /* ---- perturbations ------------------------------------------------------ */
 
 /* Draws perturbation q of iteration iter on block b (block mode) or on all
- * blocks into u, normalised; support in *off, *len. */
-static void draw(zpt_trainer *t, uint64_t iter, size_t q, size_t b, float *u,
-                 size_t *off, size_t *len) {
+ * blocks into u; support in *off, *len.  Not normalised, and for ZO-NP
+ * complete only after flush_draws(). */
+static void draw_raw(zpt_trainer *t, uint64_t iter, size_t q, size_t b,
+                     float *u, size_t *off, size_t *len) {
   zpt_rng_derive(t->rng, t->cfg.seed, ZPT_STREAM_PERTURB, iter, q);
   size_t b0 = t->cfg.mode == ZPT_PERTURB_BLOCK ? b : 0;
   size_t nbl = t->cfg.mode == ZPT_PERTURB_BLOCK ? 1 : t->blocks->n_blocks;
   t->sampler->sample(t->sampler_state, t->blocks, t->rng, b0, nbl, u, off,
                      len);
+}
+
+static void flush_draws(zpt_trainer *t) {
+  if (t->sampler->flush)
+    t->sampler->flush(t->sampler_state);
+}
+
+/* ||u|| = sqrt(N) (method.md §2). */
+static void normalise(const zpt_trainer *t, float *u, size_t len) {
   if (!t->cfg.normalize)
     return;
   double ss = 0;
-  for (size_t k = 0; k < *len; k++)
+  for (size_t k = 0; k < len; k++)
     ss += (double)u[k] * u[k];
   if (ss > 0) {
     float s = (float)sqrt((double)t->N / ss);
-    for (size_t k = 0; k < *len; k++)
+    for (size_t k = 0; k < len; k++)
       u[k] *= s;
   }
+}
+
+static int cmp_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* The Q perturbations of iteration iter (blocks already in u_block).  Each
+ * comes from its own stream, so the order of the draws does not matter:
+ * a sampler that defers its work (ZO-NP) gets those of the same block one
+ * after the other, which it solves together. */
+static void draw_all(zpt_trainer *t, uint64_t iter) {
+  const size_t Q = t->cfg.q;
+  for (size_t q = 0; q < Q; q++)
+    t->u_order[q] = (uint64_t)t->u_block[q] * Q + q;
+  if (t->sampler->flush && Q > 1)
+    qsort(t->u_order, Q, sizeof *t->u_order, cmp_u64);
+  for (size_t k = 0; k < Q; k++) {
+    size_t q = (size_t)(t->u_order[k] % Q);
+    draw_raw(t, iter, q, t->u_block[q], t->u + q * t->u_stride, &t->u_off[q],
+             &t->u_len[q]);
+  }
+  flush_draws(t);
+  for (size_t q = 0; q < Q; q++)
+    normalise(t, t->u + q * t->u_stride, t->u_len[q]);
 }
 
 int zpt_trainer_draw(zpt_trainer *t, uint64_t iter, size_t q, size_t block,
@@ -455,7 +499,9 @@ int zpt_trainer_draw(zpt_trainer *t, uint64_t iter, size_t q, size_t block,
   if (block >= t->blocks->n_blocks)
     return zpt_fail(ZPT_EINVAL, "draw: block %zu of %zu", block,
                     t->blocks->n_blocks);
-  draw(t, iter, q, block, u, off, len);
+  draw_raw(t, iter, q, block, u, off, len);
+  flush_draws(t);
+  normalise(t, u, *len);
   return ZPT_OK;
 }
 
@@ -494,10 +540,9 @@ static int iterate(zpt_trainer *t, const float *inputs, const float *targets,
     t->c.fisher_seconds += zpt_now() - tf;
   }
   /* perturbations (after the Fisher update: they use the new Sigma_b) */
-  for (size_t q = 0; q < Q; q++) {
-    size_t b = t->cfg.mode == ZPT_PERTURB_BLOCK ? next_perturb_block(t) : 0;
-    draw(t, iter, q, b, t->u + q * t->u_stride, &t->u_off[q], &t->u_len[q]);
-  }
+  for (size_t q = 0; q < Q; q++)
+    t->u_block[q] = t->cfg.mode == ZPT_PERTURB_BLOCK ? next_perturb_block(t) : 0;
+  draw_all(t, iter);
   /* the variations of this call */
   size_t nv = 0;
   int with_base = !central && !fisher_now;
