@@ -5,7 +5,7 @@
  *     an independent scalar back substitution (same fused operations in the
  *     same order), whatever the number of columns and the column's place;
  *   - the packed rank-k update and the packed Cholesky against dense
- *     references; the Cholesky reports a matrix that is not PD;
+ *     references (GSL); the Cholesky reports a matrix that is not PD;
  *   - batched draws (queued, then flushed) are bit-identical to single
  *     draws and to u = sqrt(1 + rho) L^{-T} r solved independently, and
  *     their empirical covariance matches Sigma_b;
@@ -144,35 +144,58 @@ START_TEST(test_syrk_dense) {
 END_TEST
 
 START_TEST(test_cholesky) {
-  const size_t sizes[] = {1, 2, 9, 40, 77};
-  for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
-    const size_t n = sizes[s];
-    double *L0 = zpt_doubles(tri(n), "L0"), *A = zpt_doubles(tri(n), "A");
-    gsl_matrix *G = gsl_matrix_alloc(n, n);
-    random_chol(L0, n, 300 + n);
-    /* A = L0 L0^T */
-    for (size_t i = 0; i < n; i++)
-      for (size_t j = 0; j <= i; j++) {
-        double v = 0;
-        for (size_t k = 0; k <= j; k++)
-          v += L0[tri(i) + k] * L0[tri(j) + k];
-        A[tri(i) + j] = v;
-        gsl_matrix_set(G, i, j, v);
-        gsl_matrix_set(G, j, i, v);
-      }
-    ck_assert_int_eq(zpt_packed_cholesky(A, n), 0);
-    ck_assert_int_eq(gsl_linalg_cholesky_decomp1(G), 0);
-    double worst = 0;
-    for (size_t i = 0; i < n; i++)
-      for (size_t j = 0; j <= i; j++)
-        worst = fmax(worst, fabs(A[tri(i) + j] - gsl_matrix_get(G, i, j)));
-    ck_assert_msg(worst < 1e-12, "n %zu: packed Cholesky vs GSL: %g", n, worst);
-    gsl_matrix_free(G);
-    zpt_free(L0), zpt_free(A);
-  }
+  const size_t sizes[] = {1, 2, 9, 15, 16, 17, 32, 40, 77, 130};
+  /* panels of 16, 64 and 1 rows: blocks of 16, 32 and 1 columns */
+  const size_t lds[3] = {16 * ZPT_PACKED_PANEL, 64 * ZPT_PACKED_PANEL,
+                         ZPT_PACKED_PANEL};
+  double *work = zpt_doubles(9 * 64 * ZPT_PACKED_PANEL, "Cholesky workspace");
+  for (int wl = 0; wl < 3; wl++)
+    for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
+      const size_t n = sizes[s];
+      double *L0 = zpt_doubles(tri(n), "L0"), *A = zpt_doubles(tri(n), "A");
+      gsl_matrix *G = gsl_matrix_alloc(n, n);
+      random_chol(L0, n, 300 + n);
+      /* A = L0 L0^T */
+      for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j <= i; j++) {
+          double v = 0;
+          for (size_t k = 0; k <= j; k++)
+            v += L0[tri(i) + k] * L0[tri(j) + k];
+          A[tri(i) + j] = v;
+          gsl_matrix_set(G, i, j, v);
+          gsl_matrix_set(G, j, i, v);
+        }
+      ck_assert_int_eq(zpt_packed_cholesky(A, n, work, lds[wl]), 0);
+      ck_assert_int_eq(gsl_linalg_cholesky_decomp1(G), 0);
+      double worst = 0;
+      for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j <= i; j++)
+          worst = fmax(worst, fabs(A[tri(i) + j] - gsl_matrix_get(G, i, j)));
+      ck_assert_msg(worst < 1e-12, "n %zu, ld %zu: packed Cholesky vs GSL: %g",
+                    n, lds[wl], worst);
+      gsl_matrix_free(G);
+      zpt_free(L0), zpt_free(A);
+    }
+  const size_t ld = 64 * ZPT_PACKED_PANEL;
   /* not positive definite: diag(1, 1, -1, 1) fails at order 3 */
   double B[10] = {1, 0, 1, 0, 0, -1, 0, 0, 0, 1};
-  ck_assert_int_eq(zpt_packed_cholesky(B, 4), 3);
+  ck_assert_int_eq(zpt_packed_cholesky(B, 4, work, ld), 3);
+  /* indefinite beyond the first block: A = I except a 2x2 [[1, 2], [2, 1]]
+   * at rows 20, 21 (eigenvalue -1) */
+  const size_t n = 40;
+  double *C = zpt_doubles(tri(n), "C");
+  for (size_t i = 0; i < n; i++)
+    C[tri(i) + i] = 1;
+  C[tri(21) + 20] = 2;
+  ck_assert_int_eq(zpt_packed_cholesky(C, n, work, 16 * ZPT_PACKED_PANEL), 22);
+  /* a NaN below the first block */
+  memset(C, 0, tri(n) * sizeof(double));
+  for (size_t i = 0; i < n; i++)
+    C[tri(i) + i] = 1;
+  C[tri(30) + 3] = NAN;
+  ck_assert_int_gt(zpt_packed_cholesky(C, n, work, ld), 0);
+  zpt_free(C);
+  zpt_free(work);
 }
 END_TEST
 

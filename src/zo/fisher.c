@@ -122,12 +122,16 @@ void zpt_fisher_accum(zpt_fisher *f, const double *Z, size_t rows) {
 
 /* ---- update ------------------------------------------------------------- */
 
-/* L = chol(F + shift I), both packed; ZPT_OK or ZPT_ENUMERIC if not PD. */
-static int cholesky(const double *F, size_t n, double shift, double *L) {
+/* L = chol(F + shift I), both packed; ZPT_OK or ZPT_ENUMERIC if not PD.
+ * Uses zbuf (free once the rows are flushed) as the factorisation's
+ * workspace. */
+static int cholesky(zpt_fisher *f, const double *F, size_t n, double shift,
+                    double *L) {
   memcpy(L, F, zpt_packed_size(n) * sizeof(double));
   for (size_t i = 0; i < n; i++)
     L[zpt_packed_size(i) + i] += shift;
-  return zpt_packed_cholesky(L, n) == 0 ? ZPT_OK : ZPT_ENUMERIC;
+  return zpt_packed_cholesky(L, n, f->zbuf, f->zbuf_ld) == 0 ? ZPT_OK
+                                                             : ZPT_ENUMERIC;
 }
 
 /* Finishes the update of next_b from F_new = weight * next_L. */
@@ -163,14 +167,14 @@ static int finish_update(zpt_fisher *f, double weight) {
       Fb[k] = a == 1.0 ? Fn[k] : (1 - a) * o + a * Fn[k];
     }
   /* F_new is no longer needed: its array receives L_b */
-  int rc = cholesky(Fb, n, f->rho, Fn);
+  int rc = cholesky(f, Fb, n, f->rho, Fn);
   if (rc != ZPT_OK && f->jitter) {
     double mean_diag = 0;
     for (size_t i = 0; i < n; i++)
       mean_diag += fabs(Fb[zpt_packed_size(i) + i]);
     mean_diag = mean_diag > 0 ? mean_diag / (double)n : 1.0;
     for (double d = 1e-12; d <= 1.001e-2 && rc != ZPT_OK; d *= 100)
-      rc = cholesky(Fb, n, f->rho + d * mean_diag, Fn);
+      rc = cholesky(f, Fb, n, f->rho + d * mean_diag, Fn);
     if (rc == ZPT_OK)
       f->n_jitter++;
   }

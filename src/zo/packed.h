@@ -6,7 +6,7 @@
  *                        once (the natural perturbations of one block);
  *   zpt_packed_syrk      A += Z^T Z for a few rows of Z (the Fisher
  *                        accumulation);
- *   zpt_packed_cholesky  A = L L^T in place (LAPACK dpptrf).
+ *   zpt_packed_cholesky  A = L L^T in place (blocked, on the rank-k kernel).
  *
  * The solve computes every column with exactly the same sequence of
  * floating-point operations, whatever the number of columns and whatever
@@ -47,7 +47,10 @@ void zpt_packed_syrk(double *A, size_t n, const double *Zp, size_t ld,
 
 /* Cholesky A = L L^T in place (A packed lower on entry, L on return).
  * Returns 0, or k > 0 if the leading minor of order k is not positive
- * definite (A is then partly overwritten). */
-int zpt_packed_cholesky(double *A, size_t n);
+ * definite (A is then partly overwritten).  work: panels as for
+ * zpt_packed_syrk, ceil(n / 16) x ld doubles (ld a multiple of 16, at
+ * least 16; blocks of min(32, ld / 16) columns, so ld >= 512 is best).
+ * O(n^3 / 6). */
+int zpt_packed_cholesky(double *A, size_t n, double *work, size_t ld);
 
 #endif
