@@ -37,9 +37,12 @@ int zpt_fisher_alloc(zpt_fisher **out, const zpt_blocks *blocks, double rho,
   f->fisher = zpt_new_array(double *, blocks->n_blocks, "Fisher block pointers");
   f->chol = zpt_new_array(double *, blocks->n_blocks, "Cholesky block pointers");
   f->vec = zpt_doubles(m, "Fisher sampling scratch");
-  f->panel = zpt_doubles(m * ZPT_PACKED_PANEL, "natural perturbation panel");
-  f->zbuf = zpt_doubles(panels_of(m) * f->zbuf_ld, "Fisher row buffer");
-  if (!f->fisher || !f->chol || !f->vec || !f->panel || !f->zbuf) {
+  /* one buffer: Z rows of an update, the Cholesky's workspace, or the panel
+   * of queued draws -- never two at once (each user empties it first) */
+  size_t zn = panels_of(m) * f->zbuf_ld, pn = m * ZPT_PACKED_PANEL;
+  f->zbuf = zpt_doubles(zn > pn ? zn : pn, "Fisher row and draw buffer");
+  f->panel = f->zbuf;
+  if (!f->fisher || !f->chol || !f->vec || !f->zbuf) {
     zpt_fisher_free(f);
     return ZPT_ENOMEM;
   }
@@ -67,7 +70,6 @@ void zpt_fisher_free(zpt_fisher *f) {
   zpt_free(f->fisher);
   zpt_free(f->chol);
   zpt_free(f->vec);
-  zpt_free(f->panel);
   zpt_free(f->zbuf);
   zpt_free(f);
 }
@@ -79,6 +81,7 @@ int zpt_fisher_accum_begin(zpt_fisher *f, size_t b) {
     return zpt_fail(ZPT_EINVAL, "Fisher update: block %zu of %zu", b,
                     f->blocks->n_blocks);
   const size_t n = zpt_block_len(f->blocks, b), np = zpt_packed_size(n);
+  zpt_fisher_flush(f); /* the buffer holds no queued draws from here */
   drop_next(f);
   f->next_F = zpt_doubles(np, "Fisher block");
   f->next_L = zpt_doubles(np, "Cholesky block"); /* zeroed: the accumulator */
@@ -109,6 +112,7 @@ void zpt_fisher_accum(zpt_fisher *f, const double *Z, size_t rows) {
   const size_t n = f->next_n, P = ZPT_PACKED_PANEL;
   if (!f->next_L)
     return;
+  zpt_fisher_flush(f); /* queued draws use the buffer */
   for (size_t r = 0; r < rows; r++) {
     const double *z = Z + r * n;
     double *dst = f->zbuf + f->zbuf_rows * P;
@@ -227,6 +231,8 @@ void zpt_fisher_sample_defer(zpt_fisher *f, size_t b, gsl_rng *r, float *u) {
       u[k] = (float)gsl_ran_gaussian_ziggurat(r, 1.0);
     return;
   }
+  /* the buffer is the panel now: add buffered rows of an update first */
+  flush_rows(f);
   if (f->pend_n && (f->pend_b != b || f->pend_n == ZPT_PACKED_PANEL))
     zpt_fisher_flush(f);
   const size_t c = f->pend_n++;

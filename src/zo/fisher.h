@@ -22,8 +22,9 @@
  * factorises it in place (zpt_packed_cholesky, zbuf as its workspace).  On a block's first update these
  * are the block's own arrays; a later update of the block builds a new pair
  * and frees the old one on success (so a failure leaves F_b, L_b intact).
- * Fixed buffers: ZPT_FISHER_ZBUF_ROWS rows of Z and one solve panel of
- * n_max x ZPT_PACKED_PANEL doubles.
+ * Fixed buffers: one of ZPT_FISHER_ZBUF_ROWS x n_max doubles (rows of Z
+ * during an update, then the Cholesky's workspace; the panel of queued
+ * draws otherwise) and n_max doubles of scratch.
  *
  * Natural perturbations are drawn in two steps: zpt_fisher_sample_defer()
  * draws r from the given stream at once and queues the solve; draws of the
@@ -53,7 +54,7 @@
 #include "zo/packed.h"
 
 /* Rows of Z buffered before one packed rank-k update. */
-#define ZPT_FISHER_ZBUF_ROWS 64
+#define ZPT_FISHER_ZBUF_ROWS 32
 
 typedef struct {
   const zpt_blocks *blocks; /* not owned */
@@ -70,11 +71,13 @@ typedef struct {
   size_t next_b, next_n;
   double *next_F, *next_L;
   double *zbuf;             /* rows of Z not yet added, in panels of
-                               ZPT_PACKED_PANEL columns (packed.h) */
+                               ZPT_PACKED_PANEL columns (packed.h); also
+                               the Cholesky workspace and `panel` */
   size_t zbuf_ld;           /* doubles per panel */
   size_t zbuf_rows;
   /* queued natural perturbations: all of block pend_b */
-  double *panel;            /* max_len x ZPT_PACKED_PANEL: their r, then u */
+  double *panel;            /* max_len x ZPT_PACKED_PANEL: their r, then u
+                               (= zbuf: no draw is queued during an update) */
   float *pend_u[ZPT_PACKED_PANEL];
   size_t pend_n, pend_b;
   double *vec;              /* max_len scratch */

@@ -40,7 +40,7 @@ struct zpt_trainer {
   size_t *u_off, *u_len;
   size_t *u_block;     /* block of each perturbation of the iteration */
   uint64_t *u_order;   /* draw order: block * Q + q, sorted */
-  zpt_variation *vars; /* room for max(2Q, Q + 1, 1 + max_len) */
+  zpt_variation *vars; /* room for n_vars_cap = max(2Q, Q + 1) */
   size_t n_vars_cap;
   double *var_loss;
   double *jac_step; /* realised coordinate steps of a Jacobian */
@@ -300,8 +300,6 @@ int zpt_trainer_alloc(zpt_trainer **out, zpt_blackbox *bb,
     goto fail;
   }
   t->n_vars_cap = 2 * Q > Q + 1 ? 2 * Q : Q + 1;
-  if (t->fisher && 1 + t->blocks->max_len > t->n_vars_cap)
-    t->n_vars_cap = 1 + t->blocks->max_len;
   t->theta = zpt_floats(t->N, "theta");
   t->grad = zpt_floats(t->N, "gradient estimate");
   t->u = zpt_floats(u_count, "perturbations of one iteration");
@@ -339,6 +337,14 @@ fail:
 
 /* ---- queries ------------------------------------------------------------ */
 
+/* Variations per black-box call: the black box's max_vars, at most one
+ * iteration's worth (Q + 1 or 2Q, <= n_vars_cap). */
+static size_t call_size(const zpt_trainer *t) {
+  size_t iter_vars = t->cfg.diff == ZPT_DIFF_CENTRAL ? 2 * t->cfg.q : t->cfg.q + 1;
+  return t->bb->max_vars && t->bb->max_vars < iter_vars ? t->bb->max_vars
+                                                         : iter_vars;
+}
+
 /* Runs n variations on the batch into out (n x batch x M), in chunks of the
  * black box's max_vars and at most one iteration's worth (Q+1 or 2Q)
  * each, numbering queries from first.  The second bound keeps the backend's
@@ -347,10 +353,7 @@ fail:
 static int run_queries(zpt_trainer *t, const zpt_variation *vars, size_t n,
                        const float *inputs, size_t batch, float *out,
                        uint64_t first, const char *what) {
-  size_t chunk = t->bb->max_vars ? t->bb->max_vars : n;
-  size_t iter_vars = t->cfg.diff == ZPT_DIFF_CENTRAL ? 2 * t->cfg.q : t->cfg.q + 1;
-  if (chunk > iter_vars)
-    chunk = iter_vars;
+  const size_t chunk = call_size(t);
   for (size_t v = 0; v < n; v += chunk) {
     size_t k = n - v < chunk ? n - v : chunk;
     int rc = zpt_blackbox_query(t->bb, t->theta, vars + v, k, inputs, batch,
@@ -398,9 +401,7 @@ static int fisher_update(zpt_trainer *t, size_t b, const float *inputs,
   const size_t nb = zpt_block_len(t->blocks, b), off = t->blocks->offset[b];
   const size_t M = t->M;
   const float eps = (float)t->cfg.jac_eps;
-  t->vars[0] = (zpt_variation){0, 0, 0.0f, NULL};
   for (size_t j = 0; j < nb; j++) {
-    t->vars[1 + j] = (zpt_variation){off + j, 1, eps, &t->one};
     /* the step the backend realises in float: fl(theta + eps) - theta */
     float moved = t->theta[off + j] + eps * t->one;
     t->jac_step[j] = (double)moved - (double)t->theta[off + j];
@@ -411,8 +412,17 @@ static int fisher_update(zpt_trainer *t, size_t b, const float *inputs,
   }
   ZPT_TRY(reserve_out(t, 1 + nb, batch));
   float *out = t->out.data;
-  ZPT_TRY(run_queries(t, t->vars, 1 + nb, inputs, batch, out, t->c.queries,
-                      "Jacobian"));
+  /* the base query and the n_b coordinate queries, described one black-box
+   * call at a time (the calls run_queries would make) */
+  const size_t chunk = call_size(t);
+  for (size_t v0 = 0; v0 < 1 + nb; v0 += chunk) {
+    size_t k = 1 + nb - v0 < chunk ? 1 + nb - v0 : chunk;
+    for (size_t v = v0; v < v0 + k; v++)
+      t->vars[v - v0] = v == 0 ? (zpt_variation){0, 0, 0.0f, NULL}
+                               : (zpt_variation){off + v - 1, 1, eps, &t->one};
+    ZPT_TRY(run_queries(t, t->vars, k, inputs, batch, out + v0 * batch * M,
+                        t->c.queries + v0, "Jacobian"));
+  }
   ZPT_TRY(losses_of(t, out, 1, targets, batch, base_loss));
   /* per sample: J (M x n_b), Z = R J in place, F_new += Z^T Z */
   double *J = t->jz.data;
