@@ -217,11 +217,18 @@ static inline v16 bcast16(const float *p) {
 /* The pooled maximum, after the ReLU, of vectors a0 (row 2i) and a1 (row
  * 2i + 1) whose lanes are 16 consecutive output columns starting at an even
  * one: lanes 0..7 of the result are the 8 pooled columns. */
+#ifdef __clang__
+#define EVEN_LANES(m) __builtin_shufflevector(m, m, 0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14)
+#define ODD_LANES(m) __builtin_shufflevector(m, m, 1, 3, 5, 7, 9, 11, 13, 15, 1, 3, 5, 7, 9, 11, 13, 15)
+#else
+#define EVEN_LANES(m) \
+  __builtin_shuffle(m, (v16i){0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14})
+#define ODD_LANES(m) \
+  __builtin_shuffle(m, (v16i){1, 3, 5, 7, 9, 11, 13, 15, 1, 3, 5, 7, 9, 11, 13, 15})
+#endif
 static inline v16 pool_lanes(v16 a0, v16 a1) {
-  const v16i even = {0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14};
-  const v16i odd = {1, 3, 5, 7, 9, 11, 13, 15, 1, 3, 5, 7, 9, 11, 13, 15};
   v16 m = max16(a0, a1);
-  return max16(max16(__builtin_shuffle(m, even), __builtin_shuffle(m, odd)), splat16(0.0f));
+  return max16(max16(EVEN_LANES(m), ODD_LANES(m)), splat16(0.0f));
 }
 
 /* Position lanes (small OC, OW >= 16): og (<= POOL_OG) channels x 2 output
