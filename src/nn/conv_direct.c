@@ -254,7 +254,8 @@ static inline __attribute__((always_inline)) void pos_pool_tile(const float *x, 
     const float *xc = x + c * hw, *wc = wk + c * kk * POOL_OG;
     for (size_t r = 0; r <= g->kh; r++) {
       const float *row = xc + r * g->w;
-      const float *w0 = wc + r * g->kw * POOL_OG, *w1 = w0 - g->kw * POOL_OG;
+      const float *w0 = wc + r * g->kw * POOL_OG;
+      const float *w1 = r > 0 ? w0 - g->kw * POOL_OG : w0; /* row r - 1 (unused at r = 0) */
       for (size_t v = 0; v < g->kw; v++) {
         v16 xa = load16(row + ja + v), xb = load16(row + jb + v);
         if (r < g->kh) {
