@@ -632,6 +632,232 @@ START_TEST(test_prefix_reuse) {
 }
 END_TEST
 
+/* ------------------------------------------------- fused conv-ReLU-pool */
+
+/* One case of conv2d -> activation -> pooling: geometry, the activation,
+ * the pool's window and stride, whether the convolution's map is reshaped
+ * to (2 OC) x (OH / 2) x OW before the pool, and whether the model must
+ * fuse the three layers. */
+typedef struct {
+  size_t c, h, w, oc, kh, kw, stride, pad;
+  zpt_act act;
+  size_t pk, ps;
+  int reshape, fused;
+} fuse_case;
+
+static void fused_case(const fuse_case *fc, size_t n) {
+  size_t OH = (fc->h + 2 * fc->pad - fc->kh) / fc->stride + 1;
+  size_t OW = (fc->w + 2 * fc->pad - fc->kw) / fc->stride + 1;
+  zpt_model *m = shaped(zpt_shape_chw(fc->c, fc->h, fc->w));
+  OK(zpt_model_add_conv2d(m, "conv", fc->oc, fc->kh, fc->kw, fc->stride, fc->pad,
+                          ZPT_INIT_HE));
+  OK(zpt_model_add_act(m, "act", fc->act));
+  size_t PC = fc->oc, PH = OH, PW = OW; /* the map the pool sees */
+  if (fc->reshape) {
+    PC = 2 * fc->oc, PH = OH / 2;
+    OK(zpt_model_reshape(m, zpt_shape_chw(PC, PH, PW)));
+  }
+  OK(zpt_model_add_maxpool(m, "pool", fc->pk, fc->ps));
+  size_t QH = (PH - fc->pk) / fc->ps + 1, QW = (PW - fc->pk) / fc->ps + 1;
+  size_t M = zpt_model_output_size(m);
+  ck_assert_uint_eq(M, PC * QH * QW);
+  float *x, *y;
+  run_random(m, n, 300 + fc->oc + fc->kw, &x, &y);
+  char what[128];
+  snprintf(what, sizeof what, "conv %zux%zux%zu -> %zu k%zux%zu s%zu p%zu, act %d, pool %zu/%zu%s",
+           fc->c, fc->h, fc->w, fc->oc, fc->kh, fc->kw, fc->stride, fc->pad, (int)fc->act,
+           fc->pk, fc->ps, fc->reshape ? ", reshaped" : "");
+  ck_assert_msg(zpt_model_last_stats(m).fused_calls == (size_t)fc->fused,
+                "%s: %zu fused calls, expected %d", what, zpt_model_last_stats(m).fused_calls,
+                fc->fused);
+  ck_assert_uint_eq(zpt_model_last_stats(m).layer_calls, 3);
+
+  /* direct loops: convolution, activation, pooling of the (reshaped) map */
+  const float *Wt = view(m, "conv.weight"), *b = view(m, "conv.bias");
+  size_t per = fc->oc * OH * OW;
+  double *act = calloc(per, sizeof *act), *ref = calloc(n * M, sizeof *ref);
+  for (size_t smp = 0; smp < n; smp++) {
+    for (size_t o = 0; o < fc->oc; o++)
+      for (size_t i = 0; i < OH; i++)
+        for (size_t j = 0; j < OW; j++) {
+          double acc = b[o];
+          for (size_t c = 0; c < fc->c; c++)
+            for (size_t u = 0; u < fc->kh; u++)
+              for (size_t v = 0; v < fc->kw; v++) {
+                long yy = (long)(i * fc->stride + u) - (long)fc->pad;
+                long xx = (long)(j * fc->stride + v) - (long)fc->pad;
+                if (yy < 0 || xx < 0 || yy >= (long)fc->h || xx >= (long)fc->w)
+                  continue;
+                acc += (double)Wt[((o * fc->c + c) * fc->kh + u) * fc->kw + v] *
+                       x[((smp * fc->c + c) * fc->h + (size_t)yy) * fc->w + (size_t)xx];
+              }
+          act[(o * OH + i) * OW + j] = ref_act(fc->act, acc);
+        }
+    for (size_t c = 0; c < PC; c++)
+      for (size_t i = 0; i < QH; i++)
+        for (size_t j = 0; j < QW; j++) {
+          double best = -INFINITY;
+          for (size_t u = 0; u < fc->pk; u++)
+            for (size_t v = 0; v < fc->pk; v++) {
+              double t = act[(c * PH + i * fc->ps + u) * PW + j * fc->ps + v];
+              best = t > best ? t : best;
+            }
+          ref[smp * M + (c * QH + i) * QW + j] = best;
+        }
+  }
+  check_close(y, ref, n * M, what);
+
+  /* the same model with every layer on its own: the same outputs */
+  float *y2 = zpt_floats(n * M, "unfused output");
+  OK(zpt_model_set_fusion(m, 0));
+  OK(zpt_model_forward(m, zpt_model_params(m)->theta, x, n, y2, NULL));
+  ck_assert_uint_eq(zpt_model_last_stats(m).fused_calls, 0);
+  ZPT_ASSERT_CLOSE(y2, y, n * M, TOL, what);
+  OK(zpt_model_set_fusion(m, 1));
+  OK(zpt_model_forward(m, zpt_model_params(m)->theta, x, n, y2, NULL));
+  ck_assert_uint_eq(zpt_model_last_stats(m).fused_calls, (size_t)fc->fused);
+  ZPT_ASSERT_CLOSE(y2, y, n * M, TOL, what);
+  zpt_free(y2);
+  free(act);
+  free(ref);
+  zpt_free(x);
+  zpt_free(y);
+  zpt_model_free(m);
+}
+
+START_TEST(test_conv_relu_pool_fused) {
+  const zpt_act R = ZPT_ACT_RELU;
+  const fuse_case cases[] = {
+      /* fused, 16k channels in the lanes (kernel widths 5, 3, 1) */
+      {6, 12, 12, 16, 5, 5, 1, 0, R, 2, 2, 0, 1},  /* the CNN's conv2 */
+      {3, 7, 12, 32, 2, 3, 1, 0, R, 2, 2, 0, 1},   /* 2 groups, OW 10: overlapping tiles */
+      {5, 8, 8, 16, 1, 1, 1, 0, R, 2, 2, 0, 1},    /* 1x1 kernel */
+      /* fused, output columns in the lanes */
+      {1, 28, 28, 6, 5, 5, 1, 0, R, 2, 2, 0, 1},   /* the CNN's conv1: OW 24 */
+      {2, 10, 22, 7, 3, 5, 1, 0, R, 2, 2, 0, 1},   /* OW 18, channels 6 + 1 */
+      {1, 6, 44, 3, 3, 5, 1, 0, R, 2, 2, 0, 1},    /* OW 40: three column vectors */
+      {4, 20, 24, 16, 5, 9, 1, 0, R, 2, 2, 0, 1},  /* 16 channels, kernel too wide for lanes */
+      /* not fusable: the separate layers run */
+      {2, 17, 17, 4, 3, 3, 2, 0, R, 2, 2, 0, 0},   /* stride 2 */
+      {2, 8, 8, 16, 3, 3, 1, 1, R, 2, 2, 0, 0},    /* padding */
+      {3, 10, 12, 5, 3, 3, 1, 0, R, 2, 2, 0, 0},   /* 5 channels and OW 10 */
+      {2, 8, 10, 16, 3, 5, 1, 0, R, 2, 2, 0, 0},   /* 16 channels but OW 6 */
+      {6, 12, 12, 16, 5, 5, 1, 0, ZPT_ACT_TANH, 2, 2, 0, 0}, /* not a ReLU */
+      {6, 12, 12, 16, 5, 5, 1, 0, R, 2, 1, 0, 0},  /* pool stride 1 */
+      {6, 12, 12, 16, 5, 5, 1, 0, R, 4, 4, 0, 0},  /* 4x4 pool */
+      {6, 12, 12, 16, 5, 5, 1, 0, R, 2, 2, 1, 0},  /* map reshaped before the pool */
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    fused_case(&cases[i], 3);
+  ck_assert_int_eq(zpt_model_set_fusion(NULL, 1), ZPT_EINVAL);
+}
+END_TEST
+
+/* Batched variations of the CNN with and without fusion against each
+ * other and against plain forwards with theta written out, threads and
+ * chunks included; prefix reuse counted in sample-forwards. */
+static void cnn_variations(zpt_model *m, const zpt_variation *vars, size_t V, const float *x,
+                           size_t n, size_t expect_samples, const char *what) {
+  zpt_params *p = zpt_model_params(m);
+  size_t M = zpt_model_output_size(m);
+  float *out = zpt_floats(V * n * M, "fused"), *out2 = zpt_floats(V * n * M, "other");
+  OK(zpt_model_set_fusion(m, 1));
+  OK(zpt_model_forward_variations(m, p->theta, vars, V, x, n, out, 0, 0));
+  zpt_fwd_stats fs = zpt_model_last_stats(m);
+  ck_assert_msg(fs.fused_calls > 0, "%s: nothing fused", what);
+  ck_assert_msg(fs.sample_forwards == expect_samples, "%s: %zu sample-forwards, expected %zu",
+                what, fs.sample_forwards, expect_samples);
+  check_variations(m, vars, V, x, n, out, 0, 0);
+  OK(zpt_model_set_fusion(m, 0));
+  OK(zpt_model_forward_variations(m, p->theta, vars, V, x, n, out2, 0, 0));
+  zpt_fwd_stats us = zpt_model_last_stats(m);
+  ck_assert_uint_eq(us.fused_calls, 0);
+  ck_assert_uint_eq(us.sample_forwards, fs.sample_forwards);
+  ZPT_ASSERT_CLOSE(out2, out, V * n * M, TOL, what);
+  OK(zpt_model_set_fusion(m, 1));
+  for (size_t t = 2; t <= 3; t++)
+    for (size_t c = 0; c < 2; c++) {
+      OK(zpt_model_set_threads(m, t));
+      zpt_model_set_chunk_floats(m, c ? n * 864 : ZPT_MODEL_CHUNK_FLOATS);
+      memset(out2, 0, V * n * M * sizeof *out2);
+      OK(zpt_model_forward_variations(m, p->theta, vars, V, x, n, out2, 0, 0));
+      ck_assert_uint_eq(zpt_model_last_stats(m).sample_forwards, fs.sample_forwards);
+      ZPT_ASSERT_CLOSE(out2, out, V * n * M, TOL, what);
+    }
+  OK(zpt_model_set_threads(m, 1));
+  zpt_model_set_chunk_floats(m, ZPT_MODEL_CHUNK_FLOATS);
+  zpt_free(out);
+  zpt_free(out2);
+}
+
+START_TEST(test_fused_variations) {
+  zpt_cnn_config cfg = zpt_cnn_default();
+  zpt_model *m = zpt_cnn_alloc(&cfg);
+  ck_assert_msg(m != NULL, "%s", zpt_error_message());
+  zpt_params *p = zpt_model_params(m);
+  size_t N = p->n_params, n = 5, L = zpt_model_n_layers(m);
+  fill_uniform(p->theta, N, 400, 0.3f); /* biases too */
+  float *x = zpt_floats(n * 784, "x");
+  for (size_t i = 0; i < n * 784; i++)
+    x[i] = 0.5f + 0.5f * (float)sin(0.37 * (double)i); /* pixel-like, in [0, 1] */
+  float *delta = zpt_floats(N, "delta");
+  fill_uniform(delta, N, 401, 1.0f);
+  size_t c1b = zpt_params_find(p, "conv1.bias")->offset;
+  size_t c2w = zpt_params_find(p, "conv2.weight")->offset;
+  size_t c2b = zpt_params_find(p, "conv2.bias")->offset;
+  size_t f1w = zpt_params_find(p, "fc1.weight")->offset;
+
+  /* a mixture: the base, all of theta, each layer, ranges across layers */
+  zpt_variation mix[] = {
+      {0, 0, 0.0f, NULL},
+      {0, N, 0.05f, delta},
+      {3, 40, 0.2f, delta + 1},                      /* conv1 weights */
+      {c1b + 2, 30, -0.3f, delta + 2},               /* conv1 bias .. conv2 weights */
+      {c2b, 16, 0.5f, delta + 3},                    /* conv2 bias */
+      {c2w + 100, f1w + 7 - (c2w + 100), 0.1f, delta + 4}, /* conv2 .. fc1 */
+      {f1w + 9, 200, 0.2f, delta + 5},               /* fc1 only */
+      {N - 1, 1, 1.0f, delta},                       /* the last value */
+      {0, 0, 0.0f, NULL},
+  };
+  size_t V = sizeof mix / sizeof mix[0];
+  /* base pass: all L layers (the bases diverge at L); then each variation
+   * from its first perturbed layer on, over n samples: 3 from layer 0, 2
+   * from conv2 (layer 3), 1 from fc1 (6), 1 from fc2 (8) */
+  size_t expect = L * n + 3 * L * n + 2 * (L - 3) * n + (L - 6) * n + 1 * n;
+  cnn_variations(m, mix, V, x, n, expect, "CNN, mixed variations");
+
+  /* only the second convolution's parameters: the first fused run is
+   * computed once, the second once per variation */
+  zpt_variation conv2[4];
+  for (size_t v = 0; v < 4; v++)
+    conv2[v] = (zpt_variation){c2w + 37 * v, 50, 0.1f, delta + v};
+  cnn_variations(m, conv2, 4, x, n, 3 * n + 4 * (L - 3) * n, "CNN, conv2 variations");
+  zpt_fwd_stats st;
+  float *out = zpt_floats(4 * n * 10, "out");
+  OK(zpt_model_forward_variations(m, p->theta, conv2, 4, x, n, out, 0, 0));
+  st = zpt_model_last_stats(m);
+  ck_assert_uint_eq(st.fused_calls, 1 + 4); /* the shared first run, then one per variation */
+
+  /* only the first convolution's bias: every variation diverges at layer 0 */
+  zpt_variation conv1[3];
+  for (size_t v = 0; v < 3; v++)
+    conv1[v] = (zpt_variation){c1b + v, 1, 0.5f, delta + 10 + v};
+  cnn_variations(m, conv1, 3, x, n, 3 * L * n, "CNN, conv1-bias variations");
+  OK(zpt_model_forward_variations(m, p->theta, conv1, 3, x, n, out, 0, 0));
+  st = zpt_model_last_stats(m);
+  ck_assert_uint_eq(st.fused_calls, 3 + 1); /* per variation, then one over all 3 x n */
+  /* and the perturbation shows in the outputs (the test can fail) */
+  float *y = zpt_floats(n * 10, "base");
+  OK(zpt_model_forward(m, p->theta, x, n, y, NULL));
+  ck_assert(memcmp(y, out, n * 10 * sizeof *y) != 0);
+  zpt_free(y);
+  zpt_free(out);
+  zpt_free(delta);
+  zpt_free(x);
+  zpt_model_free(m);
+}
+END_TEST
+
 START_TEST(test_sequence_variations) {
   /* vector input viewed as a sequence -> RNN -> layer norm -> dense */
   size_t T = 5, F = 3, n = 4;
@@ -1086,6 +1312,8 @@ static Suite *nn_suite(void) {
   tcase_add_test(t, test_variations_match_single);
   tcase_add_test(t, test_many_random_variations);
   tcase_add_test(t, test_prefix_reuse);
+  tcase_add_test(t, test_conv_relu_pool_fused);
+  tcase_add_test(t, test_fused_variations);
   tcase_add_test(t, test_noise_deterministic);
   tcase_add_test(t, test_sequence_variations);
   tcase_add_test(t, test_init_rules);

@@ -266,6 +266,34 @@ static int add_pool(zpt_model *m, const zpt_layer_ops *ops, const char *name, si
   return nn_add(m, ops, name, c * h * w, zpt_shape_chw(c, d->oh, d->ow), d, 0, NULL);
 }
 
+/* ------------------------------------------------------------------ fusion */
+
+/* conv2d -> ReLU -> max-pool(2, 2): one pass that writes only the pooled
+ * map (conv_direct.c) */
+static int conv_relu_pool_forward(const zpt_layer *const *ls, const float *params,
+                                  const float *in, float *out, size_t n, zpt_fwd_ctx *ctx) {
+  const conv_impl *d = ls[0]->impl;
+  nn_conv_geom g = {d->c, d->h, d->w, d->oc, d->oh, d->ow, d->kh, d->kw, d->stride, d->pad};
+  return nn_conv_relu_pool(&g, params, params + d->oc * d->c * d->kh * d->kw, in, out, n, ctx);
+}
+
+nn_fused_fn nn_fusion_find(const zpt_layer *const *ls, size_t count, size_t *span) {
+  *span = 1;
+  if (count < 3 || ls[0]->ops != &conv_ops || !nn_is_relu(ls[1]) || ls[2]->ops != &maxpool_ops)
+    return NULL;
+  const conv_impl *d = ls[0]->impl;
+  const pool_impl *p = ls[2]->impl;
+  /* the pool must read the convolution's map as such (a reshape in between
+   * would change what its windows are) */
+  if (p->k != 2 || p->stride != 2 || p->c != d->oc || p->h != d->oh || p->w != d->ow)
+    return NULL;
+  nn_conv_geom g = {d->c, d->h, d->w, d->oc, d->oh, d->ow, d->kh, d->kw, d->stride, d->pad};
+  if (!nn_conv_relu_pool_fusable(&g))
+    return NULL;
+  *span = 3;
+  return conv_relu_pool_forward;
+}
+
 int zpt_model_add_maxpool(zpt_model *m, const char *name, size_t k, size_t stride) {
   return add_pool(m, &maxpool_ops, name, k, stride);
 }

@@ -91,6 +91,8 @@ static const zpt_layer_ops sigmoid_ops = {"sigmoid", sigmoid_forward, NULL, sigm
                                           NULL};
 static const zpt_layer_ops gelu_ops = {"gelu", gelu_forward, NULL, gelu_flops, NULL};
 
+int nn_is_relu(const zpt_layer *l) { return l->ops == &relu_ops; }
+
 int zpt_model_add_act(zpt_model *m, const char *name, zpt_act kind) {
   ZPT_TRY(nn_check_model(m, "activation", name));
   const zpt_layer_ops *ops = kind == ZPT_ACT_RELU      ? &relu_ops

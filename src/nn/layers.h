@@ -45,7 +45,9 @@ int zpt_model_add_dense(zpt_model *m, const char *name, size_t out, int init);
  * `pad` on every side, stride `stride` in both directions:
  *   y[o][i][j] = b[o] + sum_{c,u,v} W[o][c][u][v] x[c][i*stride+u-pad][j*stride+v-pad]
  * Output OC x OH x OW with OH = (H + 2 pad - kh) / stride + 1 (floor).
- * Views: weight [OC x C x kh x kw], bias [OC]. */
+ * Views: weight [OC x C x kh x kw], bias [OC].  Followed by a ReLU and a
+ * 2x2 max-pool at stride 2 it may run fused with them (zpt_model_set_fusion
+ * in nn/model.h): same layers, same results. */
 int zpt_model_add_conv2d(zpt_model *m, const char *name, size_t out_channels,
                          size_t kh, size_t kw, size_t stride, size_t pad, int init);
 

@@ -36,6 +36,11 @@ struct zpt_model {
   zpt_params *params;
   zpt_layer **layers;
   zpt_shape *shapes; /* shapes[k]: output shape of layer k */
+  /* the steps a forward takes: layers [k, k + span[k]) run as one call, by
+   * fused[k] when span[k] > 1; span is 0 inside a fused run */
+  size_t *span;
+  nn_fused_fn *fused;
+  int no_fusion; /* zpt_model_set_fusion(m, 0) */
   size_t n_layers, cap_layers;
   zpt_shape in_shape;
   size_t input_size;
@@ -157,6 +162,8 @@ void zpt_model_free(zpt_model *m) {
     zpt_layer_free(m->layers[k]);
   free(m->layers);
   free(m->shapes);
+  free(m->span);
+  free(m->fused);
   zpt_params_free(m->params);
   for (int i = 0; i < 2; i++)
     zpt_buffer_release(&m->base_pp[i]);
@@ -213,11 +220,12 @@ void zpt_model_set_chunk_floats(zpt_model *m, size_t floats) {
 }
 
 zpt_fwd_stats zpt_model_last_stats(const zpt_model *m) {
-  zpt_fwd_stats s = {0, 0, 0};
+  zpt_fwd_stats s = {0, 0, 0, 0};
   for (size_t t = 0; t < ZPT_MODEL_MAX_THREADS; t++) {
     s.layer_calls += m->ws[t].stats.layer_calls;
     s.sample_forwards += m->ws[t].stats.sample_forwards;
     s.chunks += m->ws[t].stats.chunks;
+    s.fused_calls += m->ws[t].stats.fused_calls;
   }
   return s;
 }
@@ -254,6 +262,40 @@ static int check_usable(const zpt_model *m, const char *what) {
   if (m->broken)
     return zpt_fail(ZPT_EINVAL, "%s: the model is unusable: an earlier layer "
                                 "constructor failed after registering parameter views", what);
+  return ZPT_OK;
+}
+
+/* Splits the layers into the steps of a forward: fused runs where a kernel
+ * exists (nn_fusion_find) and fusion is on, single layers elsewhere.  A run
+ * is only taken when its inner layers have no parameters and no noise: then
+ * no variation can diverge inside it (d_v is a perturbed or a stochastic
+ * layer), so prefix reuse sees the same boundaries as without fusion. */
+static void plan_fusion(zpt_model *m) {
+  size_t L = m->n_layers;
+  for (size_t k = 0; k < L;) {
+    size_t span = 1;
+    nn_fused_fn f = m->no_fusion ? NULL
+                                 : nn_fusion_find((const zpt_layer *const *)m->layers + k,
+                                                  L - k, &span);
+    if (f)
+      for (size_t i = k + 1; i < k + span; i++)
+        if (m->layers[i]->n_params || m->layers[i]->stochastic)
+          f = NULL;
+    if (!f || span < 2 || span > L - k)
+      f = NULL, span = 1;
+    m->span[k] = span;
+    m->fused[k] = f;
+    for (size_t i = k + 1; i < k + span; i++)
+      m->span[i] = 0, m->fused[i] = NULL;
+    k += span;
+  }
+}
+
+int zpt_model_set_fusion(zpt_model *m, int on) {
+  if (!m)
+    return zpt_fail(ZPT_EINVAL, "zpt_model_set_fusion: model is NULL");
+  m->no_fusion = !on;
+  plan_fusion(m);
   return ZPT_OK;
 }
 
@@ -294,7 +336,13 @@ int zpt_model_add_shaped(zpt_model *m, zpt_layer *l, zpt_shape out) {
     zpt_shape *ss = ls ? realloc(m->shapes, cap * sizeof *ss) : NULL;
     if (ss)
       m->shapes = ss;
-    if (!ls || !ss)
+    size_t *sp = ss ? realloc(m->span, cap * sizeof *sp) : NULL;
+    if (sp)
+      m->span = sp;
+    nn_fused_fn *fu = sp ? realloc(m->fused, cap * sizeof *fu) : NULL;
+    if (fu)
+      m->fused = fu;
+    if (!ls || !ss || !sp || !fu)
       rc = zpt_fail(ZPT_ENOMEM, "out of memory adding layer '%s'", l->name);
     else
       m->cap_layers = cap;
@@ -307,6 +355,7 @@ int zpt_model_add_shaped(zpt_model *m, zpt_layer *l, zpt_shape out) {
   m->shapes[m->n_layers] = out;
   m->n_layers++;
   m->param_end = l->param_offset + l->n_params;
+  plan_fusion(m);
   return ZPT_OK;
 }
 
@@ -365,11 +414,18 @@ double zpt_model_flops(const zpt_model *m) {
 
 /* ---------------------------------------------------------------- forward */
 
+/* Floats per sample written by the step starting at layer k. */
+static size_t step_out_size(const zpt_model *m, size_t k) {
+  return m->layers[k + m->span[k] - 1]->out_size;
+}
+
+/* The widest activation a forward writes: the input and the output of
+ * every step (the inner activations of a fused run are never written). */
 static size_t widest_activation(const zpt_model *m) {
   size_t w = m->input_size;
-  for (size_t k = 0; k < m->n_layers; k++)
-    if (m->layers[k]->out_size > w)
-      w = m->layers[k]->out_size;
+  for (size_t k = 0; k < m->n_layers; k += m->span[k])
+    if (step_out_size(m, k) > w)
+      w = step_out_size(m, k);
   return w;
 }
 
@@ -392,11 +448,23 @@ static int reserve_floats(zpt_buffer *buf, size_t a, size_t b, const char *what)
   return zpt_buffer_reserve(buf, bytes, what);
 }
 
-static int run_layer(fwd_ws *w, const zpt_layer *l, const float *params,
-                     const float *in, float *out, size_t n, gsl_rng *noise) {
+/* Runs the step starting at layer k (one layer, or a fused run of span[k]
+ * layers) with that layer's parameters. */
+static int run_step(const zpt_model *m, fwd_ws *w, size_t k, const float *params,
+                    const float *in, float *out, size_t n, gsl_rng *noise) {
+  const zpt_layer *l = m->layers[k];
+  size_t span = m->span[k];
   zpt_fwd_ctx ctx = {noise, &w->work};
-  w->stats.layer_calls++;
-  w->stats.sample_forwards += n;
+  w->stats.layer_calls += span;
+  w->stats.sample_forwards += span * n;
+  if (span > 1) {
+    w->stats.fused_calls++;
+    int rc = m->fused[k]((const zpt_layer *const *)m->layers + k, params, in, out, n, &ctx);
+    if (rc != ZPT_OK)
+      return zpt_fail_context(rc, "layers '%s'..'%s' (fused): ", l->name,
+                              m->layers[k + span - 1]->name);
+    return ZPT_OK;
+  }
   int rc = l->ops->forward(l, params, in, out, n, &ctx);
   if (rc != ZPT_OK)
     return zpt_fail_context(rc, "%s layer '%s': ", l->ops->kind, l->name);
@@ -419,11 +487,13 @@ int zpt_model_forward(zpt_model *m, const float *theta, const float *in,
   ZPT_TRY(reserve_floats(&m->base_pp[1], n, wide, "activations"));
   clear_stats(m);
   const float *src = in;
-  for (size_t k = 0; k < m->n_layers; k++) {
+  int pp = 0; /* ping-pong: a step never writes the buffer it reads */
+  for (size_t k = 0; k < m->n_layers; k += m->span[k]) {
     const zpt_layer *l = m->layers[k];
-    float *dst = k + 1 == m->n_layers ? out : m->base_pp[k & 1].data;
-    ZPT_TRY(run_layer(&m->ws[0], l, theta + l->param_offset, src, dst, n, noise));
+    float *dst = k + m->span[k] == m->n_layers ? out : m->base_pp[pp].data;
+    ZPT_TRY(run_step(m, &m->ws[0], k, theta + l->param_offset, src, dst, n, noise));
     src = dst;
+    pp ^= 1;
   }
   return ZPT_OK;
 }
@@ -547,11 +617,14 @@ static int base_pass(zpt_model *m, const float *theta, const float *in, size_t n
   ZPT_TRY(reserve_floats(&m->base_pp[1], n, wide, "base activations"));
   float *store = m->base_store.data;
   const float *src = in;
-  for (size_t k = 0; k < deepest; k++) {
+  int pp = 0;
+  for (size_t k = 0; k < deepest; k += m->span[k]) {
     const zpt_layer *l = m->layers[k];
-    float *dst = off[k + 1] != none ? store + n * off[k + 1] : m->base_pp[k & 1].data;
-    ZPT_TRY(run_layer(&m->ws[0], l, theta + l->param_offset, src, dst, n, NULL));
+    size_t end = k + m->span[k];
+    float *dst = off[end] != none ? store + n * off[end] : m->base_pp[pp].data;
+    ZPT_TRY(run_step(m, &m->ws[0], k, theta + l->param_offset, src, dst, n, NULL));
     src = dst;
+    pp ^= 1;
   }
   *offsets = off;
   return ZPT_OK;
@@ -579,11 +652,11 @@ static int run_chunk(zpt_model *m, fwd_ws *w, const float *theta, const zpt_vari
   }
   float *act_in = w->act[0].data, *act_out = w->act[1].data;
   float *pert = w->pert.data;
-  for (size_t k = plans[0].diverge; k < L; k++) {
+  for (size_t k = plans[0].diverge; k < L; k += m->span[k]) {
     const zpt_layer *l = m->layers[k];
     const float *base_params = theta + l->param_offset;
     int stoch = noisy && l->stochastic;
-    size_t isz = l->in_size, osz = l->out_size;
+    size_t isz = l->in_size, osz = step_out_size(m, k);
     size_t i = 0;
     while (i < count && plans[i].diverge <= k) {
       const var_plan *p = &plans[i];
@@ -595,8 +668,8 @@ static int run_chunk(zpt_model *m, fwd_ws *w, const float *theta, const zpt_vari
         size_t j = i + 1;
         while (j < count && plans[j].diverge < k && !perturbs(&vars[plans[j].index], l))
           j++;
-        ZPT_TRY(run_layer(w, l, base_params, act_in + i * n * isz, act_out + i * n * osz,
-                          (j - i) * n, NULL));
+        ZPT_TRY(run_step(m, w, k, base_params, act_in + i * n * isz, act_out + i * n * osz,
+                         (j - i) * n, NULL));
         i = j;
         continue;
       }
@@ -606,8 +679,8 @@ static int run_chunk(zpt_model *m, fwd_ws *w, const float *theta, const zpt_vari
         params = pert;
       }
       const float *src = p->diverge == k ? base_at(m, off, k, in, n) : act_in + i * n * isz;
-      ZPT_TRY(run_layer(w, l, params, src, act_out + i * n * osz, n,
-                        noisy ? w->rngs[i] : NULL));
+      ZPT_TRY(run_step(m, w, k, params, src, act_out + i * n * osz, n,
+                       noisy ? w->rngs[i] : NULL));
       i++;
     }
     float *t = act_in;

@@ -180,16 +180,32 @@ void zpt_model_set_chunk_floats(zpt_model *m, size_t floats);
 #define ZPT_MODEL_MAX_THREADS 16
 int zpt_model_set_threads(zpt_model *m, size_t n);
 
+/* Layer fusion (default on): runs of layers that one kernel evaluates in a
+ * single pass are run fused by zpt_model_forward and
+ * zpt_model_forward_variations.  Today that is conv2d -> ReLU -> 2x2
+ * max-pool at stride 2 when the convolution has stride 1, no padding, an
+ * even output size, and 16k output channels (kernel width <= 7, output
+ * width >= 8) or an output width >= 16 (nn/layers.h; docs/layers.md): only
+ * the pooled map is written.  Nothing else changes: the layers, their
+ * parameters and the prefix reuse are those of the unfused model (the inner
+ * layers of a run have no parameters, so a variation perturbing the
+ * convolution diverges there as before) and the outputs are identical.
+ * zpt_model_set_fusion(m, 0) runs every layer on its own (for comparisons).
+ * zpt_model_last_stats counts a fused call as the calls of its layers. */
+int zpt_model_set_fusion(zpt_model *m, int on);
+
 /* Bytes currently held in reusable workspaces (for tests and benchmarks:
  * it stops growing once the largest call has been seen). */
 size_t zpt_model_workspace_bytes(const zpt_model *m);
 
 /* Counters of the last zpt_model_forward_variations call, for tests and
- * benchmarks: layer forwards evaluated and samples pushed through them. */
+ * benchmarks: layer forwards evaluated and samples pushed through them
+ * (zpt_model_forward resets and counts them too). */
 typedef struct {
   size_t layer_calls;     /* calls of ops->forward */
   size_t sample_forwards; /* sum over calls of their sample counts */
   size_t chunks;          /* variation chunks */
+  size_t fused_calls;     /* of which fused runs (each counted above as its layers) */
 } zpt_fwd_stats;
 zpt_fwd_stats zpt_model_last_stats(const zpt_model *m);
 

@@ -63,7 +63,7 @@ void zpt_zo_config_default(zpt_zo_config *cfg) {
   cfg->n_max = 512;
   cfg->normalize = 1;
   cfg->diff = ZPT_DIFF_FORWARD;
-  cfg->rho = 0.1;
+  cfg->rho = 1.0;
   cfg->t_ud = 100;
   cfg->trace_norm = 1;
   cfg->fisher_avg = 1.0;
