@@ -19,9 +19,10 @@
  * Working memory (no dense n_b x n_b matrix anywhere): an update
  * accumulates F_new in the packed array that becomes the block's new L_b
  * (zpt_packed_syrk), blends it into the new F_b, copies that into L_b and
- * factorises it in place (zpt_packed_cholesky, zbuf as its workspace).  On a block's first update these
- * are the block's own arrays; a later update of the block builds a new pair
- * and frees the old one on success (so a failure leaves F_b, L_b intact).
+ * factorises it in place (zpt_packed_cholesky, zbuf as its workspace).  On
+ * a block's first update these are the block's own arrays; a later update
+ * of the block builds a new pair and frees the old one on success (so a
+ * failure leaves F_b, L_b intact).
  * Fixed buffers: one of ZPT_FISHER_ZBUF_ROWS x n_max doubles (rows of Z
  * during an update, then the Cholesky's workspace; the panel of queued
  * draws otherwise) and n_max doubles of scratch.

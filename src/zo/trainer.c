@@ -47,7 +47,7 @@ struct zpt_trainer {
   size_t *perm_perturb, *perm_fisher;
   size_t next_fblock; /* block of the next Fisher update */
   zpt_buffer out;     /* outputs of one iteration's queries */
-  zpt_buffer jz;      /* J, then Z in place, of one sample: M x n_b doubles */
+  zpt_buffer jz;      /* one sample's J, then Z in place: M x max_len */
   float one;          /* delta of a coordinate variation */
   int failed;
   zpt_zo_counters c;
