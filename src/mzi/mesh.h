@@ -32,6 +32,9 @@ typedef enum {
   ZPT_MESH_RECK = 2      /* triangular, 2K-3 columns */
 } zpt_mesh_kind;
 
+/* The rotation kernel's band plan (internal: mzi/sweep.h). */
+typedef struct zpt_mesh_sweep zpt_mesh_sweep;
+
 typedef struct {
   zpt_mesh_kind kind;
   size_t K;          /* channels */
@@ -40,6 +43,7 @@ typedef struct {
   size_t *col_start; /* n_cols + 1: MZIs of column c are col_start[c] .. col_start[c+1]-1 */
   size_t *top;       /* n_mzi: the upper channel m of each MZI's pair (m, m+1) */
   int universal;     /* every unitary is reachable (with a screen) */
+  zpt_mesh_sweep *sweep; /* the kernel's plan of the columns (internal) */
 } zpt_mesh_topology;
 
 /* Clements with K >= 2 channels and n_cols columns (0 means K, the full,
