@@ -1060,13 +1060,35 @@ START_TEST(test_flops_and_views) {
                    ZPT_OK);
   zpt_layer_free(l);
   zpt_params_free(p);
-  /* the measured route rule: matrix from n = 4K on, for >= ~K/8 columns */
+  /* the measured route rule: matrix from n K^2 = 2^21 on for meshes of
+   * >= ~7K/8 columns (2^20 and >= 3K/4 columns with chip errors) */
   zpt_mesh_topology *full = NULL, *thin = NULL;
-  ck_assert_int_eq(zpt_mesh_topology_alloc(ZPT_MESH_CLEMENTS, 16, 0, &full), ZPT_OK);
-  ck_assert_int_eq(zpt_mesh_topology_alloc(ZPT_MESH_CLEMENTS, 16, 1, &thin), ZPT_OK);
-  ck_assert_int_eq(zpt_mesh_auto_route(full, 63), ZPT_ROUTE_ROTATIONS);
-  ck_assert_int_eq(zpt_mesh_auto_route(full, 64), ZPT_ROUTE_MATRIX);
+  ck_assert_int_eq(zpt_mesh_topology_alloc(ZPT_MESH_CLEMENTS, 64, 0, &full), ZPT_OK);
+  ck_assert_int_eq(zpt_mesh_topology_alloc(ZPT_MESH_CLEMENTS, 64, 32, &thin), ZPT_OK);
+  ck_assert_int_eq(zpt_mesh_auto_route(full, 511), ZPT_ROUTE_ROTATIONS);
+  ck_assert_int_eq(zpt_mesh_auto_route(full, 512), ZPT_ROUTE_MATRIX);
   ck_assert_int_eq(zpt_mesh_auto_route(thin, 100000), ZPT_ROUTE_ROTATIONS);
+  p = zpt_params_alloc();
+  zpt_chip chip;
+  zpt_chip_config cc = zpt_chip_config_aaai(7, 1.0);
+  ck_assert_int_eq(zpt_chip_init(&chip, &cc), ZPT_OK);
+  zpt_layer *ideal = mesh_layer(p, "a", ZPT_MESH_CLEMENTS, 64, 0, 1, ZPT_ROUTE_AUTO, NULL);
+  zpt_layer *err = mesh_layer(p, "b", ZPT_MESH_CLEMENTS, 64, 0, 1, ZPT_ROUTE_AUTO, &chip);
+  zpt_layer *fixed = mesh_layer(p, "c", ZPT_MESH_CLEMENTS, 64, 0, 1, ZPT_ROUTE_ROTATIONS, NULL);
+  ck_assert_int_eq(zpt_mesh_layer_route(ideal, 300), ZPT_ROUTE_ROTATIONS);
+  ck_assert_int_eq(zpt_mesh_layer_route(err, 300), ZPT_ROUTE_MATRIX);
+  zpt_layer *err48 = mesh_layer(p, "d", ZPT_MESH_CLEMENTS, 64, 48, 1, ZPT_ROUTE_AUTO, &chip);
+  zpt_layer *ideal48 = mesh_layer(p, "e", ZPT_MESH_CLEMENTS, 64, 48, 1, ZPT_ROUTE_AUTO, NULL);
+  ck_assert_int_eq(zpt_mesh_layer_route(err48, 6500), ZPT_ROUTE_MATRIX);
+  ck_assert_int_eq(zpt_mesh_layer_route(ideal48, 6500), ZPT_ROUTE_ROTATIONS);
+  zpt_layer_free(err48);
+  zpt_layer_free(ideal48);
+  ck_assert_int_eq(zpt_mesh_layer_route(fixed, 100000), ZPT_ROUTE_ROTATIONS);
+  ck_assert_int_eq(zpt_mesh_layer_route(NULL, 1), ZPT_ROUTE_AUTO);
+  zpt_layer_free(ideal);
+  zpt_layer_free(err);
+  zpt_layer_free(fixed);
+  zpt_params_free(p);
   zpt_mesh_topology_free(full);
   zpt_mesh_topology_free(thin);
 }

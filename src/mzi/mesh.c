@@ -292,7 +292,7 @@ zpt_mesh_hw_coef(const zpt_mesh_hw *hw, const zpt_mesh_topology *t,
 static void general_entries(const zpt_mesh_topology *t, const zpt_mzi_coef *coef,
                             float *entries) {
   const zpt_mesh_sweep *sw = t->sweep;
-  zpt_mesh_sweep_identity(sw, 0, entries);
+  zpt_mesh_sweep_identity(sw, t, 0, entries);
   for (size_t c = 0; c < t->n_cols; c++) {
     size_t q0 = t->col_start[c], nq = t->col_start[c + 1] - q0;
     memcpy(entries + 8 * (sw->col_entry[c] + sw->col_first[c]), coef[q0],
@@ -333,7 +333,7 @@ static void lift_coef(const zpt_mesh_hw *hw, const zpt_mesh_topology *t,
     pend[0][k] = pend[2][k] = 1;
     pend[1][k] = pend[3][k] = 0;
   }
-  zpt_mesh_sweep_identity(sw, 1, entries);
+  zpt_mesh_sweep_identity(sw, t, 1, entries);
   for (size_t c = 0; c < t->n_cols; c++) {
     size_t q0 = t->col_start[c], nq = t->col_start[c + 1] - q0;
     if (nq == 0)
@@ -456,16 +456,27 @@ typedef struct {
   zpt_mesh_route route;
 } mesh_impl;
 
-/* The route rule, from bench/bench_mzi.c (docs/mzi.md, "Route choice"):
- * building U costs about K forwards of the rotations, after which the
- * cgemm streams the batch faster than the rotations do; measured, the
- * matrix route wins from about n = 4K samples on, for full meshes and for
- * truncated meshes of L = K/4 columns alike.  Meshes shorter than about
- * K/8 columns were not measured and stay on the rotations, whose cost
- * shrinks with L while the cgemm's does not. */
+/* The route rule, measured with bench/bench_mzi.c (docs/mzi.md, "Route
+ * choice"; thread CPU time, one thread, single-threaded OpenBLAS).  Building
+ * U costs K samples of rotations; after that the cgemm's cost per sample
+ * (8 K^2 flops near the sgemm rate for K >= 32) is below the rotations'
+ * (~K^2/2 MZIs at 9 multiply-adds on 16 lanes) only for deep meshes: full
+ * Clements meshes on ideal hardware take the matrix route from n K^2 = 2^21
+ * on (K = 64: n ~ 400-500; K = 32: ~1600; K = 16: equal up to n = 6500),
+ * meshes of 3K/4 columns at best tie at n = 6500, of K/2 columns never.
+ * With chip errors the rotations use the general 2x2 form (16
+ * multiply-adds) and the matrix route wins from n K^2 = 2^20 on, also at
+ * 3K/4 columns. */
+static zpt_mesh_route auto_route(const zpt_mesh_topology *t, size_t n, int general) {
+  size_t full = t->K * (t->K - 1) / 2;
+  int deep = general ? 4 * t->n_mzi >= 3 * full : 8 * t->n_mzi >= 7 * full;
+  size_t work = n * t->K * t->K;
+  return deep && work >= ((size_t)1 << (general ? 20 : 21)) ? ZPT_ROUTE_MATRIX
+                                                             : ZPT_ROUTE_ROTATIONS;
+}
+
 zpt_mesh_route zpt_mesh_auto_route(const zpt_mesh_topology *t, size_t n) {
-  int deep = 16 * t->n_mzi >= t->K * t->K; /* at least ~K/8 columns */
-  return deep && n >= 4 * t->K ? ZPT_ROUTE_MATRIX : ZPT_ROUTE_ROTATIONS;
+  return auto_route(t, n, 0);
 }
 
 /* Carves the forward's scratch: per-MZI coefficients and screen (general
@@ -532,7 +543,7 @@ static int mesh_forward(const zpt_layer *l, const float *params, const float *in
   const zpt_mesh_topology *t = mi->topo;
   if (n == 0)
     return ZPT_OK;
-  zpt_mesh_route route = mi->route == ZPT_ROUTE_AUTO ? zpt_mesh_auto_route(t, n) : mi->route;
+  zpt_mesh_route route = zpt_mesh_layer_route(l, n);
   zpt_buffer local = {0};
   zpt_buffer *w = ctx && ctx->work ? ctx->work : &local;
   mesh_scratch s;
@@ -578,6 +589,13 @@ static void mesh_destroy(zpt_layer *l) {
 
 static const zpt_layer_ops mesh_ops = {"mzi_mesh", mesh_forward, mesh_init,
                                        mesh_flops, mesh_destroy};
+
+zpt_mesh_route zpt_mesh_layer_route(const zpt_layer *l, size_t n) {
+  if (!l || l->ops != &mesh_ops)
+    return ZPT_ROUTE_AUTO;
+  const mesh_impl *mi = l->impl;
+  return mi->route != ZPT_ROUTE_AUTO ? mi->route : auto_route(mi->topo, n, !mi->hw->ideal);
+}
 
 const zpt_mesh_topology *zpt_mesh_layer_topology(const zpt_layer *l) {
   return l && l->ops == &mesh_ops ? ((const mesh_impl *)l->impl)->topo : NULL;

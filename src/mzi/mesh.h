@@ -109,8 +109,14 @@ int zpt_mesh_layer_alloc(zpt_params *p, const char *name, const zpt_mesh_spec *s
 int zpt_mesh_layer_matrix(const zpt_layer *l, const float *params, zpt_cfloat *U);
 /* The topology of a mesh layer (NULL if l is not a mesh layer). */
 const zpt_mesh_topology *zpt_mesh_layer_topology(const zpt_layer *l);
-/* The route AUTO chooses for a batch of n samples on this topology. */
+/* The route AUTO chooses for a batch of n samples on this topology with
+ * ideal hardware (docs/mzi.md, "Route choice"). */
 zpt_mesh_route zpt_mesh_auto_route(const zpt_mesh_topology *t, size_t n);
+/* The route mesh layer l takes for a batch of n samples: its fixed route,
+ * or AUTO's choice for its hardware (with chip errors the rotations use the
+ * general 2x2 form and the matrix route wins earlier).  ZPT_ROUTE_AUTO if l
+ * is not a mesh layer. */
+zpt_mesh_route zpt_mesh_layer_route(const zpt_layer *l, size_t n);
 
 /* Coefficients of a mesh with chip errors (internal, also used by the RNN
  * cell): phases n_mzi x 2, screen K phases or NULL. */

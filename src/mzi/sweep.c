@@ -78,16 +78,26 @@ int zpt_mesh_sweep_alloc(const zpt_mesh_topology *t, zpt_mesh_sweep **out) {
   return ZPT_OK;
 }
 
-void zpt_mesh_sweep_identity(const zpt_mesh_sweep *s, int lifted, float *coef) {
-  if (lifted) {
-    memset(coef, 0, 4 * s->n_entries * sizeof *coef);
-    return;
-  }
-  for (size_t e = 0; e < s->n_entries; e++) {
-    float *c = coef + 8 * e;
-    for (int k = 0; k < 8; k++)
-      c[k] = 0;
-    c[0] = c[6] = 1;
+void zpt_mesh_sweep_identity(const zpt_mesh_sweep *s, const zpt_mesh_topology *t, int lifted,
+                             float *coef) {
+  for (size_t c = 0; c < t->n_cols; c++) {
+    size_t S = s->col_steps[c], first = s->col_first[c];
+    size_t last = first + (t->col_start[c + 1] - t->col_start[c]); /* one past */
+    for (size_t k = 0; k < S; k++) {
+      if (k == first && last > first) {
+        k = last - 1;
+        continue;
+      }
+      if (lifted) {
+        float *col = coef + 4 * s->col_entry[c];
+        col[k] = col[S + k] = col[2 * S + k] = col[3 * S + k] = 0;
+      } else {
+        float *e = coef + 8 * (s->col_entry[c] + k);
+        for (int i = 0; i < 8; i++)
+          e[i] = 0;
+        e[0] = e[6] = 1;
+      }
+    }
   }
 }
 
@@ -302,7 +312,18 @@ zpt_mesh_sweep_lift_column(const float *phases, size_t nq, float *p0r, float *p0
     v16 gr = FLT(BITS(ei) ^ s2), gi = FLT(BITS(er) ^ s2 ^ SIGN);
     v16 o0 = -zi / (SPLAT(1.0f) + zr), o2 = -ai / (SPLAT(1.0f) + ar);
     v16 n0r = FLT(BITS(gr) ^ s1), n0i = FLT(BITS(gi) ^ s1);
-    /* lanes from m on keep what was there */
+    if (m == VW) {
+      memcpy(out + j, &o0, sizeof o0);
+      memcpy(out + stride + j, &zi, sizeof zi);
+      memcpy(out + 2 * stride + j, &o2, sizeof o2);
+      memcpy(out + 3 * stride + j, &ai, sizeof ai);
+      memcpy(p0r + j, &n0r, sizeof n0r);
+      memcpy(p0i + j, &n0i, sizeof n0i);
+      memcpy(p1r + j, &gr, sizeof gr);
+      memcpy(p1i + j, &gi, sizeof gi);
+      continue;
+    }
+    /* the last, partial vector: lanes from m on keep what was there */
     u16v keep = (u16v)(lane >= (i16){0} + (int)m);
 #define PUT(dst, v)                                          \
   {                                                          \
@@ -355,7 +376,8 @@ static inline __attribute__((always_inline)) void transpose16(v16 *a) {
 
 /* x (ns <= VW V samples, K complex each) -> planar rows; absent samples and
  * the padding rows are zero. */
-static void planar_load(const float *x, size_t K, size_t ns, int V, v16 *P) {
+static inline __attribute__((always_inline)) void
+planar_load_v(const float *x, size_t K, size_t ns, const int V, v16 *P) {
   const size_t rows = K + 2 * ZPT_SWEEP_PAD;
   for (int v = 0; v < V; v++) {
     P[v] = P[V + v] = SPLAT(0.0f);
@@ -375,26 +397,38 @@ static void planar_load(const float *x, size_t K, size_t ns, int V, v16 *P) {
       }
     return;
   }
-  v16 a[16];
-  for (int v = 0; v < V; v++)
+  for (int v = 0; v < V; v++) {
+    const float *xv = x + 2 * v * VW * K;
+    size_t nv = ns > (size_t)v * VW ? ns - (size_t)v * VW : 0;
     for (size_t k0 = 0; k0 < K; k0 += 8) {
       size_t k = k0 + 8 <= K ? k0 : K - 8; /* the last group may overlap */
-      for (size_t i = 0; i < VW; i++) {
-        size_t smp = v * VW + i;
-        if (smp < ns)
-          memcpy(&a[i], x + 2 * (smp * K + k), sizeof(v16));
-        else
-          a[i] = SPLAT(0.0f);
+      v16 a[16];
+      if (nv >= VW) {
+#pragma GCC unroll 16
+        for (int i = 0; i < 16; i++)
+          memcpy(&a[i], xv + 2 * (i * K + k), sizeof(v16));
+      } else {
+#pragma GCC unroll 16
+        for (int i = 0; i < 16; i++)
+          if ((size_t)i < nv)
+            memcpy(&a[i], xv + 2 * (i * K + k), sizeof(v16));
+          else
+            a[i] = SPLAT(0.0f);
       }
       transpose16(a);
-      for (int f = 0; f < 16; f++)
-        P[(k + f / 2 + ZPT_SWEEP_PAD) * 2 * V + (f & 1 ? V : 0) + v] = a[f];
+      v16 *row = P + (k + ZPT_SWEEP_PAD) * 2 * V + v;
+#pragma GCC unroll 8
+      for (int j = 0; j < 8; j++) {
+        row[j * 2 * V] = a[2 * j];
+        row[j * 2 * V + V] = a[2 * j + 1];
+      }
     }
+  }
 }
 
 /* planar rows (times fac, K complex factors, or none) -> y, ns samples */
-__attribute__((optimize("fp-contract=fast"))) static void
-planar_store(const v16 *P, size_t K, size_t ns, int V, const float *fac, float *y) {
+static inline __attribute__((always_inline)) void
+planar_store_v(const v16 *P, size_t K, size_t ns, const int V, const float *fac, float *y) {
   if (K < 8) {
     for (size_t k = 0; k < K; k++)
       for (int v = 0; v < V; v++) {
@@ -413,13 +447,16 @@ planar_store(const v16 *P, size_t K, size_t ns, int V, const float *fac, float *
       }
     return;
   }
-  v16 a[16];
-  for (int v = 0; v < V; v++)
+  for (int v = 0; v < V; v++) {
+    float *yv = y + 2 * v * VW * K;
+    size_t nv = ns > (size_t)v * VW ? ns - (size_t)v * VW : 0;
     for (size_t k0 = 0; k0 < K; k0 += 8) {
       size_t k = k0 + 8 <= K ? k0 : K - 8;
+      const v16 *row = P + (k + ZPT_SWEEP_PAD) * 2 * V + v;
+      v16 a[16];
+#pragma GCC unroll 8
       for (int j = 0; j < 8; j++) {
-        const v16 *row = P + (k + j + ZPT_SWEEP_PAD) * 2 * V;
-        v16 re = row[v], im = row[V + v];
+        v16 re = row[j * 2 * V], im = row[j * 2 * V + V];
         if (fac) {
           v16 fr = SPLAT(fac[2 * (k + j)]), fi = SPLAT(fac[2 * (k + j) + 1]);
           a[2 * j] = fr * re - fi * im;
@@ -430,10 +467,29 @@ planar_store(const v16 *P, size_t K, size_t ns, int V, const float *fac, float *
         }
       }
       transpose16(a);
-      for (size_t i = 0; i < VW && v * VW + i < ns; i++)
-        memcpy(y + 2 * ((v * VW + i) * K + k), &a[i], sizeof(v16));
+      if (nv >= VW) {
+#pragma GCC unroll 16
+        for (int i = 0; i < 16; i++)
+          memcpy(yv + 2 * (i * K + k), &a[i], sizeof(v16));
+      } else {
+        for (size_t i = 0; i < nv; i++)
+          memcpy(yv + 2 * (i * K + k), &a[i], sizeof(v16));
+      }
     }
+  }
 }
+
+#define PLANAR(V)                                                                      \
+  __attribute__((noinline)) static void planar_load##V(const float *x, size_t K,        \
+                                                       size_t ns, v16 *P) {             \
+    planar_load_v(x, K, ns, V, P);                                                      \
+  }                                                                                     \
+  __attribute__((noinline, optimize("fp-contract=fast"))) static void planar_store##V( \
+      const v16 *P, size_t K, size_t ns, const float *fac, float *y) {                  \
+    planar_store_v(P, K, ns, V, fac, y);                                                \
+  }
+PLANAR(1)
+PLANAR(2)
 
 void zpt_mesh_sweep_run(const zpt_mesh_sweep *s, int lifted, const float *coef,
                         const float *fac, const float *x, float *y, size_t n,
@@ -443,11 +499,11 @@ void zpt_mesh_sweep_run(const zpt_mesh_sweep *s, int lifted, const float *coef,
   for (size_t s0 = 0; s0 < n; s0 += ZPT_SWEEP_CHUNK) {
     size_t ns = n - s0 < ZPT_SWEEP_CHUNK ? n - s0 : ZPT_SWEEP_CHUNK;
     int V = ns > VW ? 2 : 1;
-    planar_load(x + 2 * s0 * K, K, ns, V, P);
+    (V == 2 ? planar_load2 : planar_load1)(x + 2 * s0 * K, K, ns, P);
     if (lifted)
       (V == 2 ? sweep_lift2 : sweep_lift1)(s, coef, P);
     else
       (V == 2 ? sweep_gen2 : sweep_gen1)(s, coef, P);
-    planar_store(P, K, ns, V, fac, y + 2 * s0 * K);
+    (V == 2 ? planar_store2 : planar_store1)(P, K, ns, fac, y + 2 * s0 * K);
   }
 }

@@ -74,10 +74,11 @@ size_t zpt_mesh_sweep_bytes(const zpt_mesh_sweep *s);
 void zpt_mesh_sweep_lift_column(const float *phases, size_t nq, float *p0r, float *p0i,
                                 float *p1r, float *p1i, float *out, size_t stride);
 
-/* Writes identity coefficients into every entry of the plan (form: 0 =
- * general, 1 = lifted); the coefficient writers then overwrite the entries
- * of the actual MZIs. */
-void zpt_mesh_sweep_identity(const zpt_mesh_sweep *s, int lifted, float *coef);
+/* Writes identity coefficients into the entries of plan s (of topology t)
+ * where no MZI is (form: 0 = general, 1 = lifted); the coefficient writers
+ * fill the others. */
+void zpt_mesh_sweep_identity(const zpt_mesh_sweep *s, const zpt_mesh_topology *t, int lifted,
+                             float *coef);
 
 /* y = fac . mesh(x) for n samples (sample-major, K complex each; x == y
  * allowed), coef in the plan's entry order (form: lifted or general), fac:
