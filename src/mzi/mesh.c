@@ -190,9 +190,9 @@ static inline double complex cmul(double complex a, double complex b) {
 }
 
 /* B(gamma) . diag(za e^{ix}, zb), BS cos/sin precomputed */
-static void stage(double x, double c, double sn, double complex za, double complex zb,
-                  double complex s[4]) {
-  double complex e = cmul(za, CMPLX(cos(x), sin(x)));
+static void stage(double cx, double sx, double c, double sn, double complex za,
+                  double complex zb, double complex s[4]) {
+  double complex e = cmul(za, CMPLX(cx, sx));
   s[0] = CMPLX(c * creal(e), c * cimag(e));
   s[1] = CMPLX(-sn * cimag(zb), sn * creal(zb));
   s[2] = CMPLX(-sn * cimag(e), sn * creal(e));
@@ -245,6 +245,7 @@ zpt_mesh_hw_coef(const zpt_mesh_hw *hw, const zpt_mesh_topology *t,
                       const float *phases, const float *screen_phases,
                       zpt_mzi_coef *coef, zpt_cfloat *screen) {
   double eff_t[ZPT_MESH_MAX_K], eff_p[ZPT_MESH_MAX_K];
+  float sc[4][ZPT_MESH_MAX_K / 2]; /* sin, cos of the column's theta, then phi */
   for (size_t c = 0; c < t->n_cols; c++) {
     /* a column's internal heaters form one line of neighbours, its external
      * heaters another (crosstalk acts along each line) */
@@ -256,16 +257,23 @@ zpt_mesh_hw_coef(const zpt_mesh_hw *hw, const zpt_mesh_topology *t,
     }
     zpt_chip_heater_line(&hw->cfg, phases + 2 * q0, 2, nq, eff_t);
     zpt_chip_heater_line(&hw->cfg, phases + 2 * q0 + 1, 2, nq, eff_p);
+    if (hw->ideal) {
+      for (size_t j = 0; j < nq; j++)
+        ideal_coef((float)eff_t[j], (float)eff_p[j], coef[q0 + j]);
+      continue;
+    }
+    /* the heaters' e^{i x} by the float polynomial (libm's double sincos
+     * took ~70% of a K = 64 forward with chip errors), products in double */
+    for (size_t j = 0; j < nq; j++) {
+      phase_sincos((float)eff_t[j], &sc[0][j], &sc[1][j]);
+      phase_sincos((float)eff_p[j], &sc[2][j], &sc[3][j]);
+    }
     for (size_t j = 0; j < nq; j++) {
       size_t q = q0 + j;
-      if (hw->ideal) {
-        ideal_coef((float)eff_t[j], (float)eff_p[j], coef[q]);
-        continue;
-      }
       double complex s1[4], s2[4];
       const double *bs = hw->bs + 4 * q;
-      stage(eff_p[j], bs[0], bs[1], hw->zeta[4 * q], hw->zeta[4 * q + 1], s1);
-      stage(eff_t[j], bs[2], bs[3], hw->zeta[4 * q + 2], hw->zeta[4 * q + 3], s2);
+      stage(sc[3][j], sc[2][j], bs[0], bs[1], hw->zeta[4 * q], hw->zeta[4 * q + 1], s1);
+      stage(sc[1][j], sc[0][j], bs[2], bs[3], hw->zeta[4 * q + 2], hw->zeta[4 * q + 3], s2);
       double complex m[4] = {cmul(s2[0], s1[0]) + cmul(s2[1], s1[2]),
                              cmul(s2[0], s1[1]) + cmul(s2[1], s1[3]),
                              cmul(s2[2], s1[0]) + cmul(s2[3], s1[2]),
