@@ -97,7 +97,7 @@ static const zpt_cfg_key schema[] = {
   {"zo", "lambda", TD, "1", NULL, GT, 0, 0, "estimator scale lambda: multiplies the gradient estimate (not a damping term)"},
   {"zo", "n_max", TI, "0", NULL, GE, 0, 0, "largest parameter block; larger views are split (0: the task's default as in the paper: cnn 431, mzi-equalizer 28, mzi-rnn 45, mixer 510, others 512)"},
   {"zo", "normalize", TB, "true", NULL, 0, 0, 0, "rescale each perturbation u to ||u|| = sqrt(N), N the number of parameters (false: the raw draw; the step stays mu / sqrt(N))"},
-  {"zo", "rho", TD, "0.1", NULL, GT, 0, 0, "zo-np: Fisher regulariser, Sigma_b = (1 + rho) (F_b + rho I)^-1"},
+  {"zo", "rho", TD, "1", NULL, GT, 0, 0, "zo-np: Fisher regulariser, Sigma_b = (1 + rho) (F_b + rho I)^-1"},
   {"zo", "t_ud", TI, "100", NULL, GE, 1, 0, "zo-np: iterations between Fisher block updates"},
   {"zo", "trace_norm", TB, "true", NULL, 0, 0, 0, "zo-np: normalise each Fisher block to unit mean eigenvalue, F_b <- F_b / (tr F_b / n_b)"},
   {"zo", "fisher_avg", TD, "1", NULL, GT | LE, 0, 1, "zo-np: weight alpha of a new Fisher estimate, F_b <- (1 - alpha) F_b + alpha F_new (1: replace)"},

@@ -9,12 +9,30 @@
  *                                                 effect on the outputs)
  *   F_b   <- (1 - alpha) F_b + alpha F_new      (alpha = 1: replace; F_b = I
  *                                                 before the first update)
- *   L_b L_b^T = F_b + rho I                     (GSL Cholesky, double)
+ *   L_b L_b^T = F_b + rho I                     (packed Cholesky, double)
  *   u_b = sqrt(1 + rho) L_b^{-T} r, r ~ N(0, I) => Cov(u_b) = Sigma_b
  *                                                 = (1 + rho)(F_b + rho I)^{-1}
  * Blocks never updated keep F_b = I, i.e. Sigma_b = I, and use no memory:
  * F_b and L_b are allocated on a block's first update and stored packed
  * (lower triangle, row-major: row i holds n_b(i) entries at i(i+1)/2).
+ *
+ * Working memory (no dense n_b x n_b matrix anywhere): an update
+ * accumulates F_new in the packed array that becomes the block's new L_b
+ * (zpt_packed_syrk), blends it into the new F_b, copies that into L_b and
+ * factorises it in place (zpt_packed_cholesky, zbuf as its workspace).  On
+ * a block's first update these are the block's own arrays; a later update
+ * of the block builds a new pair and frees the old one on success (so a
+ * failure leaves F_b, L_b intact).
+ * Fixed buffers: one of ZPT_FISHER_ZBUF_ROWS x n_max doubles (rows of Z
+ * during an update, then the Cholesky's workspace; the panel of queued
+ * draws otherwise) and n_max doubles of scratch.
+ *
+ * Natural perturbations are drawn in two steps: zpt_fisher_sample_defer()
+ * draws r from the given stream at once and queues the solve; draws of the
+ * same block queued one after the other (up to ZPT_PACKED_PANEL) are solved
+ * together by zpt_fisher_flush(), one pass over L_b for all of them.  Every
+ * draw's u is bit-identical to the one zpt_fisher_sample() gives alone
+ * (packed.h).
  *
  * Cholesky failure (F_b + rho I not positive definite in floating point,
  * only possible when rho = 0 or F_b is badly scaled): with jitter enabled
@@ -30,13 +48,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <gsl/gsl_matrix.h>
 #include <gsl/gsl_rng.h>
 
 #include "core/state.h"
 #include "zo/blocks.h"
+#include "zo/packed.h"
 
-#define ZPT_FISHER_ZBUF_ROWS 64
+/* Rows of Z buffered before one packed rank-k update. */
+#define ZPT_FISHER_ZBUF_ROWS 32
 
 typedef struct {
   const zpt_blocks *blocks; /* not owned */
@@ -48,34 +67,51 @@ typedef struct {
   double **chol;
   size_t n_present;         /* blocks with a Fisher estimate */
   uint64_t n_jitter;        /* Cholesky rescues so far */
-  double *acc;              /* packed accumulator of the current F_new */
-  size_t acc_n;             /* its dimension */
-  double *zbuf;             /* rows of Z not yet added (ZPT_FISHER_ZBUF_ROWS
-                               x max_len); added to a dense accumulator in
-                               `work` by one BLAS dsyrk per full buffer */
+  /* the update in progress (accum_begin .. update): the block's next F_b
+   * and L_b; next_L holds the accumulated F_new until the factorisation */
+  size_t next_b, next_n;
+  double *next_F, *next_L;
+  double *zbuf;             /* rows of Z not yet added, in panels of
+                               ZPT_PACKED_PANEL columns (packed.h); also
+                               the Cholesky workspace and `panel` */
+  size_t zbuf_ld;           /* doubles per panel */
   size_t zbuf_rows;
-  gsl_matrix *work;         /* max_len x max_len Cholesky workspace */
-  double *vec;              /* max_len scratch for sampling */
+  /* queued natural perturbations: all of block pend_b */
+  double *panel;            /* max_len x ZPT_PACKED_PANEL: their r, then u
+                               (= zbuf: no draw is queued during an update) */
+  float *pend_u[ZPT_PACKED_PANEL];
+  size_t pend_n, pend_b;
+  double *vec;              /* max_len scratch */
 } zpt_fisher;
 
 int zpt_fisher_alloc(zpt_fisher **out, const zpt_blocks *blocks, double rho,
                      int trace_norm, double avg, int jitter);
 void zpt_fisher_free(zpt_fisher *f);
 
-/* Starts accumulating F_new for a block of dimension n. */
-void zpt_fisher_accum_reset(zpt_fisher *f, size_t n);
-/* acc += Z^T Z for `rows` rows of n doubles (row-major). */
+/* Starts accumulating F_new for block b: allocates the arrays of its next
+ * F_b and L_b (ZPT_ENOMEM if that fails).  An unfinished earlier
+ * accumulation is dropped. */
+int zpt_fisher_accum_begin(zpt_fisher *f, size_t b);
+/* F_new += Z^T Z for `rows` rows of n_b doubles (row-major). */
 void zpt_fisher_accum(zpt_fisher *f, const double *Z, size_t rows);
-/* Finishes the update of block b with F_new = weight * acc (weight = 1/B):
- * normalisation, averaging, Cholesky.  Allocates the block's storage on its
- * first update. */
+/* Finishes the update of block b (the block given to accum_begin) with
+ * F_new = weight * accumulated (weight = 1/B): normalisation, averaging,
+ * Cholesky.  Completes queued draws first. */
 int zpt_fisher_update(zpt_fisher *f, size_t b, double weight);
 /* As zpt_fisher_update with F_new given densely (n_b x n_b, symmetric,
  * lower triangle used).  For tests and for callers with white-box F. */
 int zpt_fisher_update_dense(zpt_fisher *f, size_t b, const double *F_new);
 
-/* One draw from N(0, Sigma_b) into u[0..n_b), generated from r (Gaussian
- * ziggurat).  Blocks without a Fisher estimate draw N(0, I).  O(n_b^2). */
+/* Queues one draw from N(0, Sigma_b) into u[0..n_b): r's Gaussians
+ * (ziggurat) are drawn now, u is written by zpt_fisher_flush() (or by a
+ * later call that has to flush), so u must stay valid until then.  Blocks
+ * without a Fisher estimate draw N(0, I) into u at once.  O(n_b^2) per
+ * draw, batched per block. */
+void zpt_fisher_sample_defer(zpt_fisher *f, size_t b, gsl_rng *r, float *u);
+/* Completes every queued draw. */
+void zpt_fisher_flush(zpt_fisher *f);
+/* One draw, completed at once (defer + flush; other queued draws are
+ * completed too). */
 void zpt_fisher_sample(zpt_fisher *f, size_t b, gsl_rng *r, float *u);
 
 /* Dense F_b and Sigma_b (n_b x n_b), identity for blocks not updated. */

@@ -62,7 +62,7 @@ int zpt_loss_fisher_G(const zpt_loss *loss, const float *y,
 /* Z = R J for one sample, where R^T R = G (so J^T G J = Z^T Z).
  * J is output_size x n (row-major, double), Z the same shape.  For softmax
  * row k of a step is scale * sqrt(p_k) (J_k - sum_l p_l J_l); for MSE Z = J.
- * O(output_size * n): no dense G is formed. */
+ * O(output_size * n): no dense G is formed.  Z may be J (in place). */
 int zpt_loss_fisher_rows(const zpt_loss *loss, const float *y,
                          const double *J, size_t output_size, size_t n,
                          double *Z);

@@ -30,8 +30,10 @@ static void sample_np(void *state, const zpt_blocks *blocks, gsl_rng *r,
                       size_t b0, size_t nb, float *u, size_t *off, size_t *len) {
   range_of(blocks, b0, nb, off, len);
   for (size_t b = b0; b < b0 + nb; b++)
-    zpt_fisher_sample(state, b, r, u + (blocks->offset[b] - *off));
+    zpt_fisher_sample_defer(state, b, r, u + (blocks->offset[b] - *off));
 }
+
+static void flush_np(void *state) { zpt_fisher_flush(state); }
 
 static int alloc_none(void **state, const zpt_blocks *blocks,
                       const zpt_sampler_settings *settings) {
@@ -62,11 +64,11 @@ static zpt_fisher *fisher_np(void *state) { return state; }
 static void free_np(void *state) { zpt_fisher_free(state); }
 
 static const zpt_sampler_type type_i = {"zo-i", alloc_none, sample_i,
-                                        fisher_none, free_none};
+                                        fisher_none, free_none, NULL};
 static const zpt_sampler_type type_co = {"zo-co", alloc_none, sample_co,
-                                         fisher_none, free_none};
+                                         fisher_none, free_none, NULL};
 static const zpt_sampler_type type_np = {"zo-np", alloc_np, sample_np,
-                                         fisher_np, free_np};
+                                         fisher_np, free_np, flush_np};
 
 const zpt_sampler_type *const zpt_sampler_zo_i = &type_i;
 const zpt_sampler_type *const zpt_sampler_zo_co = &type_co;

@@ -14,7 +14,11 @@
  *
  * Every draw consumes only the stream it is given, which the trainer
  * derives from (seed, ZPT_STREAM_PERTURB, iteration, q): perturbations are
- * regenerated, never stored beyond the iteration.
+ * regenerated, never stored beyond the iteration.  So the draws of an
+ * iteration can be made in any order: the trainer makes those of the same
+ * block one after the other, and ZO-NP's sample() only queues the solve
+ * with Sigma_b's factor, which flush() then does for all queued draws of a
+ * block at once (fisher.h).  The values are the same as drawn one by one.
  */
 #ifndef ZPT_ZO_SAMPLER_H
 #define ZPT_ZO_SAMPLER_H
@@ -41,12 +45,17 @@ typedef struct {
   int (*alloc)(void **state, const zpt_blocks *blocks,
                const zpt_sampler_settings *settings);
   /* Draws into u; on return the non-zero support is [*off, *off + *len)
-   * and u[0..*len) holds its values.  u has room for the range's length. */
+   * and u[0..*len) holds its values -- once flush() has run, if the
+   * sampler has one (u must stay valid until then).  u has room for the
+   * range's length. */
   void (*sample)(void *state, const zpt_blocks *blocks, gsl_rng *r,
                  size_t b0, size_t nb, float *u, size_t *off, size_t *len);
   /* The Fisher block store of a natural-perturbation sampler, else NULL. */
   zpt_fisher *(*fisher)(void *state);
   void (*free)(void *state);
+  /* Completes the draws sample() deferred; NULL for samplers that write u
+   * at once. */
+  void (*flush)(void *state);
 } zpt_sampler_type;
 
 extern const zpt_sampler_type *const zpt_sampler_zo_i;

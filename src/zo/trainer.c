@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -37,14 +38,16 @@ struct zpt_trainer {
   float *u;           /* Q x u_stride perturbation values */
   size_t u_stride;
   size_t *u_off, *u_len;
-  zpt_variation *vars; /* room for max(2Q, Q + 1, 1 + max_len) */
+  size_t *u_block;     /* block of each perturbation of the iteration */
+  uint64_t *u_order;   /* draw order: block * Q + q, sorted */
+  zpt_variation *vars; /* room for n_vars_cap = max(2Q, Q + 1) */
   size_t n_vars_cap;
   double *var_loss;
   double *jac_step; /* realised coordinate steps of a Jacobian */
   size_t *perm_perturb, *perm_fisher;
   size_t next_fblock; /* block of the next Fisher update */
   zpt_buffer out;     /* outputs of one iteration's queries */
-  zpt_buffer jz;      /* J and Z of one sample, 2 x M x max_len doubles */
+  zpt_buffer jz;      /* one sample's J, then Z in place: M x max_len */
   float one;          /* delta of a coordinate variation */
   int failed;
   zpt_zo_counters c;
@@ -60,7 +63,7 @@ void zpt_zo_config_default(zpt_zo_config *cfg) {
   cfg->n_max = 512;
   cfg->normalize = 1;
   cfg->diff = ZPT_DIFF_FORWARD;
-  cfg->rho = 0.1;
+  cfg->rho = 1.0;
   cfg->t_ud = 100;
   cfg->trace_norm = 1;
   cfg->fisher_avg = 1.0;
@@ -232,6 +235,8 @@ void zpt_trainer_free(zpt_trainer *t) {
   zpt_free(t->u);
   zpt_free(t->u_off);
   zpt_free(t->u_len);
+  zpt_free(t->u_block);
+  zpt_free(t->u_order);
   zpt_free(t->vars);
   zpt_free(t->var_loss);
   zpt_free(t->jac_step);
@@ -295,25 +300,26 @@ int zpt_trainer_alloc(zpt_trainer **out, zpt_blackbox *bb,
     goto fail;
   }
   t->n_vars_cap = 2 * Q > Q + 1 ? 2 * Q : Q + 1;
-  if (t->fisher && 1 + t->blocks->max_len > t->n_vars_cap)
-    t->n_vars_cap = 1 + t->blocks->max_len;
   t->theta = zpt_floats(t->N, "theta");
   t->grad = zpt_floats(t->N, "gradient estimate");
   t->u = zpt_floats(u_count, "perturbations of one iteration");
   t->u_off = zpt_new_array(size_t, Q, "perturbation offsets");
   t->u_len = zpt_new_array(size_t, Q, "perturbation lengths");
+  t->u_block = zpt_new_array(size_t, Q, "perturbation blocks");
+  t->u_order = zpt_new_array(uint64_t, Q, "perturbation draw order");
   t->vars = zpt_new_array(zpt_variation, t->n_vars_cap, "variations");
   t->var_loss = zpt_doubles(t->n_vars_cap, "variation losses");
   t->perm_perturb = zpt_new_array(size_t, nb, "perturbation block cycle");
   t->perm_fisher = zpt_new_array(size_t, nb, "Fisher block cycle");
   if (t->fisher)
     t->jac_step = zpt_doubles(t->blocks->max_len, "Jacobian steps");
-  if (!t->theta || !t->grad || !t->u || !t->u_off || !t->u_len || !t->vars ||
+  if (!t->theta || !t->grad || !t->u || !t->u_off || !t->u_len ||
+      !t->u_block || !t->u_order || !t->vars ||
       !t->var_loss || !t->perm_perturb || !t->perm_fisher ||
       (t->fisher && !t->jac_step))
     goto nomem;
   if (t->fisher &&
-      zpt_buffer_reserve(&t->jz, 2 * t->M * t->blocks->max_len * sizeof(double),
+      zpt_buffer_reserve(&t->jz, t->M * t->blocks->max_len * sizeof(double),
                          "Jacobian and Fisher rows of one sample"))
     goto nomem;
   memcpy(t->theta, theta0, t->N * sizeof(float));
@@ -331,6 +337,14 @@ fail:
 
 /* ---- queries ------------------------------------------------------------ */
 
+/* Variations per black-box call: the black box's max_vars, at most one
+ * iteration's worth (Q + 1 or 2Q, <= n_vars_cap). */
+static size_t call_size(const zpt_trainer *t) {
+  size_t iter_vars = t->cfg.diff == ZPT_DIFF_CENTRAL ? 2 * t->cfg.q : t->cfg.q + 1;
+  return t->bb->max_vars && t->bb->max_vars < iter_vars ? t->bb->max_vars
+                                                         : iter_vars;
+}
+
 /* Runs n variations on the batch into out (n x batch x M), in chunks of the
  * black box's max_vars and at most one iteration's worth (Q+1 or 2Q)
  * each, numbering queries from first.  The second bound keeps the backend's
@@ -339,10 +353,7 @@ fail:
 static int run_queries(zpt_trainer *t, const zpt_variation *vars, size_t n,
                        const float *inputs, size_t batch, float *out,
                        uint64_t first, const char *what) {
-  size_t chunk = t->bb->max_vars ? t->bb->max_vars : n;
-  size_t iter_vars = t->cfg.diff == ZPT_DIFF_CENTRAL ? 2 * t->cfg.q : t->cfg.q + 1;
-  if (chunk > iter_vars)
-    chunk = iter_vars;
+  const size_t chunk = call_size(t);
   for (size_t v = 0; v < n; v += chunk) {
     size_t k = n - v < chunk ? n - v : chunk;
     int rc = zpt_blackbox_query(t->bb, t->theta, vars + v, k, inputs, batch,
@@ -390,9 +401,7 @@ static int fisher_update(zpt_trainer *t, size_t b, const float *inputs,
   const size_t nb = zpt_block_len(t->blocks, b), off = t->blocks->offset[b];
   const size_t M = t->M;
   const float eps = (float)t->cfg.jac_eps;
-  t->vars[0] = (zpt_variation){0, 0, 0.0f, NULL};
   for (size_t j = 0; j < nb; j++) {
-    t->vars[1 + j] = (zpt_variation){off + j, 1, eps, &t->one};
     /* the step the backend realises in float: fl(theta + eps) - theta */
     float moved = t->theta[off + j] + eps * t->one;
     t->jac_step[j] = (double)moved - (double)t->theta[off + j];
@@ -403,11 +412,21 @@ static int fisher_update(zpt_trainer *t, size_t b, const float *inputs,
   }
   ZPT_TRY(reserve_out(t, 1 + nb, batch));
   float *out = t->out.data;
-  ZPT_TRY(run_queries(t, t->vars, 1 + nb, inputs, batch, out, t->c.queries,
-                      "Jacobian"));
+  /* the base query and the n_b coordinate queries, described one black-box
+   * call at a time (the calls run_queries would make) */
+  const size_t chunk = call_size(t);
+  for (size_t v0 = 0; v0 < 1 + nb; v0 += chunk) {
+    size_t k = 1 + nb - v0 < chunk ? 1 + nb - v0 : chunk;
+    for (size_t v = v0; v < v0 + k; v++)
+      t->vars[v - v0] = v == 0 ? (zpt_variation){0, 0, 0.0f, NULL}
+                               : (zpt_variation){off + v - 1, 1, eps, &t->one};
+    ZPT_TRY(run_queries(t, t->vars, k, inputs, batch, out + v0 * batch * M,
+                        t->c.queries + v0, "Jacobian"));
+  }
   ZPT_TRY(losses_of(t, out, 1, targets, batch, base_loss));
-  double *J = t->jz.data, *Z = J + M * t->blocks->max_len;
-  zpt_fisher_accum_reset(t->fisher, nb);
+  /* per sample: J (M x n_b), Z = R J in place, F_new += Z^T Z */
+  double *J = t->jz.data;
+  ZPT_TRY(zpt_fisher_accum_begin(t->fisher, b));
   for (size_t i = 0; i < batch; i++) {
     const float *y0 = out + i * M;
     for (size_t j = 0; j < nb; j++) {
@@ -415,10 +434,10 @@ static int fisher_update(zpt_trainer *t, size_t b, const float *inputs,
       for (size_t m = 0; m < M; m++)
         J[m * nb + j] = ((double)yj[m] - (double)y0[m]) / t->jac_step[j];
     }
-    int rc = zpt_loss_fisher_rows(&t->cfg.loss, y0, J, M, nb, Z);
+    int rc = zpt_loss_fisher_rows(&t->cfg.loss, y0, J, M, nb, J);
     if (rc)
       return zpt_fail_context(rc, "Fisher block %zu, sample %zu: ", b, i);
-    zpt_fisher_accum(t->fisher, Z, M);
+    zpt_fisher_accum(t->fisher, J, M);
   }
   int rc = zpt_fisher_update(t->fisher, b, 1.0 / (double)batch);
   if (rc)
@@ -430,24 +449,59 @@ static int fisher_update(zpt_trainer *t, size_t b, const float *inputs,
 /* ---- perturbations ------------------------------------------------------ */
 
 /* Draws perturbation q of iteration iter on block b (block mode) or on all
- * blocks into u, normalised; support in *off, *len. */
-static void draw(zpt_trainer *t, uint64_t iter, size_t q, size_t b, float *u,
-                 size_t *off, size_t *len) {
+ * blocks into u; support in *off, *len.  Not normalised, and for ZO-NP
+ * complete only after flush_draws(). */
+static void draw_raw(zpt_trainer *t, uint64_t iter, size_t q, size_t b,
+                     float *u, size_t *off, size_t *len) {
   zpt_rng_derive(t->rng, t->cfg.seed, ZPT_STREAM_PERTURB, iter, q);
   size_t b0 = t->cfg.mode == ZPT_PERTURB_BLOCK ? b : 0;
   size_t nbl = t->cfg.mode == ZPT_PERTURB_BLOCK ? 1 : t->blocks->n_blocks;
   t->sampler->sample(t->sampler_state, t->blocks, t->rng, b0, nbl, u, off,
                      len);
+}
+
+static void flush_draws(zpt_trainer *t) {
+  if (t->sampler->flush)
+    t->sampler->flush(t->sampler_state);
+}
+
+/* ||u|| = sqrt(N) (method.md §2). */
+static void normalise(const zpt_trainer *t, float *u, size_t len) {
   if (!t->cfg.normalize)
     return;
   double ss = 0;
-  for (size_t k = 0; k < *len; k++)
+  for (size_t k = 0; k < len; k++)
     ss += (double)u[k] * u[k];
   if (ss > 0) {
     float s = (float)sqrt((double)t->N / ss);
-    for (size_t k = 0; k < *len; k++)
+    for (size_t k = 0; k < len; k++)
       u[k] *= s;
   }
+}
+
+static int cmp_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* The Q perturbations of iteration iter (blocks already in u_block).  Each
+ * comes from its own stream, so the order of the draws does not matter:
+ * a sampler that defers its work (ZO-NP) gets those of the same block one
+ * after the other, which it solves together. */
+static void draw_all(zpt_trainer *t, uint64_t iter) {
+  const size_t Q = t->cfg.q;
+  for (size_t q = 0; q < Q; q++)
+    t->u_order[q] = (uint64_t)t->u_block[q] * Q + q;
+  if (t->sampler->flush && Q > 1)
+    qsort(t->u_order, Q, sizeof *t->u_order, cmp_u64);
+  for (size_t k = 0; k < Q; k++) {
+    size_t q = (size_t)(t->u_order[k] % Q);
+    draw_raw(t, iter, q, t->u_block[q], t->u + q * t->u_stride, &t->u_off[q],
+             &t->u_len[q]);
+  }
+  flush_draws(t);
+  for (size_t q = 0; q < Q; q++)
+    normalise(t, t->u + q * t->u_stride, t->u_len[q]);
 }
 
 int zpt_trainer_draw(zpt_trainer *t, uint64_t iter, size_t q, size_t block,
@@ -455,7 +509,9 @@ int zpt_trainer_draw(zpt_trainer *t, uint64_t iter, size_t q, size_t block,
   if (block >= t->blocks->n_blocks)
     return zpt_fail(ZPT_EINVAL, "draw: block %zu of %zu", block,
                     t->blocks->n_blocks);
-  draw(t, iter, q, block, u, off, len);
+  draw_raw(t, iter, q, block, u, off, len);
+  flush_draws(t);
+  normalise(t, u, *len);
   return ZPT_OK;
 }
 
@@ -494,10 +550,9 @@ static int iterate(zpt_trainer *t, const float *inputs, const float *targets,
     t->c.fisher_seconds += zpt_now() - tf;
   }
   /* perturbations (after the Fisher update: they use the new Sigma_b) */
-  for (size_t q = 0; q < Q; q++) {
-    size_t b = t->cfg.mode == ZPT_PERTURB_BLOCK ? next_perturb_block(t) : 0;
-    draw(t, iter, q, b, t->u + q * t->u_stride, &t->u_off[q], &t->u_len[q]);
-  }
+  for (size_t q = 0; q < Q; q++)
+    t->u_block[q] = t->cfg.mode == ZPT_PERTURB_BLOCK ? next_perturb_block(t) : 0;
+  draw_all(t, iter);
   /* the variations of this call */
   size_t nv = 0;
   int with_base = !central && !fisher_now;
