@@ -204,13 +204,15 @@ static void stage(double cx, double sx, double c, double sn, double complex za,
  *       [i e^{i phi}(e^{i theta} + 1), 1 - e^{i theta}]] */
 /* sin and cos in float, branch-free so that a loop over MZIs vectorises:
  * x = k pi/2 + r with |r| <= pi/4 (pi/2 split in three floats, the first
- * with 8 significant bits so that k times it is exact for |k| < 2^16), Taylor polynomials to r^9 / r^10 (truncation < 2e-9 on
- * [-pi/4, pi/4]), then the quadrant k mod 4 picks and signs the pair.
+ * with 8 significant bits so that k times it is exact for |k| < 2^16),
+ * Taylor polynomials to r^9 / r^10 (truncation < 2e-9 on [-pi/4, pi/4]),
+ * then the quadrant k mod 4 picks and signs the pair.
  * Accuracy ~1 ulp of 1 for phases of moderate size, like sincosf; libm's
  * scalar sincosf took 15% of a K = 64 ZO-I iteration (bench, perf). */
 static inline void phase_sincos(float x, float *s, float *c) {
   float k = rintf(x * 0.636619772f);
-  float r = ((x - k * 1.5703125f) - k * 4.837512969970703125e-4f) - k * 7.54978995489188216e-8f;
+  float r = ((x - k * 1.5703125f) - k * 4.837512969970703125e-4f) -
+            k * 7.54978995489188216e-8f;
   float r2 = r * r;
   float sr = r + r * r2 * (-1.0f / 6 + r2 * (1.0f / 120 + r2 * (-1.0f / 5040 + r2 * (1.0f / 362880))));
   float cr = 1.0f + r2 * (-0.5f + r2 * (1.0f / 24 + r2 * (-1.0f / 720 + r2 * (1.0f / 40320 +

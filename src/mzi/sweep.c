@@ -241,14 +241,16 @@ SWEEP(sweep_gen2, 0, 2)
 typedef unsigned u16v __attribute__((vector_size(64)));
 #define BITS(x) ((u16v)(x))
 #define FLT(x) ((v16)(x))
-#define USPLAT(x) ((u16v){(x), (x), (x), (x), (x), (x), (x), (x), (x), (x), (x), (x), (x), (x), (x), (x)})
+#define USPLAT(x)                                                                  \
+  ((u16v){(x), (x), (x), (x), (x), (x), (x), (x), (x), (x), (x), (x), (x), (x), (x), (x)})
 #define SIGN USPLAT(0x80000000u)
 
 /* sin and cos of 16 phases: x = k pi/2 + r, |r| <= pi/4 (pi/2 in three
  * floats, the first with 8 significant bits so that k times it is exact
- * for |k| < 2^16; k by the round-to-nearest of adding 1.5 2^23), Taylor polynomials to r^9 / r^10, then k mod 4 (the low bits
- * of the rounded sum) swaps and signs the pair: mzi/mesh.c phase_sincos,
- * 16 lanes at a time. */
+ * for |k| < 2^16; k by the round-to-nearest of adding 1.5 2^23), Taylor
+ * polynomials to r^9 / r^10, then k mod 4 (the low bits of the rounded
+ * sum) swaps and signs the pair: mzi/mesh.c phase_sincos, 16 lanes at a
+ * time. */
 static inline __attribute__((always_inline)) void vsincos(v16 x, v16 *s, v16 *c) {
   const v16 magic = SPLAT(12582912.0f);
   v16 y = x * SPLAT(0.636619772f) + magic;
