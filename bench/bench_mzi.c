@@ -1,14 +1,16 @@
 /* Mesh application benchmark: the two routes of a mesh layer's forward
- * (docs/mzi.md, "Route choice") over K, columns and batch size, against the
- * machine's sgemm in the same run.
+ * (docs/mzi.md, "Route choice") over K, columns, batch size and hardware
+ * (ideal: lifted rotations; chip errors: general 2x2 rotations), against
+ * the machine's sgemm in the same run, and the route AUTO takes
+ * (zpt_mesh_layer_route).
  *
  *   make && cc -std=c11 -D_DEFAULT_SOURCE -O2 -march=native -Isrc \
  *     bench/bench_mzi.c build/libzoptic.a -lgsl -lopenblas -lm -o build/bench_mzi
  *   build/bench_mzi
  *
  * Each timing is the best of 5 repetitions of enough calls to fill ~20 ms of
- * this thread's CPU time (OpenBLAS limited to one thread);
- * both routes include the per-forward coefficient computation. */
+ * this thread's CPU time (OpenBLAS limited to one thread); both routes
+ * include the per-forward coefficient computation. */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,31 +21,22 @@
 
 #include "core/rng.h"
 #include "core/timer.h"
+#include "mzi/chip.h"
 #include "mzi/mesh.h"
 
+void openblas_set_num_threads(int);
+
 typedef struct {
-  const zpt_mesh_topology *t;
-  zpt_mesh_hw *hw;
-  const float *phases, *screen_ph;
-  zpt_mzi_coef *coef;
-  zpt_cfloat *screen, *U, *R, *x, *y;
+  const zpt_layer *l;
+  const float *params;
+  const float *x;
+  float *y;
   size_t n;
-  zpt_buffer work;
+  zpt_fwd_ctx ctx;
 } bench_case;
 
-static void run_rot(bench_case *c) {
-  zpt_mesh_hw_coef(c->hw, c->t, c->phases, c->screen_ph, c->coef, c->screen);
-  memcpy(c->y, c->x, c->n * c->t->K * sizeof(zpt_cfloat));
-  zpt_mesh_apply_rotations(c->t, c->coef, c->screen, c->y, c->n, &c->work);
-}
-
-static void run_mat(bench_case *c) {
-  const int K = (int)c->t->K;
-  const float one[2] = {1, 0}, zero[2] = {0, 0};
-  zpt_mesh_hw_coef(c->hw, c->t, c->phases, c->screen_ph, c->coef, c->screen);
-  zpt_mesh_matrix_from_coef(c->t, c->coef, c->screen, c->U, &c->work);
-  cblas_cgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)c->n, K, K, one, c->x, K, c->U,
-              K, zero, c->y, K);
+static void run(bench_case *c) {
+  c->l->ops->forward(c->l, c->params, c->x, c->y, c->n, &c->ctx);
 }
 
 /* CPU time of this thread: the machine this was measured on is shared, and
@@ -54,13 +47,13 @@ static double cpu_now(void) {
   return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
-static double best_seconds(void (*f)(bench_case *), bench_case *c) {
+static double best_seconds(bench_case *c) {
   double best = 1e30;
   for (int rep = 0; rep < 5; rep++) {
     size_t calls = 0;
     double t0 = cpu_now(), t1;
     do {
-      f(c);
+      run(c);
       calls++;
       t1 = cpu_now();
     } while (t1 - t0 < 0.02);
@@ -91,61 +84,66 @@ static double sgemm_gflops(int n) {
 
 int main(void) {
   openblas_set_num_threads(1); /* thread CPU time must see all the work */
-  printf("sgemm 512^3: %.1f GFLOP/s (one thread)\n",
-         sgemm_gflops(512));
-  printf("%4s %4s %6s %5s | %10s %8s | %10s %8s | %-9s %-9s\n", "K", "L", "n_mzi", "n",
-         "rot us", "GFLOP/s", "matrix us", "GFLOP/s", "faster", "auto");
-  size_t Ks[] = {8, 16, 32, 64};
-  size_t ns[] = {1, 16, 32, 64, 100, 128, 256, 512, 1000};
+  printf("sgemm 512^3: %.1f GFLOP/s (one thread)\n", sgemm_gflops(512));
+  printf("%-5s %4s %4s %6s %5s | %10s %8s | %10s %8s | %-9s %-9s\n", "hw", "K", "L", "n_mzi",
+         "n", "rot us", "GMZI/s", "matrix us", "GMZI/s", "faster", "auto");
+  const size_t Ks[] = {8, 16, 32, 64};
+  const size_t ns[] = {16, 100, 256, 512, 1000, 2048, 6500};
+  const size_t nmax = 6500;
+  const zpt_mesh_route routes[3] = {ZPT_ROUTE_ROTATIONS, ZPT_ROUTE_MATRIX, ZPT_ROUTE_AUTO};
   gsl_rng *r = zpt_rng_alloc(1, ZPT_STREAM_TEST, 0, 0);
   int agree = 0, total = 0;
   double worst_loss = 0;
-  for (size_t a = 0; a < sizeof Ks / sizeof *Ks; a++)
-    for (int trunc = 0; trunc < 2; trunc++) {
-      size_t K = Ks[a], L = trunc ? K / 4 : K;
-      zpt_mesh_topology *t;
-      if (zpt_mesh_topology_alloc(ZPT_MESH_CLEMENTS, K, L, &t) != 0)
-        return 1;
-      zpt_mesh_hw *hw;
-      zpt_mesh_hw_alloc(t, 1, NULL, &hw);
-      size_t nmax = 1000;
-      float *ph = zpt_floats(2 * t->n_mzi + K, "phases");
-      for (size_t k = 0; k < 2 * t->n_mzi + K; k++)
-        ph[k] = (float)(6.28 * gsl_rng_uniform(r));
-      bench_case c = {t, hw, ph, ph + 2 * t->n_mzi, NULL, NULL, NULL, NULL, NULL, NULL, 0, {0}};
-      c.coef = zpt_new_array(zpt_mzi_coef, t->n_mzi + 1, "coef");
-      c.screen = zpt_cfloats(K, "screen");
-      c.U = zpt_cfloats(K * K, "U");
-      c.x = zpt_cfloats(nmax * K, "x");
-      c.y = zpt_cfloats(nmax * K, "y");
-      for (size_t k = 0; k < nmax * K; k++)
-        c.x[k] = (float)gsl_rng_uniform(r) + I * (float)gsl_rng_uniform(r);
-      for (size_t b = 0; b < sizeof ns / sizeof *ns; b++) {
-        c.n = ns[b];
-        double tr = best_seconds(run_rot, &c), tm = best_seconds(run_mat, &c);
-        double fl = 28.0 * t->n_mzi * c.n;
-        zpt_mesh_route au = zpt_mesh_auto_route(t, c.n);
-        int faster_mat = tm < tr;
-        total++;
-        agree += (au == ZPT_ROUTE_MATRIX) == faster_mat;
-        double chosen = au == ZPT_ROUTE_MATRIX ? tm : tr, best = tr < tm ? tr : tm;
-        if (chosen / best > worst_loss)
-          worst_loss = chosen / best;
-        printf("%4zu %4zu %6zu %5zu | %10.2f %8.2f | %10.2f %8.2f | %-9s %-9s\n", K, L,
-               t->n_mzi, c.n, tr * 1e6, fl / tr * 1e-9, tm * 1e6, fl / tm * 1e-9,
-               faster_mat ? "matrix" : "rotations",
-               au == ZPT_ROUTE_MATRIX ? "matrix" : "rotations");
+  for (int errors = 0; errors < 2; errors++)
+    for (size_t a = 0; a < sizeof Ks / sizeof *Ks; a++)
+      for (int depth = 0; depth < 3; depth++) {
+        size_t K = Ks[a], L = depth == 0 ? K : depth == 1 ? 3 * K / 4 : K / 2;
+        zpt_params *p = zpt_params_alloc();
+        zpt_layer *l[3];
+        for (int k = 0; k < 3; k++) {
+          zpt_chip chip;
+          zpt_chip_config cc = errors ? zpt_chip_config_aaai(7, 1.0) : zpt_chip_config_ideal();
+          zpt_chip_init(&chip, &cc);
+          zpt_mesh_spec spec = {ZPT_MESH_CLEMENTS, K, L, 1, routes[k]};
+          char name[8] = {(char)('a' + k), 0};
+          if (zpt_mesh_layer_alloc(p, name, &spec, &chip, &l[k]) != 0)
+            return 1;
+        }
+        for (size_t k = 0; k < p->n_params; k++)
+          p->theta[k] = (float)(6.28 * gsl_rng_uniform(r));
+        size_t n_mzi = zpt_mesh_layer_topology(l[0])->n_mzi;
+        float *x = zpt_floats(2 * nmax * K, "x"), *y = zpt_floats(2 * nmax * K, "y");
+        for (size_t k = 0; k < 2 * nmax * K; k++)
+          x[k] = (float)gsl_rng_uniform(r) - 0.5f;
+        zpt_buffer work = {0};
+        for (size_t b = 0; b < sizeof ns / sizeof *ns; b++) {
+          double t[2];
+          for (int k = 0; k < 2; k++) {
+            bench_case c = {l[k], p->theta + l[k]->param_offset, x, y, ns[b], {NULL, &work}};
+            t[k] = best_seconds(&c);
+          }
+          zpt_mesh_route au = zpt_mesh_layer_route(l[2], ns[b]);
+          int faster_mat = t[1] < t[0];
+          total++;
+          agree += (au == ZPT_ROUTE_MATRIX) == faster_mat;
+          double chosen = au == ZPT_ROUTE_MATRIX ? t[1] : t[0];
+          double best = faster_mat ? t[1] : t[0];
+          if (chosen / best > worst_loss)
+            worst_loss = chosen / best;
+          double m = (double)n_mzi * ns[b] * 1e-9;
+          printf("%-5s %4zu %4zu %6zu %5zu | %10.2f %8.2f | %10.2f %8.2f | %-9s %-9s\n",
+                 errors ? "chip" : "ideal", K, L, n_mzi, ns[b], t[0] * 1e6, m / t[0],
+                 t[1] * 1e6, m / t[1], faster_mat ? "matrix" : "rotations",
+                 au == ZPT_ROUTE_MATRIX ? "matrix" : "rotations");
+          fflush(stdout);
+        }
+        zpt_buffer_release(&work);
+        zpt_free(x);
+        zpt_free(y);
+        for (int k = 0; k < 3; k++)
+          zpt_layer_free(l[k]);
+        zpt_params_free(p);
       }
-      zpt_free(ph);
-      zpt_free(c.coef);
-      zpt_free(c.screen);
-      zpt_free(c.U);
-      zpt_free(c.x);
-      zpt_free(c.y);
-      zpt_buffer_release(&c.work);
-      zpt_mesh_hw_free(hw);
-      zpt_mesh_topology_free(t);
-    }
   printf("auto picks the faster route in %d of %d cases; worst slowdown of its choice %.2fx\n",
          agree, total, worst_loss);
   zpt_rng_free(r);

@@ -266,6 +266,127 @@ START_TEST(test_mesh_routes_match_matrix) {
 }
 END_TEST
 
+/* y = U x in double for n samples (rows of x), worst |y - e| / max(1, |e|) */
+static double worst_vs_dense(const double complex *U, size_t K, const zpt_cfloat *x,
+                             const zpt_cfloat *y, size_t n) {
+  double worst = 0;
+  for (size_t s = 0; s < n; s++)
+    for (size_t i = 0; i < K; i++) {
+      double complex e = 0;
+      for (size_t j = 0; j < K; j++)
+        e += U[i * K + j] * (double complex)x[s * K + j];
+      worst = fmax(worst, cabs((double complex)y[s * K + i] - e) / fmax(1.0, cabs(e)));
+    }
+  return worst;
+}
+
+/* The rotation kernel (two-column sweeps over planar chunks of 16 or 32
+ * samples, lifted coefficients with pending phases on ideal meshes) against
+ * the dense double product of the embedded MZIs: Clements and Reck, full
+ * and truncated, odd and even K, with and without a screen, batch sizes
+ * around the vector width, and phases at the lifted form's folding
+ * boundaries (multiples of pi/2) and far from [0, 2pi). */
+START_TEST(test_rotation_kernel_matches_dense) {
+  gsl_rng *r = test_rng(31);
+  const size_t Ks[] = {2, 3, 4, 5, 7, 8, 9, 12, 16, 17, 31, 33, 64};
+  const size_t ns[] = {1, 4, 15, 16, 17, 31, 32, 33, 47, 100};
+  for (size_t a = 0; a < sizeof Ks / sizeof *Ks; a++)
+    for (int v = 0; v < 5; v++) {
+      size_t K = Ks[a];
+      zpt_mesh_kind kind = v == 1 ? ZPT_MESH_RECK : ZPT_MESH_CLEMENTS;
+      size_t cols = v == 2 ? 1 : v == 3 ? (K + 1) / 2 : v == 4 ? (K > 2 ? K - 1 : 1) : 0;
+      for (int screen = 0; screen < 2; screen++) {
+        zpt_params *p = zpt_params_alloc();
+        zpt_layer *l = mesh_layer(p, "m", kind, K, cols, screen, ZPT_ROUTE_ROTATIONS, NULL);
+        const zpt_mesh_topology *t = zpt_mesh_layer_topology(l);
+        float *prm = layer_params(p, l);
+        random_phases(r, prm, l->n_params);
+        for (size_t q = 0; q < 2 * t->n_mzi; q += 5) /* k pi/2, k = -4..7 */
+          prm[q] = (float)(M_PI / 2 * (double)((long)gsl_rng_uniform_int(r, 12) - 4));
+        for (size_t q = 3; q < 2 * t->n_mzi; q += 7)
+          prm[q] += (float)(TWO_PI * (double)((long)gsl_rng_uniform_int(r, 200) - 100));
+        double complex *U = malloc(K * K * sizeof *U);
+        ref_mesh(t, prm, screen ? prm + 2 * t->n_mzi : NULL, U);
+        for (size_t b = 0; b < sizeof ns / sizeof *ns; b++) {
+          size_t n = ns[b];
+          zpt_cfloat *x = zpt_cfloats(n * K, "x"), *y = zpt_cfloats(n * K, "y");
+          random_cvec(r, x, n * K);
+          ck_assert_int_eq(fwd(l, prm, x, y, n, NULL), ZPT_OK);
+          double worst = worst_vs_dense(U, K, x, y, n);
+          ck_assert_msg(worst <= 2e-5, "%s K=%zu cols=%zu screen=%d n=%zu: worst %.3g",
+                        zpt_mesh_kind_name(kind), K, t->n_cols, screen, n, worst);
+          zpt_free(x);
+          zpt_free(y);
+        }
+        free(U);
+        zpt_layer_free(l);
+        zpt_params_free(p);
+      }
+    }
+  zpt_rng_free(r);
+}
+END_TEST
+
+/* zpt_mesh_apply_rotations with arbitrary (non-unitary) 2x2 coefficients,
+ * in place, against the same MZIs applied one by one in double: the
+ * general form of the kernel and its plan. */
+START_TEST(test_general_rotations_match_dense) {
+  gsl_rng *r = test_rng(32);
+  const size_t Ks[] = {2, 5, 8, 13, 32};
+  const size_t ns[] = {1, 16, 19, 40};
+  for (size_t a = 0; a < sizeof Ks / sizeof *Ks; a++)
+    for (int v = 0; v < 3; v++) {
+      size_t K = Ks[a];
+      zpt_mesh_topology *t = NULL;
+      ck_assert_int_eq(zpt_mesh_topology_alloc(v == 1 ? ZPT_MESH_RECK : ZPT_MESH_CLEMENTS, K,
+                                               v == 2 ? (K + 1) / 2 : 0, &t),
+                       ZPT_OK);
+      zpt_mzi_coef *coef = zpt_new_array(zpt_mzi_coef, t->n_mzi + 1, "coef");
+      for (size_t q = 0; q < t->n_mzi; q++)
+        for (int k = 0; k < 8; k++)
+          coef[q][k] = (float)gsl_ran_gaussian(r, 0.7);
+      zpt_cfloat *screen = zpt_cfloats(K, "screen");
+      random_cvec(r, screen, K);
+      for (size_t b = 0; b < sizeof ns / sizeof *ns; b++) {
+        size_t n = ns[b];
+        zpt_cfloat *x = zpt_cfloats(n * K, "x");
+        double complex *e = malloc(n * K * sizeof *e);
+        random_cvec(r, x, n * K);
+        for (size_t i = 0; i < n * K; i++)
+          e[i] = x[i];
+        for (size_t s = 0; s < n; s++) {
+          double complex *es = e + s * K;
+          for (size_t q = 0; q < t->n_mzi; q++) {
+            const float *c = coef[q];
+            size_t m = t->top[q];
+            double complex x0 = es[m], x1 = es[m + 1];
+            es[m] = (c[0] + I * c[1]) * x0 + (c[2] + I * c[3]) * x1;
+            es[m + 1] = (c[4] + I * c[5]) * x0 + (c[6] + I * c[7]) * x1;
+          }
+          for (size_t k = 0; k < K; k++)
+            es[k] *= (double complex)screen[k];
+        }
+        zpt_buffer work = {0};
+        ck_assert_int_eq(zpt_mesh_apply_rotations(t, coef, screen, x, n, &work), ZPT_OK);
+        zpt_buffer_release(&work);
+        double worst = 0, scale = 0;
+        for (size_t i = 0; i < n * K; i++)
+          scale = fmax(scale, cabs(e[i]));
+        for (size_t i = 0; i < n * K; i++)
+          worst = fmax(worst, cabs((double complex)x[i] - e[i]) / fmax(1.0, scale));
+        ck_assert_msg(worst <= 1e-5, "%s K=%zu cols=%zu n=%zu: worst %.3g (scale %.3g)",
+                      zpt_mesh_kind_name(t->kind), K, t->n_cols, n, worst, scale);
+        zpt_free(x);
+        free(e);
+      }
+      zpt_free(screen);
+      zpt_free(coef);
+      zpt_mesh_topology_free(t);
+    }
+  zpt_rng_free(r);
+}
+END_TEST
+
 static double power(const zpt_cfloat *x, size_t n) {
   double s = 0;
   for (size_t k = 0; k < n; k++)
@@ -939,13 +1060,35 @@ START_TEST(test_flops_and_views) {
                    ZPT_OK);
   zpt_layer_free(l);
   zpt_params_free(p);
-  /* the measured route rule: matrix from n = 4K on, for >= ~K/8 columns */
+  /* the measured route rule: matrix from n K^2 = 2^21 on for meshes of
+   * >= ~7K/8 columns (2^20 and >= 3K/4 columns with chip errors) */
   zpt_mesh_topology *full = NULL, *thin = NULL;
-  ck_assert_int_eq(zpt_mesh_topology_alloc(ZPT_MESH_CLEMENTS, 16, 0, &full), ZPT_OK);
-  ck_assert_int_eq(zpt_mesh_topology_alloc(ZPT_MESH_CLEMENTS, 16, 1, &thin), ZPT_OK);
-  ck_assert_int_eq(zpt_mesh_auto_route(full, 63), ZPT_ROUTE_ROTATIONS);
-  ck_assert_int_eq(zpt_mesh_auto_route(full, 64), ZPT_ROUTE_MATRIX);
+  ck_assert_int_eq(zpt_mesh_topology_alloc(ZPT_MESH_CLEMENTS, 64, 0, &full), ZPT_OK);
+  ck_assert_int_eq(zpt_mesh_topology_alloc(ZPT_MESH_CLEMENTS, 64, 32, &thin), ZPT_OK);
+  ck_assert_int_eq(zpt_mesh_auto_route(full, 511), ZPT_ROUTE_ROTATIONS);
+  ck_assert_int_eq(zpt_mesh_auto_route(full, 512), ZPT_ROUTE_MATRIX);
   ck_assert_int_eq(zpt_mesh_auto_route(thin, 100000), ZPT_ROUTE_ROTATIONS);
+  p = zpt_params_alloc();
+  zpt_chip chip;
+  zpt_chip_config cc = zpt_chip_config_aaai(7, 1.0);
+  ck_assert_int_eq(zpt_chip_init(&chip, &cc), ZPT_OK);
+  zpt_layer *ideal = mesh_layer(p, "a", ZPT_MESH_CLEMENTS, 64, 0, 1, ZPT_ROUTE_AUTO, NULL);
+  zpt_layer *err = mesh_layer(p, "b", ZPT_MESH_CLEMENTS, 64, 0, 1, ZPT_ROUTE_AUTO, &chip);
+  zpt_layer *fixed = mesh_layer(p, "c", ZPT_MESH_CLEMENTS, 64, 0, 1, ZPT_ROUTE_ROTATIONS, NULL);
+  ck_assert_int_eq(zpt_mesh_layer_route(ideal, 300), ZPT_ROUTE_ROTATIONS);
+  ck_assert_int_eq(zpt_mesh_layer_route(err, 300), ZPT_ROUTE_MATRIX);
+  zpt_layer *err48 = mesh_layer(p, "d", ZPT_MESH_CLEMENTS, 64, 48, 1, ZPT_ROUTE_AUTO, &chip);
+  zpt_layer *ideal48 = mesh_layer(p, "e", ZPT_MESH_CLEMENTS, 64, 48, 1, ZPT_ROUTE_AUTO, NULL);
+  ck_assert_int_eq(zpt_mesh_layer_route(err48, 6500), ZPT_ROUTE_MATRIX);
+  ck_assert_int_eq(zpt_mesh_layer_route(ideal48, 6500), ZPT_ROUTE_ROTATIONS);
+  zpt_layer_free(err48);
+  zpt_layer_free(ideal48);
+  ck_assert_int_eq(zpt_mesh_layer_route(fixed, 100000), ZPT_ROUTE_ROTATIONS);
+  ck_assert_int_eq(zpt_mesh_layer_route(NULL, 1), ZPT_ROUTE_AUTO);
+  zpt_layer_free(ideal);
+  zpt_layer_free(err);
+  zpt_layer_free(fixed);
+  zpt_params_free(p);
   zpt_mesh_topology_free(full);
   zpt_mesh_topology_free(thin);
 }
@@ -1104,6 +1247,8 @@ static Suite *mzi_suite(void) {
   tcase_add_test(tc, test_mzi_closed_form);
   tcase_add_test(tc, test_mesh_unitary_all_sizes);
   tcase_add_test(tc, test_mesh_routes_match_matrix);
+  tcase_add_test(tc, test_rotation_kernel_matches_dense);
+  tcase_add_test(tc, test_general_rotations_match_dense);
   tcase_add_test(tc, test_insertion_loss);
   tcase_add_test(tc, test_splitting_errors);
   tcase_add_test(tc, test_decomposition_round_trip);

@@ -9,6 +9,7 @@
 
 #include "core/status.h"
 #include "mzi/internal.h"
+#include "mzi/sweep.h"
 
 #define TWO_PI 6.283185307179586476925286766559
 
@@ -27,6 +28,7 @@ void zpt_mesh_topology_free(zpt_mesh_topology *t) {
     return;
   zpt_free(t->col_start);
   zpt_free(t->top);
+  zpt_mesh_sweep_free(t->sweep);
   zpt_free(t);
 }
 
@@ -81,6 +83,11 @@ int zpt_mesh_topology_alloc(zpt_mesh_kind kind, size_t K, size_t n_cols,
   }
   t->col_start[n_cols] = q;
   t->n_mzi = q;
+  int rc = zpt_mesh_sweep_alloc(t, &t->sweep);
+  if (rc != ZPT_OK) {
+    zpt_mesh_topology_free(t);
+    return rc;
+  }
   *out = t;
   return ZPT_OK;
 }
@@ -183,9 +190,9 @@ static inline double complex cmul(double complex a, double complex b) {
 }
 
 /* B(gamma) . diag(za e^{ix}, zb), BS cos/sin precomputed */
-static void stage(double x, double c, double sn, double complex za, double complex zb,
-                  double complex s[4]) {
-  double complex e = cmul(za, CMPLX(cos(x), sin(x)));
+static void stage(double cx, double sx, double c, double sn, double complex za,
+                  double complex zb, double complex s[4]) {
+  double complex e = cmul(za, CMPLX(cx, sx));
   s[0] = CMPLX(c * creal(e), c * cimag(e));
   s[1] = CMPLX(-sn * cimag(zb), sn * creal(zb));
   s[2] = CMPLX(-sn * cimag(e), sn * creal(e));
@@ -196,14 +203,16 @@ static void stage(double x, double c, double sn, double complex za, double compl
  * (1/2)[[e^{i phi}(e^{i theta} - 1), i(e^{i theta} + 1)],
  *       [i e^{i phi}(e^{i theta} + 1), 1 - e^{i theta}]] */
 /* sin and cos in float, branch-free so that a loop over MZIs vectorises:
- * x = k pi/2 + r with |r| <= pi/4 (pi/2 split in two floats, exact enough
- * for |x| < 1e5), Taylor polynomials to r^9 / r^10 (truncation < 2e-9 on
- * [-pi/4, pi/4]), then the quadrant k mod 4 picks and signs the pair.
+ * x = k pi/2 + r with |r| <= pi/4 (pi/2 split in three floats, the first
+ * with 8 significant bits so that k times it is exact for |k| < 2^16),
+ * Taylor polynomials to r^9 / r^10 (truncation < 2e-9 on [-pi/4, pi/4]),
+ * then the quadrant k mod 4 picks and signs the pair.
  * Accuracy ~1 ulp of 1 for phases of moderate size, like sincosf; libm's
  * scalar sincosf took 15% of a K = 64 ZO-I iteration (bench, perf). */
 static inline void phase_sincos(float x, float *s, float *c) {
   float k = rintf(x * 0.636619772f);
-  float r = (x - k * 1.57079625f) - k * 7.54978995e-8f;
+  float r = ((x - k * 1.5703125f) - k * 4.837512969970703125e-4f) -
+            k * 7.54978995489188216e-8f;
   float r2 = r * r;
   float sr = r + r * r2 * (-1.0f / 6 + r2 * (1.0f / 120 + r2 * (-1.0f / 5040 + r2 * (1.0f / 362880))));
   float cr = 1.0f + r2 * (-0.5f + r2 * (1.0f / 24 + r2 * (-1.0f / 720 + r2 * (1.0f / 40320 +
@@ -238,6 +247,7 @@ zpt_mesh_hw_coef(const zpt_mesh_hw *hw, const zpt_mesh_topology *t,
                       const float *phases, const float *screen_phases,
                       zpt_mzi_coef *coef, zpt_cfloat *screen) {
   double eff_t[ZPT_MESH_MAX_K], eff_p[ZPT_MESH_MAX_K];
+  float sc[4][ZPT_MESH_MAX_K / 2]; /* sin, cos of the column's theta, then phi */
   for (size_t c = 0; c < t->n_cols; c++) {
     /* a column's internal heaters form one line of neighbours, its external
      * heaters another (crosstalk acts along each line) */
@@ -249,16 +259,23 @@ zpt_mesh_hw_coef(const zpt_mesh_hw *hw, const zpt_mesh_topology *t,
     }
     zpt_chip_heater_line(&hw->cfg, phases + 2 * q0, 2, nq, eff_t);
     zpt_chip_heater_line(&hw->cfg, phases + 2 * q0 + 1, 2, nq, eff_p);
+    if (hw->ideal) {
+      for (size_t j = 0; j < nq; j++)
+        ideal_coef((float)eff_t[j], (float)eff_p[j], coef[q0 + j]);
+      continue;
+    }
+    /* the heaters' e^{i x} by the float polynomial (libm's double sincos
+     * took ~70% of a K = 64 forward with chip errors), products in double */
+    for (size_t j = 0; j < nq; j++) {
+      phase_sincos((float)eff_t[j], &sc[0][j], &sc[1][j]);
+      phase_sincos((float)eff_p[j], &sc[2][j], &sc[3][j]);
+    }
     for (size_t j = 0; j < nq; j++) {
       size_t q = q0 + j;
-      if (hw->ideal) {
-        ideal_coef((float)eff_t[j], (float)eff_p[j], coef[q]);
-        continue;
-      }
       double complex s1[4], s2[4];
       const double *bs = hw->bs + 4 * q;
-      stage(eff_p[j], bs[0], bs[1], hw->zeta[4 * q], hw->zeta[4 * q + 1], s1);
-      stage(eff_t[j], bs[2], bs[3], hw->zeta[4 * q + 2], hw->zeta[4 * q + 3], s2);
+      stage(sc[3][j], sc[2][j], bs[0], bs[1], hw->zeta[4 * q], hw->zeta[4 * q + 1], s1);
+      stage(sc[1][j], sc[0][j], bs[2], bs[3], hw->zeta[4 * q + 2], hw->zeta[4 * q + 3], s2);
       double complex m[4] = {cmul(s2[0], s1[0]) + cmul(s2[1], s1[2]),
                              cmul(s2[0], s1[1]) + cmul(s2[1], s1[3]),
                              cmul(s2[2], s1[0]) + cmul(s2[3], s1[2]),
@@ -280,105 +297,127 @@ zpt_mesh_hw_coef(const zpt_mesh_hw *hw, const zpt_mesh_topology *t,
 
 /* ------------------------------------------------------------------ kernels */
 
-/* Planar chunks: CHUNK samples of one channel are VPR vectors of 8 floats,
- * real parts and imaginary parts in separate rows, so each 2x2 rotation is
- * a few vector multiply-adds over the whole chunk (GCC vector extensions:
- * AVX with -march=native, SSE pairs otherwise, plain C semantics). */
-typedef float v8f __attribute__((vector_size(32)));
-#define CHUNK 32
-#define VPR (CHUNK / 8)
-
-/* a macro, not a function: returning a 32-byte vector by value changes the
- * ABI when AVX is off (-Wpsabi in the sanitizer build) */
-#define SPLAT(x) ((v8f){(x), (x), (x), (x), (x), (x), (x), (x)})
-
-/* planar scratch for one chunk: 2 K rows of VPR vectors */
-static size_t planar_bytes(size_t K) { return 2 * K * VPR * sizeof(v8f); }
-
-__attribute__((optimize("fp-contract=fast"))) static void rotate_chunk(const zpt_mesh_topology *t, const zpt_mzi_coef *coef,
-                         v8f *re, v8f *im, size_t nv) {
-  for (size_t q = 0; q < t->n_mzi; q++) {
-    const float *cf = coef[q];
-    const v8f ar = SPLAT(cf[0]), ai = SPLAT(cf[1]), br = SPLAT(cf[2]), bi = SPLAT(cf[3]);
-    const v8f cr = SPLAT(cf[4]), ci = SPLAT(cf[5]), dr = SPLAT(cf[6]), di = SPLAT(cf[7]);
-    size_t m = t->top[q];
-    v8f *r0 = re + m * VPR, *i0 = im + m * VPR;
-    v8f *r1 = r0 + VPR, *i1 = i0 + VPR;
-    for (size_t v = 0; v < nv; v++) {
-      v8f x0r = r0[v], x0i = i0[v], x1r = r1[v], x1i = i1[v];
-      r0[v] = ar * x0r - ai * x0i + br * x1r - bi * x1i;
-      i0[v] = ar * x0i + ai * x0r + br * x1i + bi * x1r;
-      r1[v] = cr * x0r - ci * x0i + dr * x1r - di * x1i;
-      i1[v] = cr * x0i + ci * x0r + dr * x1i + di * x1r;
-    }
+/* The general coefficients of MZI q (zpt_mzi_coef order) into the kernel's
+ * entries (sweep.h), column by column. */
+static void general_entries(const zpt_mesh_topology *t, const zpt_mzi_coef *coef,
+                            float *entries) {
+  const zpt_mesh_sweep *sw = t->sweep;
+  zpt_mesh_sweep_identity(sw, t, 0, entries);
+  for (size_t c = 0; c < t->n_cols; c++) {
+    size_t q0 = t->col_start[c], nq = t->col_start[c + 1] - q0;
+    memcpy(entries + 8 * (sw->col_entry[c] + sw->col_first[c]), coef[q0],
+           nq * sizeof(zpt_mzi_coef));
   }
 }
 
-/* y = mesh(x) for n samples (sample-major K complex each); x and y may be
- * the same array.  planar: planar_bytes(K) of aligned scratch. */
-static void rotate_batch(const zpt_mesh_topology *t, const zpt_mzi_coef *coef,
-                         const zpt_cfloat *screen, const float *x, float *y,
-                         size_t n, v8f *planar) {
-  const size_t K = t->K;
-  v8f *re = planar, *im = planar + K * VPR;
-  for (size_t s0 = 0; s0 < n; s0 += CHUNK) {
-    size_t ns = n - s0 < CHUNK ? n - s0 : CHUNK;
-    size_t nv = (ns + 7) / 8;
-    for (size_t k = 0; k < K; k++) {
-      v8f *rk = re + k * VPR, *ik = im + k * VPR;
-      for (size_t v = 0; v < nv; v++)
-        rk[v] = ik[v] = SPLAT(0.0f);
-      for (size_t s = 0; s < ns; s++) {
-        const float *xs = x + 2 * ((s0 + s) * K + k);
-        rk[s / 8][s % 8] = xs[0];
-        ik[s / 8][s % 8] = xs[1];
+/* The lifted form (sweep.h) of the ideal MZI(theta, phi) on channels (m,
+ * m+1) whose pending phases are the unit complex numbers p0, p1; it
+ * replaces them by the pending phases of its outputs.  With
+ * sh = sin(theta/2), ch = cos(theta/2):
+ *   MZI = i e^{i theta/2} R(alpha) diag(e^{i phi}, -1),  e^{i alpha} = sh + i ch,
+ *   MZI diag(p0, p1) = g R(alpha) diag(z, 1),
+ *   z = -e^{i phi} p0 conj(p1),  g = -i e^{i theta/2} p1.
+ * If Re z < 0: z = -(-z), and R(alpha) diag(-1, 1) = diag(-1, 1) R(-alpha):
+ * the upper output's pending phase is -g.  If then cos alpha < 0: R(alpha)
+ * = -R(alpha -+ pi), both outputs' pending phases change sign.  Both
+ * rotations then have cos >= 0, and the shears of a rotation by x are
+ * a = -sin x / (1 + cos x) = -tan(x/2), b = sin x: no trigonometry beyond
+ * sincos of theta/2 and phi.  zpt_mesh_sweep_lift_column does this for 16
+ * MZIs at a time. */
+
+/* Lifted coefficients of an ideal mesh (hw->ideal: no fabrication error, no
+ * loss; quantisation and crosstalk act on the phases) in the kernel's entry
+ * order, and the K complex factors fac (re, im) that end the mesh: the
+ * pending phases times the screen (if any). */
+static void lift_coef(const zpt_mesh_hw *hw, const zpt_mesh_topology *t,
+                      const float *phases, const float *screen_phases, float *entries,
+                      float *fac) {
+  const zpt_mesh_sweep *sw = t->sweep;
+  /* pending phases of the even and the odd channels, re and im (the column
+   * kernel reads and rewrites whole vectors: 16 floats of slack) */
+  const size_t H = ZPT_MESH_MAX_K / 2 + 1 + 16;
+  float pend[4][ZPT_MESH_MAX_K / 2 + 1 + 16];
+  float eff[2 * ZPT_MESH_MAX_K];
+  double eff_t[ZPT_MESH_MAX_K], eff_p[ZPT_MESH_MAX_K];
+  for (size_t k = 0; k < H; k++) {
+    pend[0][k] = pend[2][k] = 1;
+    pend[1][k] = pend[3][k] = 0;
+  }
+  zpt_mesh_sweep_identity(sw, t, 1, entries);
+  for (size_t c = 0; c < t->n_cols; c++) {
+    size_t q0 = t->col_start[c], nq = t->col_start[c + 1] - q0;
+    if (nq == 0)
+      continue;
+    size_t m0 = t->top[q0], S = sw->col_steps[c];
+    float *out = entries + 4 * sw->col_entry[c] + sw->col_first[c];
+    /* upper channels m0 + 2j, lower m0 + 2j + 1 */
+    size_t up = m0 % 2 ? 2 : 0, lo = 2 - up;
+    float *p0r = pend[up] + m0 / 2, *p0i = pend[up + 1] + m0 / 2;
+    float *p1r = pend[lo] + (m0 + 1) / 2, *p1i = pend[lo + 1] + (m0 + 1) / 2;
+    const float *ph = phases + 2 * q0;
+    if (hw->phase_effects) {
+      zpt_chip_heater_line(&hw->cfg, phases + 2 * q0, 2, nq, eff_t);
+      zpt_chip_heater_line(&hw->cfg, phases + 2 * q0 + 1, 2, nq, eff_p);
+      for (size_t j = 0; j < nq; j++) {
+        eff[2 * j] = (float)eff_t[j];
+        eff[2 * j + 1] = (float)eff_p[j];
       }
+      ph = eff;
     }
-    rotate_chunk(t, coef, re, im, nv);
-    for (size_t k = 0; k < K; k++) {
-      const v8f *rk = re + k * VPR, *ik = im + k * VPR;
-      float sr = 1, si = 0;
-      if (screen) {
-        sr = crealf(screen[k]);
-        si = cimagf(screen[k]);
-      }
-      for (size_t s = 0; s < ns; s++) {
-        float a = rk[s / 8][s % 8], b = ik[s / 8][s % 8];
-        float *ys = y + 2 * ((s0 + s) * K + k);
-        if (screen) {
-          ys[0] = sr * a - si * b;
-          ys[1] = sr * b + si * a;
-        } else {
-          ys[0] = a;
-          ys[1] = b;
-        }
-      }
-    }
+    zpt_mesh_sweep_lift_column(ph, nq, p0r, p0i, p1r, p1i, out, S);
+  }
+  if (screen_phases && hw->phase_effects)
+    zpt_chip_heater_line(&hw->cfg, screen_phases, 1, t->K, eff_t);
+  for (size_t k = 0; k < t->K; k++) {
+    float sr = 1, si = 0;
+    if (screen_phases)
+      phase_sincos(hw->phase_effects ? (float)eff_t[k] : screen_phases[k], &si, &sr);
+    float pr = pend[2 * (k % 2)][k / 2], pi = pend[2 * (k % 2) + 1][k / 2];
+    fac[2 * k] = sr * pr - si * pi;
+    fac[2 * k + 1] = sr * pi + si * pr;
   }
 }
+
+static size_t align64(size_t b) { return (b + 63) & ~(size_t)63; }
 
 int zpt_mesh_apply_rotations(const zpt_mesh_topology *t, const zpt_mzi_coef *coef,
                              const zpt_cfloat *screen, zpt_cfloat *x, size_t n,
                              zpt_buffer *work) {
   if (!t || !coef || (!x && n))
     return zpt_fail(ZPT_EINVAL, "zpt_mesh_apply_rotations: NULL argument");
+  const zpt_mesh_sweep *sw = t->sweep;
+  size_t b_ent = align64(8 * sw->n_entries * sizeof(float));
   zpt_buffer local = {0};
   zpt_buffer *w = work ? work : &local;
-  ZPT_TRY(zpt_buffer_reserve(w, planar_bytes(t->K), "mesh planar scratch"));
-  rotate_batch(t, coef, screen, (const float *)x, (float *)x, n, (v8f *)w->data);
+  ZPT_TRY(zpt_buffer_reserve(w, b_ent + zpt_mesh_sweep_bytes(sw), "mesh rotation scratch"));
+  float *entries = w->data;
+  general_entries(t, coef, entries);
+  zpt_mesh_sweep_run(sw, 0, entries, (const float *)screen, (const float *)x, (float *)x, n,
+                     (char *)w->data + b_ent);
   zpt_buffer_release(&local);
   return ZPT_OK;
 }
 
-/* R = U^T (row j = image of e_j), computed by streaming the K unit vectors */
-static void mesh_transpose_matrix(const zpt_mesh_topology *t, const zpt_mzi_coef *coef,
-                                  const zpt_cfloat *screen, zpt_cfloat *R, v8f *planar) {
+/* R = U^T (row j = image of e_j), computed by streaming the K unit vectors;
+ * entries in the given form, fac as for zpt_mesh_sweep_run */
+static void mesh_transpose_matrix(const zpt_mesh_topology *t, int lifted,
+                                  const float *entries, const float *fac, zpt_cfloat *R,
+                                  void *scratch) {
   const size_t K = t->K;
   for (size_t j = 0; j < K * K; j++)
     R[j] = 0;
   for (size_t j = 0; j < K; j++)
     R[j * K + j] = 1;
-  rotate_batch(t, coef, screen, (const float *)R, (float *)R, K, planar);
+  zpt_mesh_sweep_run(t->sweep, lifted, entries, fac, (const float *)R, (float *)R, K, scratch);
+}
+
+static void transpose_square(zpt_cfloat *U, size_t K) {
+  for (size_t i = 0; i < K; i++)
+    for (size_t j = i + 1; j < K; j++) {
+      zpt_cfloat a = U[i * K + j];
+      U[i * K + j] = U[j * K + i];
+      U[j * K + i] = a;
+    }
 }
 
 int zpt_mesh_matrix_from_coef(const zpt_mesh_topology *t, const zpt_mzi_coef *coef,
@@ -386,17 +425,15 @@ int zpt_mesh_matrix_from_coef(const zpt_mesh_topology *t, const zpt_mzi_coef *co
                               zpt_buffer *work) {
   if (!t || !coef || !U)
     return zpt_fail(ZPT_EINVAL, "zpt_mesh_matrix_from_coef: NULL argument");
+  const zpt_mesh_sweep *sw = t->sweep;
+  size_t b_ent = align64(8 * sw->n_entries * sizeof(float));
   zpt_buffer local = {0};
   zpt_buffer *w = work ? work : &local;
-  ZPT_TRY(zpt_buffer_reserve(w, planar_bytes(t->K), "mesh planar scratch"));
-  mesh_transpose_matrix(t, coef, screen, U, (v8f *)w->data);
-  const size_t K = t->K;
-  for (size_t i = 0; i < K; i++)
-    for (size_t j = i + 1; j < K; j++) {
-      zpt_cfloat a = U[i * K + j];
-      U[i * K + j] = U[j * K + i];
-      U[j * K + i] = a;
-    }
+  ZPT_TRY(zpt_buffer_reserve(w, b_ent + zpt_mesh_sweep_bytes(sw), "mesh matrix scratch"));
+  float *entries = w->data;
+  general_entries(t, coef, entries);
+  mesh_transpose_matrix(t, 0, entries, (const float *)screen, U, (char *)w->data + b_ent);
+  transpose_square(U, t->K);
   zpt_buffer_release(&local);
   return ZPT_OK;
 }
@@ -429,41 +466,85 @@ typedef struct {
   zpt_mesh_route route;
 } mesh_impl;
 
-/* The route rule, from bench/bench_mzi.c (docs/mzi.md, "Route choice"):
- * building U costs about K forwards of the rotations, after which the
- * cgemm streams the batch faster than the rotations do; measured, the
- * matrix route wins from about n = 4K samples on, for full meshes and for
- * truncated meshes of L = K/4 columns alike.  Meshes shorter than about
- * K/8 columns were not measured and stay on the rotations, whose cost
- * shrinks with L while the cgemm's does not. */
-zpt_mesh_route zpt_mesh_auto_route(const zpt_mesh_topology *t, size_t n) {
-  int deep = 16 * t->n_mzi >= t->K * t->K; /* at least ~K/8 columns */
-  return deep && n >= 4 * t->K ? ZPT_ROUTE_MATRIX : ZPT_ROUTE_ROTATIONS;
+/* The route rule, measured with bench/bench_mzi.c (docs/mzi.md, "Route
+ * choice"; thread CPU time, one thread, single-threaded OpenBLAS).  Building
+ * U costs K samples of rotations; after that the cgemm's cost per sample
+ * (8 K^2 flops near the sgemm rate for K >= 32) is below the rotations'
+ * (~K^2/2 MZIs at 9 multiply-adds on 16 lanes) only for deep meshes: full
+ * Clements meshes on ideal hardware take the matrix route from n K^2 = 2^21
+ * on (K = 64: n ~ 400-500; K = 32: ~1600; K = 16: equal up to n = 6500),
+ * meshes of 3K/4 columns at best tie at n = 6500, of K/2 columns never.
+ * With chip errors the rotations use the general 2x2 form (16
+ * multiply-adds) and the matrix route wins from n K^2 = 2^20 on, also at
+ * 3K/4 columns. */
+static zpt_mesh_route auto_route(const zpt_mesh_topology *t, size_t n, int general) {
+  size_t full = t->K * (t->K - 1) / 2;
+  int deep = general ? 4 * t->n_mzi >= 3 * full : 8 * t->n_mzi >= 7 * full;
+  size_t work = n * t->K * t->K;
+  return deep && work >= ((size_t)1 << (general ? 20 : 21)) ? ZPT_ROUTE_MATRIX
+                                                             : ZPT_ROUTE_ROTATIONS;
 }
 
-static size_t align64(size_t b) { return (b + 63) & ~(size_t)63; }
+zpt_mesh_route zpt_mesh_auto_route(const zpt_mesh_topology *t, size_t n) {
+  return auto_route(t, n, 0);
+}
 
-/* Carves the forward's scratch: coefficients, screen, U^T, planar. */
+/* Carves the forward's scratch: per-MZI coefficients and screen (general
+ * form only), the kernel's entries, the final factors, U^T, planar chunk. */
 typedef struct {
   zpt_mzi_coef *coef;
   zpt_cfloat *screen;
+  float *entries;
+  float *fac;
   zpt_cfloat *R;
-  v8f *planar;
+  void *planar;
+  int lifted;         /* entries in lifted form */
+  const float *final; /* fac, or NULL (general form without screen) */
 } mesh_scratch;
 
-static int mesh_scratch_get(const zpt_mesh_topology *t, int with_R, zpt_buffer *w,
+static int mesh_scratch_get(const mesh_impl *mi, int with_R, zpt_buffer *w,
                             mesh_scratch *s) {
-  size_t b_coef = align64((t->n_mzi + 1) * sizeof(zpt_mzi_coef));
-  size_t b_scr = align64(t->K * sizeof(zpt_cfloat));
+  const zpt_mesh_topology *t = mi->topo;
+  int lifted = mi->hw->ideal;
+  size_t b_coef = lifted ? 0 : align64((t->n_mzi + 1) * sizeof(zpt_mzi_coef));
+  size_t b_scr = lifted ? 0 : align64(t->K * sizeof(zpt_cfloat));
+  /* + 16 floats: the lifted column kernel rewrites whole vectors */
+  size_t b_ent = align64(((lifted ? 4 : 8) * t->sweep->n_entries + 16) * sizeof(float));
+  size_t b_fac = align64(2 * t->K * sizeof(float));
   size_t b_R = with_R ? align64(t->K * t->K * sizeof(zpt_cfloat)) : 0;
-  size_t b_pl = planar_bytes(t->K);
-  ZPT_TRY(zpt_buffer_reserve(w, b_coef + b_scr + b_R + b_pl, "mesh forward scratch"));
+  size_t b_pl = zpt_mesh_sweep_bytes(t->sweep);
+  ZPT_TRY(zpt_buffer_reserve(w, b_coef + b_scr + b_ent + b_fac + b_R + b_pl,
+                             "mesh forward scratch"));
   char *base = w->data;
-  s->coef = (zpt_mzi_coef *)base;
-  s->screen = (zpt_cfloat *)(base + b_coef);
-  s->R = with_R ? (zpt_cfloat *)(base + b_coef + b_scr) : NULL;
-  s->planar = (v8f *)(base + b_coef + b_scr + b_R);
+  s->coef = lifted ? NULL : (zpt_mzi_coef *)base;
+  base += b_coef;
+  s->screen = lifted ? NULL : (zpt_cfloat *)base;
+  base += b_scr;
+  s->entries = (float *)base;
+  base += b_ent;
+  s->fac = (float *)base;
+  base += b_fac;
+  s->R = with_R ? (zpt_cfloat *)base : NULL;
+  base += b_R;
+  s->planar = base;
+  s->lifted = lifted;
+  s->final = NULL;
   return ZPT_OK;
+}
+
+/* The kernel's coefficients of the layer for params: the lifted form for
+ * ideal hardware, the general 2x2 form with chip errors. */
+static void mesh_coefficients(const mesh_impl *mi, const float *params, mesh_scratch *s) {
+  const zpt_mesh_topology *t = mi->topo;
+  const float *screen_ph = mi->screen ? params + 2 * t->n_mzi : NULL;
+  if (s->lifted) {
+    lift_coef(mi->hw, t, params, screen_ph, s->entries, s->fac);
+    s->final = s->fac;
+  } else {
+    zpt_mesh_hw_coef(mi->hw, t, params, screen_ph, s->coef, s->screen);
+    general_entries(t, s->coef, s->entries);
+    s->final = mi->screen ? (const float *)s->screen : NULL;
+  }
 }
 
 static int mesh_forward(const zpt_layer *l, const float *params, const float *in,
@@ -472,25 +553,23 @@ static int mesh_forward(const zpt_layer *l, const float *params, const float *in
   const zpt_mesh_topology *t = mi->topo;
   if (n == 0)
     return ZPT_OK;
-  zpt_mesh_route route = mi->route == ZPT_ROUTE_AUTO ? zpt_mesh_auto_route(t, n) : mi->route;
+  zpt_mesh_route route = zpt_mesh_layer_route(l, n);
   zpt_buffer local = {0};
   zpt_buffer *w = ctx && ctx->work ? ctx->work : &local;
   mesh_scratch s;
-  int rc = mesh_scratch_get(t, route == ZPT_ROUTE_MATRIX, w, &s);
+  int rc = mesh_scratch_get(mi, route == ZPT_ROUTE_MATRIX, w, &s);
   if (rc != ZPT_OK)
     return zpt_fail_context(rc, "layer %s: ", l->name);
-  zpt_mesh_hw_coef(mi->hw, t, params, mi->screen ? params + 2 * t->n_mzi : NULL,
-                   s.coef, s.screen);
-  const zpt_cfloat *scr = mi->screen ? s.screen : NULL;
+  mesh_coefficients(mi, params, &s);
   if (route == ZPT_ROUTE_MATRIX) {
     const size_t K = t->K;
-    mesh_transpose_matrix(t, s.coef, scr, s.R, s.planar);
+    mesh_transpose_matrix(t, s.lifted, s.entries, s.final, s.R, s.planar);
     const float one[2] = {1, 0}, zero[2] = {0, 0};
     /* Y (n x K) = X (n x K) . U^T */
     cblas_cgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)K, (int)K,
                 one, in, (int)K, s.R, (int)K, zero, out, (int)K);
   } else {
-    rotate_batch(t, s.coef, scr, in, out, n, s.planar);
+    zpt_mesh_sweep_run(t->sweep, s.lifted, s.entries, s.final, in, out, n, s.planar);
   }
   zpt_buffer_release(&local);
   return ZPT_OK;
@@ -521,6 +600,13 @@ static void mesh_destroy(zpt_layer *l) {
 static const zpt_layer_ops mesh_ops = {"mzi_mesh", mesh_forward, mesh_init,
                                        mesh_flops, mesh_destroy};
 
+zpt_mesh_route zpt_mesh_layer_route(const zpt_layer *l, size_t n) {
+  if (!l || l->ops != &mesh_ops)
+    return ZPT_ROUTE_AUTO;
+  const mesh_impl *mi = l->impl;
+  return mi->route != ZPT_ROUTE_AUTO ? mi->route : auto_route(mi->topo, n, !mi->hw->ideal);
+}
+
 const zpt_mesh_topology *zpt_mesh_layer_topology(const zpt_layer *l) {
   return l && l->ops == &mesh_ops ? ((const mesh_impl *)l->impl)->topo : NULL;
 }
@@ -534,13 +620,11 @@ int zpt_mesh_layer_matrix(const zpt_layer *l, const float *params, zpt_cfloat *U
   const mesh_impl *mi = l->impl;
   zpt_buffer w = {0};
   mesh_scratch s;
-  int rc = mesh_scratch_get(mi->topo, 0, &w, &s);
+  int rc = mesh_scratch_get(mi, 1, &w, &s);
   if (rc == ZPT_OK) {
-    zpt_mesh_hw_coef(mi->hw, mi->topo, params,
-                     mi->screen ? params + 2 * mi->topo->n_mzi : NULL, s.coef, s.screen);
-    zpt_buffer pw = {0};
-    rc = zpt_mesh_matrix_from_coef(mi->topo, s.coef, mi->screen ? s.screen : NULL, U, &pw);
-    zpt_buffer_release(&pw);
+    mesh_coefficients(mi, params, &s);
+    mesh_transpose_matrix(mi->topo, s.lifted, s.entries, s.final, U, s.planar);
+    transpose_square(U, mi->topo->K);
   }
   zpt_buffer_release(&w);
   return rc;

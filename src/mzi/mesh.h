@@ -32,6 +32,9 @@ typedef enum {
   ZPT_MESH_RECK = 2      /* triangular, 2K-3 columns */
 } zpt_mesh_kind;
 
+/* The rotation kernel's band plan (internal: mzi/sweep.h). */
+typedef struct zpt_mesh_sweep zpt_mesh_sweep;
+
 typedef struct {
   zpt_mesh_kind kind;
   size_t K;          /* channels */
@@ -40,6 +43,7 @@ typedef struct {
   size_t *col_start; /* n_cols + 1: MZIs of column c are col_start[c] .. col_start[c+1]-1 */
   size_t *top;       /* n_mzi: the upper channel m of each MZI's pair (m, m+1) */
   int universal;     /* every unitary is reachable (with a screen) */
+  zpt_mesh_sweep *sweep; /* the kernel's plan of the columns (internal) */
 } zpt_mesh_topology;
 
 /* Clements with K >= 2 channels and n_cols columns (0 means K, the full,
@@ -105,8 +109,14 @@ int zpt_mesh_layer_alloc(zpt_params *p, const char *name, const zpt_mesh_spec *s
 int zpt_mesh_layer_matrix(const zpt_layer *l, const float *params, zpt_cfloat *U);
 /* The topology of a mesh layer (NULL if l is not a mesh layer). */
 const zpt_mesh_topology *zpt_mesh_layer_topology(const zpt_layer *l);
-/* The route AUTO chooses for a batch of n samples on this topology. */
+/* The route AUTO chooses for a batch of n samples on this topology with
+ * ideal hardware (docs/mzi.md, "Route choice"). */
 zpt_mesh_route zpt_mesh_auto_route(const zpt_mesh_topology *t, size_t n);
+/* The route mesh layer l takes for a batch of n samples: its fixed route,
+ * or AUTO's choice for its hardware (with chip errors the rotations use the
+ * general 2x2 form and the matrix route wins earlier).  ZPT_ROUTE_AUTO if l
+ * is not a mesh layer. */
+zpt_mesh_route zpt_mesh_layer_route(const zpt_layer *l, size_t n);
 
 /* Coefficients of a mesh with chip errors (internal, also used by the RNN
  * cell): phases n_mzi x 2, screen K phases or NULL. */
