@@ -97,6 +97,13 @@ out=$("$Z" eval ref/ckpt.h5 --outputs outs.csv) || fail "eval failed: $out"
   || fail "eval --outputs: $(head -n 2 outs.csv)"
 expect 2 "--set zo.Q=x" "$Z" eval ref/ckpt.h5 --set zo.Q=x
 
+# ---- learning-rate schedule keys ----
+expect 2 "lr_final must be in [0, lr" "$Z" train "$CFG" --out lrbad \
+  --set zo.lr_schedule=cosine --set zo.lr_final=1
+expect 2 "lr_schedule = 'linear': expected one of constant|cosine" "$Z" train "$CFG" \
+  --out lrbad --set zo.lr_schedule=linear
+[ ! -e lrbad/ckpt.h5 ] || fail "a refused schedule left a checkpoint"
+
 # ---- kill -9 during checkpoint writes, then resume ----
 norm_info() { "$Z" info --values --no-config "$1" | grep -v -e '^checkpoint:' -e '^created:' -e '^host:' -e 'run/seconds' -e 'zo/seconds'; }
 norm_log() { cut -d, -f1-3,5- "$1"; }

@@ -95,6 +95,27 @@ INI
   || fail "compare on the copying RNN failed: $(tail -n 5 "$T/copy.log")"
 check_out "$T/copy" 1500 10
 
+# parallel runs get one model thread each
+grep -qx "threads = 1" "$T/eq/zo-np-s1/config.ini" \
+  || fail "a --jobs 2 run did not get train.threads = 1"
+
+# pick_lr.py: each method's best mean validation metric (lower SER wins,
+# ties to the smaller lr), as --method-set arguments
+mkdir -p "$T/grid"
+cat > "$T/grid/runs.csv" <<'CSV'
+method,seed,ser,test_loss
+zo-i@lr0.01,1,0.30,0
+zo-i@lr0.01,2,0.20,0
+zo-i@lr0.02,1,0.26,0
+zo-i@lr0.02,2,0.26,0
+zo-np@lr0.01,1,0.40,0
+zo-np@lr0.02,1,0.40,0
+zo-co,1,0.10,0
+CSV
+got=$("$PY" "$ROOT/experiments/pick_lr.py" "$T/grid" 2>/dev/null)
+[ "$got" = "--method-set zo-i:zo.lr=0.01 --method-set zo-np:zo.lr=0.01" ] \
+  || fail "pick_lr.py printed '$got'"
+
 # rerunning reuses the finished runs and reproduces the table
 "$PY" "$ROOT/experiments/compare" "$T/eq.ini" --seeds 2 --budget 2500 --jobs 2 \
   --zoptic "$B/zoptic" --out "$T/eq" --no-plot >"$T/eq2.log" 2>&1 || fail "rerun failed"

@@ -157,6 +157,10 @@ START_TEST(test_zo_section_maps_trainer) {
   ck_assert(got.optim.lr == def.optim.lr && got.optim.beta1 == def.optim.beta1 &&
             got.optim.beta2 == def.optim.beta2 && got.optim.eps == def.optim.eps &&
             got.optim.momentum == def.optim.momentum);
+  ck_assert_int_eq(got.lr_schedule, def.lr_schedule);
+  ck_assert(got.lr_final == def.lr_final);
+  /* the defaults themselves (docs/method.md: rho 1 since the ablations) */
+  ck_assert(def.rho == 1.0 && def.lr_schedule == ZPT_LR_CONSTANT);
   ck_assert_uint_eq(got.seed, def.seed);
   ck_assert_uint_eq(got.budget, 1234);
   ck_assert_int_eq(got.loss.kind, ZPT_LOSS_XENT);
@@ -166,7 +170,7 @@ START_TEST(test_zo_section_maps_trainer) {
                         "zo.fisher_schedule=cycle", "zo.jac_eps=0.002", "zo.chol_jitter=no",
                         "zo.difference=central", "zo.optimizer=sgd", "zo.lr=0.1",
                         "zo.beta1=0.5", "zo.beta2=0.6", "zo.eps=0.001", "zo.momentum=0.2",
-                        "zo.seed=77"};
+                        "zo.seed=77", "zo.lr_schedule=cosine", "zo.lr_final=0.05"};
   for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++)
     ck_assert_int_eq(zpt_config_set(c, sets[i]), ZPT_OK);
   ck_assert_int_eq(zpt_setup_zo_config(c, &info, &got), ZPT_OK);
@@ -186,6 +190,8 @@ START_TEST(test_zo_section_maps_trainer) {
   ck_assert(got.optim.lr == 0.1 && got.optim.beta1 == 0.5 && got.optim.beta2 == 0.6 &&
             got.optim.eps == 0.001 && got.optim.momentum == 0.2);
   ck_assert_uint_eq(got.seed, 77);
+  ck_assert_int_eq(got.lr_schedule, ZPT_LR_COSINE);
+  ck_assert(got.lr_final == 0.05);
   zpt_config_free(c);
 }
 END_TEST
