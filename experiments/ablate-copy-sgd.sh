@@ -6,15 +6,8 @@
 # per-coordinate normalisation of its sparse gradient estimates.
 set -e
 cd "$(dirname "$0")/.."
-methods="" sets=()
-for m in zo-i zo-co zo-np; do
-  for lr in 0.0001 0.0003 0.001; do
-    methods="$methods,$m@lr$lr"
-    sets+=(--method-set "$m@lr$lr:zo.lr=$lr")
-  done
-done
-experiments/compare ${ZOPTIC:+--zoptic $ZOPTIC} mzi-rnn-copying --name abl-copy-sgd \
-  --methods "${methods#,}" "${sets[@]}" --ref zo-np@lr0.0001 --no-plot \
-  --seeds 2 --first-seed 1001 --budget 40000 --jobs 2 \
-  --set zo.optimizer=sgd --set zo.lr_schedule=cosine --set zo.lr_final=0
+# shellcheck source=experiments/tuned-lib.sh
+. experiments/tuned-lib.sh
+grid abl-copy-sgd mzi-rnn-copying "0.0001 0.0003 0.001" --seeds 2 --first-seed 1001 \
+  --budget 40000 --jobs 2 --set zo.optimizer=sgd
 experiments/pick_lr.py experiments/out/abl-copy-sgd

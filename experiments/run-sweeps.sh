@@ -6,8 +6,8 @@
 # 100k queries, 2 seeds.
 set -e
 cd "$(dirname "$0")/.."
-C="experiments/compare ${ZOPTIC:+--zoptic $ZOPTIC}"
-COS="--set zo.lr_schedule=cosine --set zo.lr_final=0"
+# shellcheck source=experiments/tuned-lib.sh
+. experiments/tuned-lib.sh
 LR="--method-set zo-i:zo.lr=0.002 --method-set zo-co:zo.lr=0.005 --method-set zo-np:zo.lr=0.002"
 B=${SWEEP_BUDGET:-100000}
 for q in 1 2 5 10 20 50 100; do

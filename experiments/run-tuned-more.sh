@@ -9,26 +9,11 @@
 #   experiments/run-tuned-more.sh [mzic|tsweep|mixer ...]  (default: all)
 set -e
 cd "$(dirname "$0")/.."
-C="experiments/compare ${ZOPTIC:+--zoptic $ZOPTIC}"
-COS="--set zo.lr_schedule=cosine --set zo.lr_final=0"
-VAL_MNIST="--set data.task=idx --set data.path=datasets/mnist-val/train8k-images-idx3-ubyte --set data.n_test=1600"
-
-grid() {
-  local name=$1 task=$2 lrs=$3; shift 3
-  local methods="" sets=()
-  for m in zo-i zo-co zo-np; do
-    for lr in $lrs; do
-      methods="$methods,$m@lr$lr"
-      sets+=(--method-set "$m@lr$lr:zo.lr=$lr")
-    done
-  done
-  $C "$task" --name "$name" --methods "${methods#,}" "${sets[@]}" --no-plot \
-     --ref "zo-np@lr${lrs%% *}" $COS "$@"
-}
+# shellcheck source=experiments/tuned-lib.sh
+. experiments/tuned-lib.sh
 
 run_mzic() {
-  [ -f datasets/mnist-val/train8k-images-idx3-ubyte ] ||
-    /usr/bin/python3 experiments/make_val_idx.py datasets/mnist datasets/mnist-val
+  need_mnist_val
   # shellcheck disable=SC2086
   grid tuned-val-mzic mzi-classifier-mnist10k "0.002 0.005 0.01" --seeds 2 --budget 150000 \
        --jobs 2 $VAL_MNIST

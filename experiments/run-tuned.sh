@@ -11,23 +11,8 @@
 #   experiments/run-tuned.sh [eq|cnn|copy ...]     (default: all three)
 set -e
 cd "$(dirname "$0")/.."
-C="experiments/compare ${ZOPTIC:+--zoptic $ZOPTIC}"
-COS="--set zo.lr_schedule=cosine --set zo.lr_final=0"
-VAL_MNIST="--set data.task=idx --set data.path=datasets/mnist-val/train8k-images-idx3-ubyte --set data.n_test=1600"
-
-# grid NAME TASK "LR..." ARGS...: the validation grid, then the pick
-grid() {
-  local name=$1 task=$2 lrs=$3; shift 3
-  local methods="" sets=()
-  for m in zo-i zo-co zo-np; do
-    for lr in $lrs; do
-      methods="$methods,$m@lr$lr"
-      sets+=(--method-set "$m@lr$lr:zo.lr=$lr")
-    done
-  done
-  $C "$task" --name "$name" --methods "${methods#,}" "${sets[@]}" --no-plot \
-     --ref "zo-np@lr${lrs%% *}" $COS "$@"
-}
+# shellcheck source=experiments/tuned-lib.sh
+. experiments/tuned-lib.sh
 
 run_eq() {
   grid tuned-val-eq mzi-equalizer-isi "0.005 0.01 0.02" --seeds 2 --first-seed 1001 \
@@ -38,8 +23,7 @@ run_eq() {
 }
 
 run_cnn() {
-  [ -f datasets/mnist-val/train8k-images-idx3-ubyte ] ||
-    /usr/bin/python3 experiments/make_val_idx.py datasets/mnist datasets/mnist-val
+  need_mnist_val
   # shellcheck disable=SC2086
   grid tuned-val-cnn cnn-mnist10k "0.002 0.005 0.01" --seeds 1 --budget 300000 --jobs 2 $VAL_MNIST
   local pick; pick=$(experiments/pick_lr.py experiments/out/tuned-val-cnn)
