@@ -655,24 +655,18 @@ static int run_chunk(zpt_model *m, fwd_ws *w, const float *theta, const zpt_vari
   for (size_t k = plans[0].diverge; k < L; k += m->span[k]) {
     const zpt_layer *l = m->layers[k];
     const float *base_params = theta + l->param_offset;
-    int stoch = noisy && l->stochastic;
     size_t isz = l->in_size, osz = step_out_size(m, k);
     size_t i = 0;
     while (i < count && plans[i].diverge <= k) {
       const var_plan *p = &plans[i];
       const zpt_variation *v = &vars[p->index];
       int priv = perturbs(v, l);
-      if (!stoch && !priv && p->diverge < k) {
-        /* a run of variations that already diverged and use base
-         * parameters here: one call over all their samples */
-        size_t j = i + 1;
-        while (j < count && plans[j].diverge < k && !perturbs(&vars[plans[j].index], l))
-          j++;
-        ZPT_TRY(run_step(m, w, k, base_params, act_in + i * n * isz, act_out + i * n * osz,
-                         (j - i) * n, NULL));
-        i = j;
-        continue;
-      }
+      /* One call per variation, never one over several variations' samples:
+       * a layer's arithmetic may depend on its row count (OpenBLAS picks
+       * kernels by size; MZI meshes pick their route by n), so merging would
+       * make a variation's output depend on which others share the call,
+       * the thread count and, under zoptic-mpi, the number of ranks
+       * (docs/distributed.md, "Bit-identical for every R"). */
       const float *params = base_params;
       if (priv) {
         perturbed_slice(l, theta, v, pert);

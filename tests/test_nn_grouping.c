@@ -1,0 +1,145 @@
+/* A variation's outputs do not depend on which other variations share the
+ * call (zpt_model_forward_variations).  zoptic-mpi splits every batched
+ * call of the trainer over R ranks, and the result must be bit-identical
+ * for every R (docs/distributed.md): so every variation's outputs, bit for
+ * bit, must be the same computed alone, in one call with all the others,
+ * in any split of the call into parts, with 1..3 threads and with chunks
+ * bounded by a small workspace.  Models: the CNN (sgemm: OpenBLAS picks its
+ * kernels by row count), the MZI classifier on a chip with fabrication
+ * errors and read-out noise, a mixer block (sgemms over tokens, layer
+ * norm).  The CNN and mixer cases fail when variations are merged into one
+ * layer call over several variations' samples (checked). */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/testutil.h"
+#include "mzi/builders.h"
+#include "nn/builders.h"
+#include "zoptic.h"
+
+#define OK(x) ck_assert_msg((x) == ZPT_OK, "%s: %s", #x, zpt_error_message())
+#define V 14
+
+static void fill(float *a, size_t n, uint64_t seed, float scale) {
+  uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;
+  for (size_t i = 0; i < n; i++) {
+    s ^= s << 13;
+    s ^= s >> 7;
+    s ^= s << 17;
+    a[i] = scale * ((float)(s >> 40) / (float)(1u << 24) - 0.5f);
+  }
+}
+
+/* V variations as the trainer makes them: the base, then perturbations of
+ * blocks of 64 (or fewer) consecutive parameters spread over theta, so that
+ * they diverge at every layer. */
+static void make_vars(size_t N, const float *delta, zpt_variation *vars) {
+  vars[0] = (zpt_variation){0, 0, 0.0f, NULL};
+  for (size_t v = 1; v < V; v++) {
+    size_t off = (N - 1) * (v * 7 % (V - 1)) / (V - 1);
+    size_t len = N - off < 64 ? N - off : 64;
+    vars[v] = (zpt_variation){off, len, 1e-2f * (float)v, delta + off};
+  }
+}
+
+/* Calls forward_variations on vars[lo..hi) in parts of size `part`. */
+static void run_parts(zpt_model *m, const zpt_variation *vars, size_t part,
+                      const float *x, size_t n, float *out, uint64_t noise) {
+  size_t M = zpt_model_output_size(m);
+  const float *theta = zpt_model_params(m)->theta;
+  for (size_t v = 0; v < V; v += part) {
+    size_t k = V - v < part ? V - v : part;
+    OK(zpt_model_forward_variations(m, theta, vars + v, k, x, n, out + v * n * M, noise,
+                                    100 + v));
+  }
+}
+
+static void check_model(zpt_model *m, size_t n, uint64_t noise, const char *what) {
+  size_t N = zpt_model_n_params(m), M = zpt_model_output_size(m);
+  size_t in = zpt_model_input_size(m);
+  float *x = zpt_floats(n * in, "x"), *delta = zpt_floats(N, "delta");
+  float *ref = zpt_floats(V * n * M, "alone"), *out = zpt_floats(V * n * M, "grouped");
+  ck_assert(x && delta && ref && out);
+  fill(x, n * in, 1, 2.0f);
+  fill(delta, N, 2, 1.0f);
+  zpt_variation vars[V];
+  make_vars(N, delta, vars);
+  OK(zpt_model_set_threads(m, 1));
+  run_parts(m, vars, 1, x, n, ref, noise); /* each variation alone */
+  /* the variations differ (the test can fail) */
+  ck_assert_msg(memcmp(ref, ref + (V - 1) * n * M, n * M * sizeof *ref) != 0, "%s", what);
+  static const size_t parts[] = {V, 2, 3, 5, 7, 8};
+  for (size_t threads = 1; threads <= 3; threads++) {
+    OK(zpt_model_set_threads(m, threads));
+    for (size_t p = 0; p < sizeof parts / sizeof parts[0]; p++) {
+      memset(out, 0, V * n * M * sizeof *out);
+      run_parts(m, vars, parts[p], x, n, out, noise);
+      for (size_t v = 0; v < V; v++)
+        ck_assert_msg(!memcmp(out + v * n * M, ref + v * n * M, n * M * sizeof *out),
+                      "%s: variation %zu differs in calls of %zu variations on %zu "
+                      "threads from the same variation computed alone",
+                      what, v, parts[p], threads);
+    }
+  }
+  /* chunks of one variation's activations (a small workspace) */
+  OK(zpt_model_set_threads(m, 2));
+  zpt_model_set_chunk_floats(m, 1);
+  run_parts(m, vars, V, x, n, out, noise);
+  ck_assert_msg(!memcmp(out, ref, V * n * M * sizeof *out), "%s: chunked call differs", what);
+  zpt_free(x);
+  zpt_free(delta);
+  zpt_free(ref);
+  zpt_free(out);
+}
+
+START_TEST(test_cnn_grouping) {
+  zpt_cnn_config c = zpt_cnn_default();
+  zpt_model *m = zpt_cnn_alloc(&c);
+  ck_assert_msg(m != NULL, "%s", zpt_error_message());
+  zpt_model_init(m, 3);
+  check_model(m, 64, 0, "CNN");
+  zpt_model_free(m);
+}
+END_TEST
+
+START_TEST(test_mzi_grouping) {
+  /* K = 64 on a chip with errors (the general 2x2 form): the encoder's
+   * sgemm and the meshes */
+  zpt_chip_config chip = zpt_chip_config_aaai(7, 1.0);
+  chip.noise_thermal = 1e-3;
+  zpt_model *m = NULL;
+  OK(zpt_mzi_classifier_alloc(196, 64, 3, &chip, &m));
+  zpt_model_init(m, 5);
+  check_model(m, 100, 0, "MZI classifier");
+  check_model(m, 100, 11, "MZI classifier with read-out noise");
+  zpt_model_free(m);
+}
+END_TEST
+
+START_TEST(test_mixer_grouping) {
+  zpt_mixer_config c = zpt_mixer_small();
+  c.in_c = 1;
+  c.in_h = c.in_w = 16;
+  c.blocks = 1;
+  zpt_model *m = zpt_mixer_alloc(&c);
+  ck_assert_msg(m != NULL, "%s", zpt_error_message());
+  zpt_model_init(m, 9);
+  check_model(m, 20, 0, "mixer");
+  zpt_model_free(m);
+}
+END_TEST
+
+static Suite *grouping_suite(void) {
+  Suite *s = suite_create("nn_grouping");
+  TCase *t = tcase_create("grouping");
+  tcase_set_timeout(t, 120);
+  tcase_add_test(t, test_cnn_grouping);
+  tcase_add_test(t, test_mzi_grouping);
+  tcase_add_test(t, test_mixer_grouping);
+  suite_add_tcase(s, t);
+  return s;
+}
+
+int main(void) { return zpt_test_run(grouping_suite()); }
