@@ -28,7 +28,7 @@
 static const zpt_cfg_key schema[] = {
   /* ---- data ---- (src/data, docs/data.md) */
   {"data", "task", TE, REQ,
-   "mnist10k|digits|idx|cifar10|csv|copying|equalization-isi|equalization-imdd|toy",
+   "mnist10k|digits|idx|cifar10|cifar10-synthetic|csv|copying|equalization-isi|equalization-imdd|toy",
    0, 0, 0, "the learning task and its data set (toy: generated linear regression, for tests and smoke runs)"},
   {"data", "path", TS, "", NULL, 0, 0, 0,
    "data file of file-based tasks (mnist10k: directory of the t10k IDX pair or the images file, default datasets/mnist/; "
@@ -37,8 +37,8 @@ static const zpt_cfg_key schema[] = {
   {"data", "labels", TS, "", NULL, 0, 0, 0, "mnist10k and idx: the labels IDX file (empty: path with images replaced by labels)"},
   {"data", "label_column", TI, "-1", NULL, 0, 0, 0, "csv: 0-based column of the class label (negative: from the end)"},
   {"data", "n_classes", TI, "0", NULL, GE, 0, 0, "csv and idx: number of classes (0: infer from the labels)"},
-  {"data", "n_train", TU, "0", NULL, 0, 0, 0, "training samples to use or generate (0: all of the file's training part; copying 2000, equalization 8000, toy 512)"},
-  {"data", "n_test", TU, "0", NULL, 0, 0, 0, "test samples (0: a fifth of a file set, copying 500, equalization 2000, toy 256; mnist10k: the fixed 8000/2000 split; cifar10: all of test_batch)"},
+  {"data", "n_train", TU, "0", NULL, 0, 0, 0, "training samples to use or generate (0: all of the file's training part; copying 2000, equalization 8000, cifar10-synthetic 50000, toy 512)"},
+  {"data", "n_test", TU, "0", NULL, 0, 0, 0, "test samples (0: a fifth of a file set, copying 500, equalization 2000, cifar10-synthetic 10000, toy 256; mnist10k: the fixed 8000/2000 split; cifar10: all of test_batch)"},
   {"data", "batch", TU, "64", NULL, GE, 1, 0, "mini-batch size of a training query"},
   {"data", "shuffle", TB, "true", NULL, 0, 0, 0, "visit training samples in a fresh random order every epoch"},
   {"data", "drop_last", TB, "false", NULL, 0, 0, 0, "skip an epoch's last partial batch (false: a shorter last batch)"},

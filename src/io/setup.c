@@ -11,6 +11,7 @@
 #include "core/status.h"
 #include "core/threads.h"
 #include "data/data.h"
+#include "data/synthetic.h"
 #include "mzi/builders.h"
 #include "mzi/chip.h"
 #include "nn/builders.h"
@@ -197,6 +198,10 @@ static int load_sets(const zpt_config *cfg, const char *task,
         *test = head;
       }
     }
+  } else if (!strcmp(task, "cifar10-synthetic")) { /* data/synthetic.h */
+    size_t ntr = n_train ? (size_t)n_train : 50000, nte = n_test ? (size_t)n_test : 10000;
+    ZPT_TRY(zpt_cifar_synthetic_generate(ntr + nte, seed, &all));
+    rc = zpt_split_first(all, ntr, train, test);
   } else if (!strcmp(task, "copying")) {
     size_t delay;
     ZPT_TRY(get_size(cfg, "data.copy_delay", &delay));
