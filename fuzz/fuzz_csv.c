@@ -1,5 +1,5 @@
 /* libFuzzer target: the CSV parser on arbitrary text.  The first byte picks
- * the options (label column, delimiter, header lines, class count) so the
+ * the options (label column, delimiter, header lines and detection, class count) so the
  * option paths are fuzzed too; the rest is the file. */
 #include <stddef.h>
 #include <stdint.h>
@@ -15,6 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   o.delimiter = (sel & 8) ? ';' : ',';
   o.skip_header = (sel >> 4) & 1;
   o.n_classes = (sel & 0x20) ? 10 : 0;
+  o.header = (int)((sel >> 6) % 3) - 1;           /* AUTO, NO, YES */
   zpt_dataset *d = NULL;
   if (zpt_csv_parse((const char *)data + 1, size - 1, "fuzz.csv", &o, "fuzz", &d) == ZPT_OK)
     zpt_dataset_free(d);

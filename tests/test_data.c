@@ -253,7 +253,7 @@ START_TEST(test_idx_bad_input) {
   /* absurd dimensions: the product overflows */
   uint32_t huge[4] = {0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu};
   len = make_idx(buf, 0x0E, 4, huge, pix, 8);
-  expect_error(zpt_idx_parse(buf, len, "huge.idx", &idx), ZPT_ERANGE, "huge.idx", "overflow");
+  expect_error(zpt_idx_parse(buf, len, "huge.idx", &idx), ZPT_EFORMAT, "huge.idx", "overflow");
   /* large but representable: must fail as truncated, without allocating */
   uint32_t big[2] = {0x7FFFFFFFu, 0x7FFFFFFFu};
   len = make_idx(buf, 0x08, 2, big, pix, 8);
@@ -270,7 +270,7 @@ START_TEST(test_idx_bad_input) {
   write_raw(tpath(p, sizeof p, "ok-img.idx"), buf, len);
   len = make_idx(buf, 0x08, 1, dl, lab, 2);
   write_raw(tpath(q, sizeof q, "bad-lab.idx"), buf, len);
-  expect_error(zpt_idx_load_pair(p, q, 10, "x", &d), ZPT_ERANGE, "bad-lab.idx", "record 1");
+  expect_error(zpt_idx_load_pair(p, q, 10, "x", &d), ZPT_EFORMAT, "bad-lab.idx", "record 1");
   ck_assert_ptr_null(d);
   /* label count differs from image count */
   uint32_t d3[1] = {3};
@@ -382,7 +382,7 @@ START_TEST(test_cifar10_bad_input) {
                "t.bin", "record 1 has only 3068 of its 3073 bytes");
   ck_assert_ptr_null(d);
   buf[2 * ZPT_CIFAR10_RECORD] = 10;
-  expect_error(zpt_cifar10_parse(buf, sizeof buf, "l.bin", &d), ZPT_ERANGE, "l.bin",
+  expect_error(zpt_cifar10_parse(buf, sizeof buf, "l.bin", &d), ZPT_EFORMAT, "l.bin",
                "record 2");
   ck_assert_int_eq(zpt_cifar10_load(paths, 0, "c", &d), ZPT_EINVAL);
   write_raw(p, buf, ZPT_CIFAR10_RECORD); /* a good first file, then a missing one */
@@ -424,6 +424,7 @@ START_TEST(test_csv_parse_options) {
   const char *t3 = "1,7,2\n3,8,4\n";
   o = zpt_csv_defaults();
   o.label_column = -2;
+  o.n_classes = 9;
   ck_assert_int_eq(zpt_csv_parse(t3, strlen(t3), "t3", &o, "t3", &d), ZPT_OK);
   ck_assert(d->targets[0] == 7 && d->targets[1] == 8);
   ck_assert(d->inputs[0] == 1 && d->inputs[1] == 2 && d->inputs[2] == 3 && d->inputs[3] == 4);
@@ -466,35 +467,38 @@ START_TEST(test_csv_bad_input) {
   const char *t;
   t = "1,2,0\n3,4\n";
   expect_error(zpt_csv_parse(t, strlen(t), "cols.csv", NULL, "x", &d), ZPT_EFORMAT,
-               "cols.csv: line 2", "2 columns, expected 3");
+               "cols.csv:2:", "2 columns, expected 3");
   ck_assert_ptr_null(d);
   t = "1,2,0\n3,abc,1\n";
   expect_error(zpt_csv_parse(t, strlen(t), "num.csv", NULL, "x", &d), ZPT_EFORMAT,
-               "num.csv: line 2, column 2", "'abc' is not a number");
+               "num.csv:2:2:", "'abc' is not a number");
   t = "1,2,0\n3,4x,1\n";
   expect_error(zpt_csv_parse(t, strlen(t), "num2.csv", NULL, "x", &d), ZPT_EFORMAT,
-               "line 2, column 2", "'4x'");
-  t = "1,,0\n";
+               "num2.csv:2:2:", "'4x'");
+  t = "1,2,0\n1,,0\n";
   expect_error(zpt_csv_parse(t, strlen(t), "e.csv", NULL, "x", &d), ZPT_EFORMAT,
-               "line 1, column 2", "empty field");
-  t = "1,nan,0\n";
+               "e.csv:2:2:", "empty field");
+  t = "1,2,0\n1,nan,0\n";
   expect_error(zpt_csv_parse(t, strlen(t), "n.csv", NULL, "x", &d), ZPT_EFORMAT,
-               "line 1, column 2", "finite");
+               "n.csv:2:2:", "'nan' is not a number");
   expect_error(zpt_csv_parse("", 0, "empty.csv", NULL, "x", &d), ZPT_EFORMAT, "empty.csv",
                "no data lines");
   t = "\n# only a comment\n\n";
   expect_error(zpt_csv_parse(t, strlen(t), "blank.csv", NULL, "x", &d), ZPT_EFORMAT,
                "blank.csv", "no data lines");
+  t = "a,b,label\n";
+  expect_error(zpt_csv_parse(t, strlen(t), "hdr.csv", NULL, "x", &d), ZPT_EFORMAT,
+               "hdr.csv", "only the header");
   o.n_classes = 10;
   t = "1,2,3\n1,2,10\n";
-  expect_error(zpt_csv_parse(t, strlen(t), "lab.csv", &o, "x", &d), ZPT_ERANGE,
-               "lab.csv: line 2, column 3", "label 10 is not a class index in [0, 10)");
+  expect_error(zpt_csv_parse(t, strlen(t), "lab.csv", &o, "x", &d), ZPT_EFORMAT,
+               "lab.csv:2:3:", "label '10' is not a class index in [0, 10)");
   t = "1,2,1.5\n";
-  expect_error(zpt_csv_parse(t, strlen(t), "frac.csv", &o, "x", &d), ZPT_ERANGE,
-               "frac.csv: line 1", "label 1.5");
+  expect_error(zpt_csv_parse(t, strlen(t), "frac.csv", &o, "x", &d), ZPT_EFORMAT,
+               "frac.csv:1:3:", "label '1.5'");
   t = "1,2,-1\n";
-  expect_error(zpt_csv_parse(t, strlen(t), "neg.csv", NULL, "x", &d), ZPT_ERANGE,
-               "neg.csv: line 1", "label -1");
+  expect_error(zpt_csv_parse(t, strlen(t), "neg.csv", &o, "x", &d), ZPT_EFORMAT,
+               "neg.csv:1:3:", "label '-1'");
   o = zpt_csv_defaults();
   o.label_column = 3;
   t = "1,2,3\n";
@@ -507,15 +511,145 @@ START_TEST(test_csv_bad_input) {
   memset(longf, '1', sizeof longf);
   memcpy(longf + 190, ",1\n", 3);
   expect_error(zpt_csv_parse(longf, 193, "long.csv", NULL, "x", &d), ZPT_EFORMAT,
-               "long.csv: line 1, column 1", "characters");
+               "long.csv:1:1:", "characters");
   char p[512];
   expect_error(zpt_csv_load(tpath(p, sizeof p, "absent.csv"), NULL, "x", &d), ZPT_EIO,
                "absent.csv", NULL);
   /* a buffer that is not NUL-terminated is read only within its length */
   char nonterm[4] = {'1', ',', '2', '7'};
-  ck_assert_int_eq(zpt_csv_parse(nonterm, 3, "nt", NULL, "x", &d), ZPT_OK);
+  o = zpt_csv_defaults();
+  o.n_classes = 3;
+  ck_assert_int_eq(zpt_csv_parse(nonterm, 3, "nt", &o, "x", &d), ZPT_OK);
   ck_assert(d->targets[0] == 2);
   zpt_dataset_free(d);
+}
+END_TEST
+
+/* #20 3b and 3e: only decimal numbers that fit a float32; the message names
+ * file:line:column. */
+START_TEST(test_csv_numbers_strict) {
+  zpt_dataset *d;
+  const char *bad[] = {"0x10", "inf", "-inf", "nan", "NaN", "infinity", "1e39", "-3.5e38",
+                       "0x1p3", "1e", ".", "+", "1.2.3", "5e3x", "1_000", "--1", "e5"};
+  for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+    char t[128];
+    snprintf(t, sizeof t, "1,2,0\n3,%s,1\n", bad[k]);
+    int rc = zpt_csv_parse(t, strlen(t), "s.csv", NULL, "x", &d);
+    ck_assert_msg(rc == ZPT_EFORMAT, "'%s' accepted (status %d)", bad[k], rc);
+    ck_assert_ptr_null(d);
+    ck_assert_msg(strstr(zpt_error_message(), "s.csv:2:2:"), "'%s': message '%s' lacks "
+                  "file:line:column", bad[k], zpt_error_message());
+  }
+  expect_error(zpt_csv_parse("1,1e39,0\n", 9, "o.csv", NULL, "x", &d), ZPT_EFORMAT,
+               "o.csv:1:2:", "overflows a 32-bit float");
+  expect_error(zpt_csv_parse("1,0x10,0\n", 9, "h.csv", NULL, "x", &d), ZPT_EFORMAT,
+               "h.csv:1:2:", "'0x10' is not a number");
+  /* accepted forms, each read exactly as strtod would */
+  const char *good = "1,-2.5,+3.,.5,7e-1,8E+2, 3.4e38 ,0\n0,0,0,0,0,0,0,1\n";
+  zpt_csv_options o = zpt_csv_defaults();
+  o.header = ZPT_CSV_HEADER_NO;
+  ck_assert_int_eq(zpt_csv_parse(good, strlen(good), "g.csv", &o, "x", &d), ZPT_OK);
+  float want[7] = {1, -2.5f, 3, 0.5f, 0.7f, 800, 3.4e38f};
+  for (int i = 0; i < 7; i++)
+    ck_assert_msg(d->inputs[i] == want[i], "value %d: %g", i, (double)d->inputs[i]);
+  zpt_dataset_free(d);
+}
+END_TEST
+
+/* #15: headers, classes from the data, mappings, refused label columns. */
+START_TEST(test_csv_header_and_labels) {
+  zpt_dataset *d;
+  zpt_csv_info info;
+  /* scikit-learn's layout: a header "rows,features,names..." of another width */
+  const char *sk = "6,2,class_0,class_1\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n9,10,1\n11,12,0\n";
+  ck_assert_int_eq(zpt_csv_read(sk, strlen(sk), "sk.csv", NULL, "x", &d, &info), ZPT_OK);
+  ck_assert_uint_eq(info.header_line, 1);
+  ck_assert_uint_eq(d->n, 6);
+  ck_assert_uint_eq(d->input_size, 2);
+  ck_assert_uint_eq(d->n_classes, 2);
+  ck_assert_int_eq(info.mapped, 0);
+  ck_assert_str_eq(info.classes, "0 (3 rows), 1 (3 rows)");
+  ck_assert(d->inputs[0] == 1 && d->targets[1] == 1 && d->origin && d->origin[5] == 5);
+  zpt_dataset_free(d);
+  /* a named header, labels 1..3 in the first column (the UCI wine layout):
+   * mapped in sorted order and reported */
+  const char *uci = "class,a,b\n# note\n2,1,1\n1,2,2\n3,3,3\n\n1,4,4\n2,5,5\n3,6,6\n";
+  zpt_csv_options o = zpt_csv_defaults();
+  o.label_column = 0;
+  ck_assert_int_eq(zpt_csv_read(uci, strlen(uci), "u.csv", &o, "x", &d, &info), ZPT_OK);
+  ck_assert_uint_eq(info.header_line, 1);
+  ck_assert_uint_eq(d->n, 6);
+  ck_assert_uint_eq(d->n_classes, 3);
+  ck_assert_int_eq(info.mapped, 1);
+  ck_assert_str_eq(info.classes, "'1' -> 0 (2 rows), '2' -> 1 (2 rows), '3' -> 2 (2 rows)");
+  float want[6] = {1, 0, 2, 0, 1, 2};
+  for (int i = 0; i < 6; i++)
+    ck_assert(d->targets[i] == want[i]);
+  ck_assert(d->inputs[0] == 1 && d->inputs[11] == 6);
+  zpt_dataset_free(d);
+  /* names as labels (iris.data), sorted by name; header forced off */
+  const char *names = "5.1,b\n4.9,a\n4.7,b\n4.6,a\n";
+  o = zpt_csv_defaults();
+  o.header = ZPT_CSV_HEADER_NO;
+  ck_assert_int_eq(zpt_csv_read(names, strlen(names), "n.csv", &o, "x", &d, &info), ZPT_OK);
+  ck_assert(d->targets[0] == 1 && d->targets[1] == 0);
+  ck_assert_str_eq(info.classes, "'a' -> 0 (2 rows), 'b' -> 1 (2 rows)");
+  zpt_dataset_free(d);
+  /* an all-numeric first line is data under AUTO; header = YES skips it */
+  const char *num = "1,2,0\n3,4,1\n5,6,0\n7,8,1\n";
+  ck_assert_int_eq(zpt_csv_read(num, strlen(num), "a.csv", NULL, "x", &d, &info), ZPT_OK);
+  ck_assert_uint_eq(d->n, 4);
+  zpt_dataset_free(d);
+  o = zpt_csv_defaults();
+  o.header = ZPT_CSV_HEADER_YES;
+  ck_assert_int_eq(zpt_csv_read(num, strlen(num), "a.csv", &o, "x", &d, &info), ZPT_OK);
+  ck_assert_uint_eq(d->n, 3);
+  ck_assert(d->inputs[0] == 3 && d->origin[0] == 0);
+  zpt_dataset_free(d);
+  /* a column of measurements chosen as the label is refused */
+  const char *w = "14.23,1.71,0\n13.2,1.78,1\n13.16,2.36,0\n";
+  o = zpt_csv_defaults();
+  o.label_column = 0;
+  expect_error(zpt_csv_read(w, strlen(w), "w.csv", &o, "x", &d, &info), ZPT_EFORMAT,
+               "w.csv:1:1: label '14.23' is a fraction", "data.label_column");
+  /* ... and so is a column of integer measurements (one row per value) */
+  const char *m = "127,0.1,0\n100,0.2,1\n101,0.3,0\n113,0.4,1\n";
+  expect_error(zpt_csv_read(m, strlen(m), "m.csv", &o, "x", &d, &info), ZPT_EFORMAT,
+               "m.csv: column 1: 4 distinct labels in 4 rows, 4 of them on a single row",
+               "'100' -> 0 (1 row)");
+  /* a corrupt label among sparse classes: refused with the counts (#20 3a) */
+  const char *c = "1,1\n2,1\n3,3\n4,3\n5,200\n";
+  expect_error(zpt_csv_read(c, strlen(c), "c.csv", NULL, "x", &d, &info), ZPT_EFORMAT,
+               "3 distinct labels in 5 rows, 1 of them on a single row",
+               "'1' -> 0 (2 rows), '3' -> 1 (2 rows), '200' -> 2 (1 row)");
+  /* a bad number on the first line is an error, not a header */
+  const char *bad1 = "nan,2,0\n3,4,1\n";
+  expect_error(zpt_csv_read(bad1, strlen(bad1), "b.csv", NULL, "x", &d, &info), ZPT_EFORMAT,
+               "b.csv:1:1:", "'nan' is not a number");
+  const char *one = "1,4\n2,4\n";
+  expect_error(zpt_csv_read(one, strlen(one), "o.csv", NULL, "x", &d, &info), ZPT_EFORMAT,
+               "o.csv: column 2: every row has the label '4'", "at least 2 classes");
+  ck_assert_ptr_null(d);
+}
+END_TEST
+
+/* #20 3a: the class count of an IDX label file. */
+START_TEST(test_idx_infer_classes) {
+  zpt_idx l;
+  memset(&l, 0, sizeof l);
+  float v[12] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 3, 4};
+  l.ndims = 1;
+  l.dims[0] = l.count = 12;
+  l.data = v;
+  size_t n;
+  ck_assert_int_eq(zpt_idx_infer_classes(&l, "l.idx", &n), ZPT_OK);
+  ck_assert_uint_eq(n, 10);
+  v[7] = 200; /* one corrupt byte */
+  expect_error(zpt_idx_infer_classes(&l, "l.idx", &n), ZPT_EFORMAT,
+               "l.idx: the labels are not the classes 0..200", "200 (1)");
+  ck_assert_msg(strstr(zpt_error_message(), "3 (2)"), "%s", zpt_error_message());
+  v[7] = 1.5f;
+  expect_error(zpt_idx_infer_classes(&l, "l.idx", &n), ZPT_EFORMAT, "record 7", "1.5");
 }
 END_TEST
 
@@ -1138,6 +1272,9 @@ static Suite *data_suite(void) {
   tcase_add_test(t, test_csv_parse_options);
   tcase_add_test(t, test_digits_csv_gz);
   tcase_add_test(t, test_csv_bad_input);
+  tcase_add_test(t, test_csv_numbers_strict);
+  tcase_add_test(t, test_csv_header_and_labels);
+  tcase_add_test(t, test_idx_infer_classes);
   suite_add_tcase(s, t);
   t = tcase_create("sets");
   tcase_add_test(t, test_dataset_alloc_checks);

@@ -20,7 +20,7 @@ int zpt_cifar10_parse(const unsigned char *buf, size_t len, const char *source,
   for (size_t i = 0; i < n; i++) {
     unsigned label = buf[i * ZPT_CIFAR10_RECORD];
     if (label >= ZPT_CIFAR10_CLASSES)
-      return zpt_fail(ZPT_ERANGE, "%s: record %zu (byte offset %zu): label %u is not a "
+      return zpt_fail(ZPT_EFORMAT, "%s: record %zu (byte offset %zu): label %u is not a "
                       "class index in [0, %d)", source, i, i * ZPT_CIFAR10_RECORD, label,
                       ZPT_CIFAR10_CLASSES);
   }

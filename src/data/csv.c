@@ -1,20 +1,21 @@
-/* CSV with numeric columns and one integer label column. */
+/* CSV with numeric feature columns and one class-label column (the label
+ * rules live in csv_labels.c). */
 #include <ctype.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/alloc.h"
 #include "core/status.h"
+#include "data/csv_internal.h"
 #include "data/loaders.h"
-
-#define FIELD_MAX 64                 /* longest accepted numeric field */
-#define MAX_INFERRED_CLASSES (1 << 20)
 
 zpt_csv_options zpt_csv_defaults(void) {
   zpt_csv_options o = {.label_column = -1, .n_classes = 0, .delimiter = ',',
-                       .skip_header = 0};
+                       .skip_header = 0, .header = ZPT_CSV_HEADER_AUTO};
   return o;
 }
 
@@ -46,162 +47,277 @@ static int is_blank(const char *s, size_t n) {
   return 1;
 }
 
-/* Parses one field s[0..n) as a finite number. */
-static int parse_number(const char *s, size_t n, const char *source, size_t lineno,
-                        size_t col, double *out) {
-  while (n && isspace((unsigned char)*s)) {
-    s++;
-    n--;
+/* The next content line (not one of the first skip lines, not blank, not a
+ * '#' comment). */
+static int next_content(line_reader *r, size_t skip, const char **s, size_t *n) {
+  while (next_line(r, s, n))
+    if (r->lineno > skip && !is_blank(*s, *n))
+      return 1;
+  return 0;
+}
+
+void zpt_csv_trim(const char **s, size_t *n) {
+  while (*n && isspace((unsigned char)**s)) {
+    (*s)++;
+    (*n)--;
   }
-  while (n && isspace((unsigned char)s[n - 1]))
-    n--;
-  char tmp[FIELD_MAX + 1];
-  if (n == 0)
-    return zpt_fail(ZPT_EFORMAT, "%s: line %zu, column %zu: empty field, expected a number",
-                    source, lineno, col);
-  if (n > FIELD_MAX)
-    return zpt_fail(ZPT_EFORMAT, "%s: line %zu, column %zu: field of %zu characters, "
-                    "expected a number of at most %d", source, lineno, col, n, FIELD_MAX);
+  while (*n && isspace((unsigned char)(*s)[*n - 1]))
+    (*n)--;
+}
+
+static size_t digits(const char *s, size_t n, size_t i) {
+  size_t j = i;
+  while (j < n && s[j] >= '0' && s[j] <= '9')
+    j++;
+  return j - i;
+}
+
+int zpt_csv_decimal(const char *s, size_t n, double *out) {
+  /* [+-]? (D+ (. D*)? | . D+) ([eE] [+-]? D+)?  -- nothing else: no hex,
+   * no inf/nan, no C99 hex floats, no thousands separators. */
+  size_t i = 0;
+  if (i < n && (s[i] == '+' || s[i] == '-'))
+    i++;
+  size_t a = digits(s, n, i);
+  i += a;
+  size_t b = 0;
+  if (i < n && s[i] == '.') {
+    i++;
+    b = digits(s, n, i);
+    i += b;
+  }
+  if (a + b == 0)
+    return ZPT_CSV_NOT_A_NUMBER;
+  if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+    i++;
+    if (i < n && (s[i] == '+' || s[i] == '-'))
+      i++;
+    size_t e = digits(s, n, i);
+    if (e == 0)
+      return ZPT_CSV_NOT_A_NUMBER;
+    i += e;
+  }
+  if (i != n || n > ZPT_CSV_FIELD_MAX)
+    return ZPT_CSV_NOT_A_NUMBER;
+  char tmp[ZPT_CSV_FIELD_MAX + 1];
   memcpy(tmp, s, n);
   tmp[n] = 0;
-  char *end;
-  double v = strtod(tmp, &end);
-  if (end != tmp + n || end == tmp)
-    return zpt_fail(ZPT_EFORMAT, "%s: line %zu, column %zu: '%s' is not a number", source,
-                    lineno, col, tmp);
-  if (!isfinite(v))
-    return zpt_fail(ZPT_EFORMAT, "%s: line %zu, column %zu: '%s' is not a finite number",
-                    source, lineno, col, tmp);
+  double v = strtod(tmp, NULL);
+  if (!(fabs(v) <= FLT_MAX))
+    return ZPT_CSV_OVERFLOW;
   *out = v;
+  return ZPT_CSV_NUMBER;
+}
+
+/* Parses feature field s[0..n) (column col, 1-based) into *out. */
+static int parse_feature(const char *s, size_t n, const char *source, size_t lineno,
+                         size_t col, float *out) {
+  zpt_csv_trim(&s, &n);
+  if (n == 0)
+    return zpt_fail(ZPT_EFORMAT, "%s:%zu:%zu: empty field, expected a number", source,
+                    lineno, col);
+  if (n > ZPT_CSV_FIELD_MAX)
+    return zpt_fail(ZPT_EFORMAT, "%s:%zu:%zu: field of %zu characters, expected a number "
+                    "of at most %d", source, lineno, col, n, ZPT_CSV_FIELD_MAX);
+  double v = 0;
+  int k = zpt_csv_decimal(s, n, &v);
+  if (k == ZPT_CSV_OVERFLOW)
+    return zpt_fail(ZPT_EFORMAT, "%s:%zu:%zu: '%.*s' overflows a 32-bit float (largest "
+                    "magnitude %g)", source, lineno, col, (int)n, s, (double)FLT_MAX);
+  if (k != ZPT_CSV_NUMBER)
+    return zpt_fail(ZPT_EFORMAT, "%s:%zu:%zu: '%.*s' is not a number (expected a decimal "
+                    "number such as -1.25 or 3e-2; hex, inf and nan are refused)", source,
+                    lineno, col, (int)n, s);
+  *out = (float)v;
   return ZPT_OK;
 }
 
-/* Splits a line into fields; with vals == NULL only counts and validates.
- * *ncols receives the number of fields. */
-static int parse_line(const char *s, size_t n, char delim, const char *source,
-                      size_t lineno, double *vals, size_t max_vals, size_t *ncols) {
+/* Number of fields of a line. */
+static size_t count_fields(const char *s, size_t n, char delim) {
+  size_t c = 1;
+  for (size_t i = 0; i < n; i++)
+    c += s[i] == delim;
+  return c;
+}
+
+/* Resolves a possibly negative label column against ncols; -1 if absent. */
+static long resolve_column(long label_column, size_t ncols) {
+  long lc = label_column < 0 ? (long)ncols + label_column : label_column;
+  return lc < 0 || (size_t)lc >= ncols ? -1 : lc;
+}
+
+/* A field that reads as a column name: not a number, starting with a
+ * letter, '_' or a quote, and not a spelling of inf or nan (which are bad
+ * data, not names). */
+static int is_name(const char *f, size_t n) {
+  double v;
+  if (n == 0 || zpt_csv_decimal(f, n, &v) != ZPT_CSV_NOT_A_NUMBER)
+    return 0;
+  if (!isalpha((unsigned char)f[0]) && f[0] != '_' && f[0] != '"' && f[0] != '\'')
+    return 0;
+  static const char *const bad[] = {"nan", "inf", "infinity"};
+  for (size_t k = 0; k < 3; k++)
+    if (n == strlen(bad[k]) && !strncasecmp(f, bad[k], n))
+      return 0;
+  return 1;
+}
+
+/* Auto header rule: the first content line is a header when one of its
+ * fields outside the label column is a name. */
+static int looks_like_header(const char *s, size_t n, char delim, long label_column) {
+  long lc = resolve_column(label_column, count_fields(s, n, delim));
   size_t col = 0, start = 0;
   for (size_t i = 0; i <= n; i++) {
     if (i < n && s[i] != delim)
       continue;
-    double v;
-    ZPT_TRY(parse_number(s + start, i - start, source, lineno, col + 1, &v));
-    if (vals) {
-      if (col >= max_vals)
-        return zpt_fail(ZPT_EFORMAT, "%s: line %zu: more than the expected %zu columns",
-                        source, lineno, max_vals);
-      vals[col] = v;
-    }
+    const char *f = s + start;
+    size_t fn = i - start;
+    zpt_csv_trim(&f, &fn);
+    if ((long)col != lc && is_name(f, fn))
+      return 1;
     col++;
     start = i + 1;
   }
-  *ncols = col;
+  return 0;
+}
+
+static int check_delimiter(char d, const char *source) {
+  if (d == 0 || d == '\n' || d == '\r' || d == '#' || d == '.' || d == '-' || d == '+' ||
+      isdigit((unsigned char)d) || d == 'e' || d == 'E')
+    return zpt_fail(ZPT_EINVAL, "%s: delimiter '%c' cannot separate numbers", source,
+                    d ? d : '0');
+  return ZPT_OK;
+}
+
+/* Pass 1: the header, the number of data rows and columns. */
+static int scan(const char *buf, size_t len, const char *source, const zpt_csv_options *o,
+                size_t *header_line, size_t *rows, size_t *ncols) {
+  line_reader r = {buf, len, 0, 0};
+  const char *s;
+  size_t n, first_line = 0;
+  *header_line = *rows = *ncols = 0;
+  while (next_content(&r, o->skip_header, &s, &n)) {
+    if (!*header_line && !*rows && first_line == 0 &&
+        (o->header == ZPT_CSV_HEADER_YES ||
+         (o->header == ZPT_CSV_HEADER_AUTO &&
+          looks_like_header(s, n, o->delimiter, o->label_column)))) {
+      *header_line = r.lineno;
+      continue;
+    }
+    size_t c = count_fields(s, n, o->delimiter);
+    if (*rows == 0) {
+      *ncols = c;
+      first_line = r.lineno;
+    } else if (c != *ncols) {
+      return zpt_fail(ZPT_EFORMAT, "%s:%zu: %zu columns, expected %zu like line %zu",
+                      source, r.lineno, c, *ncols, first_line);
+    }
+    (*rows)++;
+  }
+  if (*rows == 0)
+    return zpt_fail(ZPT_EFORMAT, "%s: no data lines (empty file%s)", source,
+                    *header_line || o->skip_header ? " or only the header" : "");
+  if (*ncols < 2)
+    return zpt_fail(ZPT_EFORMAT, "%s:%zu: %zu column, expected at least 2 (features and a "
+                    "label)", source, first_line, *ncols);
+  return ZPT_OK;
+}
+
+/* Pass 2: the features into d, each row's label field into labels. */
+static int fill(const char *buf, size_t len, const char *source, const zpt_csv_options *o,
+                size_t header_line, long lc, zpt_dataset *d, zpt_csv_label *labels) {
+  line_reader r = {buf, len, 0, 0};
+  const char *s;
+  size_t n, row = 0;
+  while (next_content(&r, o->skip_header, &s, &n)) {
+    if (r.lineno == header_line)
+      continue;
+    float *x = zpt_dataset_input(d, row);
+    size_t col = 0, start = 0, j = 0;
+    for (size_t i = 0; i <= n; i++) {
+      if (i < n && s[i] != o->delimiter)
+        continue;
+      if ((long)col == lc) {
+        const char *f = s + start;
+        size_t fn = i - start;
+        zpt_csv_trim(&f, &fn);
+        labels[row] = (zpt_csv_label){.text = f, .len = fn, .line = r.lineno,
+                                      .row = row};
+      } else {
+        ZPT_TRY(parse_feature(s + start, i - start, source, r.lineno, col + 1, &x[j++]));
+      }
+      col++;
+      start = i + 1;
+    }
+    row++;
+  }
+  return ZPT_OK;
+}
+
+int zpt_csv_read(const char *buf, size_t len, const char *source,
+                 const zpt_csv_options *opt, const char *name, zpt_dataset **out,
+                 zpt_csv_info *info) {
+  *out = NULL;
+  zpt_csv_options o = opt ? *opt : zpt_csv_defaults();
+  zpt_csv_info local;
+  if (!info)
+    info = &local;
+  memset(info, 0, sizeof *info);
+  ZPT_TRY(check_delimiter(o.delimiter, source));
+  size_t header_line, rows, ncols;
+  ZPT_TRY(scan(buf, len, source, &o, &header_line, &rows, &ncols));
+  long lc = resolve_column(o.label_column, ncols);
+  if (lc < 0)
+    return zpt_fail(ZPT_EINVAL, "%s: label column %ld does not exist: the file has %zu "
+                    "columns", source, o.label_column, ncols);
+  zpt_dataset *d;
+  ZPT_TRY(zpt_dataset_alloc(&d, name ? name : source, ZPT_TASK_CLASSIFICATION, rows,
+                            ncols - 1, 1, o.n_classes));
+  zpt_csv_label *labels = zpt_new_array(zpt_csv_label, rows, "CSV labels");
+  int rc = labels ? zpt_dataset_track_origin(d) : ZPT_ENOMEM;
+  if (rc == ZPT_OK)
+    rc = fill(buf, len, source, &o, header_line, lc, d, labels);
+  info->header_line = header_line;
+  info->rows = rows;
+  info->features = ncols - 1;
+  info->label_column = (size_t)lc;
+  if (rc == ZPT_OK)
+    rc = zpt_csv_assign_classes(labels, rows, source, (size_t)lc + 1, o.n_classes, d, info);
+  zpt_free(labels);
+  if (rc != ZPT_OK) {
+    zpt_dataset_free(d);
+    return rc;
+  }
+  *out = d;
   return ZPT_OK;
 }
 
 int zpt_csv_parse(const char *buf, size_t len, const char *source,
                   const zpt_csv_options *opt, const char *name,
                   zpt_dataset **out) {
-  *out = NULL;
-  zpt_csv_options o = opt ? *opt : zpt_csv_defaults();
-  if (o.delimiter == 0 || o.delimiter == '\n' || o.delimiter == '\r' || o.delimiter == '#' ||
-      o.delimiter == '.' || o.delimiter == '-' || o.delimiter == '+' ||
-      isdigit((unsigned char)o.delimiter))
-    return zpt_fail(ZPT_EINVAL, "%s: delimiter '%c' cannot separate numbers", source,
-                    o.delimiter ? o.delimiter : '0');
-  /* Pass 1: count the data lines, fix the column count, validate. */
-  line_reader r = {buf, len, 0, 0};
-  const char *s;
-  size_t n, ncols = 0, rows = 0, first_line = 0;
-  while (next_line(&r, &s, &n)) {
-    if (r.lineno <= o.skip_header || is_blank(s, n))
-      continue;
-    size_t c;
-    ZPT_TRY(parse_line(s, n, o.delimiter, source, r.lineno, NULL, 0, &c));
-    if (rows == 0) {
-      ncols = c;
-      first_line = r.lineno;
-    } else if (c != ncols) {
-      return zpt_fail(ZPT_EFORMAT, "%s: line %zu: %zu columns, expected %zu like line %zu",
-                      source, r.lineno, c, ncols, first_line);
-    }
-    rows++;
-  }
-  if (rows == 0)
-    return zpt_fail(ZPT_EFORMAT, "%s: no data lines (empty file%s)", source,
-                    o.skip_header ? " or only the header" : "");
-  if (ncols < 2)
-    return zpt_fail(ZPT_EFORMAT, "%s: line %zu: %zu column, expected at least 2 (features "
-                    "and a label)", source, first_line, ncols);
-  long lc = o.label_column < 0 ? (long)ncols + o.label_column : o.label_column;
-  if (lc < 0 || (size_t)lc >= ncols)
-    return zpt_fail(ZPT_EINVAL, "%s: label column %ld does not exist: the file has %zu "
-                    "columns", source, o.label_column, ncols);
-  zpt_dataset *d;
-  ZPT_TRY(zpt_dataset_alloc(&d, name ? name : source, ZPT_TASK_CLASSIFICATION, rows,
-                            ncols - 1, 1, o.n_classes));
-  double *vals = zpt_doubles(ncols, "CSV row");
-  if (!vals) {
-    zpt_dataset_free(d);
-    return ZPT_ENOMEM;
-  }
-  /* Pass 2: fill. */
-  r = (line_reader){buf, len, 0, 0};
-  size_t row = 0, max_label = 0;
-  int rc = ZPT_OK;
-  while (rc == ZPT_OK && next_line(&r, &s, &n)) {
-    if (r.lineno <= o.skip_header || is_blank(s, n))
-      continue;
-    size_t c;
-    rc = parse_line(s, n, o.delimiter, source, r.lineno, vals, ncols, &c);
-    if (rc != ZPT_OK)
-      break;
-    double label = vals[lc];
-    if (label < 0 || label != floor(label) ||
-        (o.n_classes ? label >= (double)o.n_classes : label >= MAX_INFERRED_CLASSES)) {
-      if (o.n_classes)
-        rc = zpt_fail(ZPT_ERANGE, "%s: line %zu, column %ld: label %g is not a class "
-                      "index in [0, %zu)", source, r.lineno, lc + 1, label, o.n_classes);
-      else
-        rc = zpt_fail(ZPT_ERANGE, "%s: line %zu, column %ld: label %g is not a class "
-                      "index (an integer in [0, %d))", source, r.lineno, lc + 1, label,
-                      MAX_INFERRED_CLASSES);
-      break;
-    }
-    if ((size_t)label > max_label)
-      max_label = (size_t)label;
-    d->targets[row] = (float)label;
-    float *x = zpt_dataset_input(d, row);
-    for (size_t k = 0, j = 0; k < ncols; k++)
-      if ((long)k != lc)
-        x[j++] = (float)vals[k];
-    row++;
-  }
-  zpt_free(vals);
-  if (rc != ZPT_OK) {
-    zpt_dataset_free(d);
-    return rc;
-  }
-  if (!o.n_classes)
-    d->n_classes = max_label + 1;
-  *out = d;
-  return ZPT_OK;
+  return zpt_csv_read(buf, len, source, opt, name, out, NULL);
 }
 
-int zpt_csv_load(const char *path, const zpt_csv_options *opt, const char *name,
-                 zpt_dataset **out) {
+int zpt_csv_load_info(const char *path, const zpt_csv_options *opt, const char *name,
+                      zpt_dataset **out, zpt_csv_info *info) {
   *out = NULL;
   unsigned char *buf;
   size_t len;
   ZPT_TRY(zpt_read_file(path, 0, &buf, &len));
-  int rc = zpt_csv_parse((const char *)buf, len, path, opt, name, out);
+  int rc = zpt_csv_read((const char *)buf, len, path, opt, name, out, info);
   zpt_free(buf);
   return rc;
+}
+
+int zpt_csv_load(const char *path, const zpt_csv_options *opt, const char *name,
+                 zpt_dataset **out) {
+  return zpt_csv_load_info(path, opt, name, out, NULL);
 }
 
 int zpt_digits_load(const char *path, zpt_dataset **out) {
   zpt_csv_options o = zpt_csv_defaults();
   o.n_classes = 10;
+  o.header = ZPT_CSV_HEADER_NO;
   ZPT_TRY(zpt_csv_load(path, &o, "digits", out));
   if ((*out)->input_size != 64) {
     size_t got = (*out)->input_size + 1;

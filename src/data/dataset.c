@@ -48,6 +48,7 @@ void zpt_dataset_free(zpt_dataset *d) {
     return;
   zpt_free(d->inputs);
   zpt_free(d->targets);
+  zpt_free(d->origin);
   zpt_free(d);
 }
 
@@ -61,6 +62,17 @@ int zpt_dataset_set_image_shape(zpt_dataset *d, size_t channels, size_t height,
   d->channels = channels;
   d->height = height;
   d->width = width;
+  return ZPT_OK;
+}
+
+int zpt_dataset_track_origin(zpt_dataset *d) {
+  size_t *o = zpt_new_array(size_t, d->n ? d->n : 1, "sample origins");
+  if (!o)
+    return zpt_fail_context(ZPT_ENOMEM, "data set '%s': ", d->name);
+  for (size_t i = 0; i < d->n; i++)
+    o[i] = i;
+  zpt_free(d->origin);
+  d->origin = o;
   return ZPT_OK;
 }
 
@@ -110,6 +122,15 @@ int zpt_dataset_subset(const zpt_dataset *src, const size_t *idx, size_t count,
                             src->target_size, src->n_classes));
   zpt_dataset_copy_meta(d, src);
   set_name(d, name ? name : src->name);
+  if (src->origin) {
+    d->origin = zpt_new_array(size_t, count ? count : 1, "sample origins");
+    if (!d->origin) {
+      zpt_dataset_free(d);
+      return zpt_fail_context(ZPT_ENOMEM, "subset of data set '%s': ", src->name);
+    }
+    for (size_t k = 0; k < count; k++)
+      d->origin[k] = src->origin[idx[k]];
+  }
   for (size_t k = 0; k < count; k++) {
     memcpy(zpt_dataset_input(d, k), zpt_dataset_input(src, idx[k]),
            src->input_size * sizeof(float));

@@ -62,6 +62,12 @@ typedef struct {
   zpt_channel_kind channel;
   double snr_db;
   size_t taps, centre, delay;
+
+  /* Optional: sample i came from record origin[i] of its file (0-based;
+   * for CSV the data row, not counting the header, blank and '#' lines).
+   * Set by the file loaders, carried through subsets and splits, so a run
+   * can record which rows trained and which tested; NULL when unknown. */
+  size_t *origin;
 } zpt_dataset;
 
 /* A zeroed data set with room for n samples (n may be 0).  Fails with
@@ -85,6 +91,9 @@ static inline float *zpt_dataset_target(const zpt_dataset *d, size_t i) {
 int zpt_dataset_set_image_shape(zpt_dataset *d, size_t channels, size_t height,
                                 size_t width);
 
+/* Gives d an origin array 0, 1, ..., n-1 (replacing any). */
+int zpt_dataset_track_origin(zpt_dataset *d);
+
 /* Copies name and every metadata field (not the sizes or the data). */
 void zpt_dataset_copy_meta(zpt_dataset *dst, const zpt_dataset *src);
 
@@ -94,12 +103,13 @@ void zpt_dataset_copy_meta(zpt_dataset *dst, const zpt_dataset *src);
 int zpt_dataset_check_targets(const zpt_dataset *d);
 
 /* A new data set holding samples idx[0..count) of src in that order (with
- * src's metadata); ZPT_ERANGE if an index is >= src->n. */
+ * src's metadata and origins); ZPT_ERANGE if an index is >= src->n. */
 int zpt_dataset_subset(const zpt_dataset *src, const size_t *idx, size_t count,
                        const char *name, zpt_dataset **out);
 
 /* A new data set with the samples of a followed by those of b; both must
- * have the same input_size, target_size and kind (ZPT_EINVAL otherwise). */
+ * have the same input_size, target_size and kind (ZPT_EINVAL otherwise).
+ * The result has no origins (the two files' records would collide). */
 int zpt_dataset_concat(const zpt_dataset *a, const zpt_dataset *b,
                        const char *name, zpt_dataset **out);
 

@@ -1,6 +1,8 @@
 /* IDX files (LeCun's format for MNIST; also FashionMNIST). */
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -85,7 +87,7 @@ int zpt_idx_parse(const unsigned char *buf, size_t len, const char *source,
   for (size_t k = 0; k < ndims; k++) {
     size_t d = be32(buf + 4 + 4 * k);
     if (d != 0 && count > SIZE_MAX / d / (size_t)esize)
-      return zpt_fail(ZPT_ERANGE, "%s: IDX dimensions overflow: dimension %zu of %zu is %zu and "
+      return zpt_fail(ZPT_EFORMAT, "%s: IDX dimensions overflow: dimension %zu of %zu is %zu and "
                       "the product of dimensions 1..%zu exceeds the address space", source,
                       k + 1, ndims, d, k + 1);
     count *= d;
@@ -151,13 +153,18 @@ int zpt_idx_dataset(const zpt_idx *images, const zpt_idx *labels,
   for (size_t i = 0; i < n; i++) {
     float v = labels->data[i];
     if (!(v >= 0 && v < (float)n_classes) || v != floorf(v))
-      return zpt_fail(ZPT_ERANGE, "%s: record %zu: label %g is not a class index in "
+      return zpt_fail(ZPT_EFORMAT, "%s: record %zu: label %g is not a class index in "
                       "[0, %zu)", labels_source, i, (double)v, n_classes);
   }
   zpt_dataset *d;
   ZPT_TRY(zpt_dataset_alloc(&d, name, ZPT_TASK_CLASSIFICATION, n, input_size, 1, n_classes));
   memcpy(d->inputs, images->data, images->count * sizeof(float));
   memcpy(d->targets, labels->data, n * sizeof(float));
+  int rc = zpt_dataset_track_origin(d);
+  if (rc != ZPT_OK) {
+    zpt_dataset_free(d);
+    return rc;
+  }
   if (images->ndims == 3)
     zpt_dataset_set_image_shape(d, 1, images->dims[1], images->dims[2]);
   else if (images->ndims == 4)
@@ -178,4 +185,55 @@ int zpt_idx_load_pair(const char *images_path, const char *labels_path,
   }
   zpt_idx_release(&images);
   return rc;
+}
+
+static int by_float(const void *a, const void *b) {
+  float x = *(const float *)a, y = *(const float *)b;
+  return (x > y) - (x < y);
+}
+
+int zpt_idx_infer_classes(const zpt_idx *labels, const char *source, size_t *n_classes) {
+  *n_classes = 0;
+  if (labels->ndims != 1 || labels->count == 0)
+    return zpt_fail(ZPT_EFORMAT, "%s: a label file has 1 dimension and at least one "
+                    "record", source);
+  for (size_t i = 0; i < labels->count; i++) {
+    float v = labels->data[i];
+    if (!(v >= 0) || v != floorf(v) || v > 1e9f)
+      return zpt_fail(ZPT_EFORMAT, "%s: record %zu: label %g is not a class index (an "
+                      "integer >= 0)", source, i, (double)v);
+  }
+  float *s = zpt_floats(labels->count, "sorted labels");
+  if (!s)
+    return zpt_fail_context(ZPT_ENOMEM, "%s: ", source);
+  memcpy(s, labels->data, labels->count * sizeof(float));
+  qsort(s, labels->count, sizeof(float), by_float);
+  size_t distinct = 1;
+  for (size_t i = 1; i < labels->count; i++)
+    distinct += s[i] != s[i - 1];
+  size_t top = (size_t)s[labels->count - 1];
+  if (distinct == top + 1) {
+    zpt_free(s);
+    *n_classes = top + 1;
+    return ZPT_OK;
+  }
+  /* a gap: list the labels with their counts */
+  char list[400];
+  size_t used = 0, run = 0;
+  list[0] = 0;
+  for (size_t i = 0; i < labels->count && used + 40 < sizeof list; i++) {
+    run++;
+    if (i + 1 < labels->count && s[i + 1] == s[i])
+      continue;
+    used += (size_t)snprintf(list + used, sizeof list - used, "%s%g (%zu)", used ? ", " : "",
+                             (double)s[i], run);
+    run = 0;
+  }
+  if (used + 40 >= sizeof list)
+    snprintf(list + used, sizeof list - used, ", ...");
+  zpt_free(s);
+  return zpt_fail(ZPT_EFORMAT, "%s: the labels are not the classes 0..%zu: only %zu of "
+                  "those %zu values occur (label (records): %s); a corrupt label? Declare "
+                  "the number of classes (data.n_classes) if the gaps are meant",
+                  source, top, distinct, top + 1, list);
 }

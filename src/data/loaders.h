@@ -68,6 +68,12 @@ int zpt_idx_dataset(const zpt_idx *images, const zpt_idx *labels,
                     size_t n_classes, const char *images_source,
                     const char *labels_source, const char *name,
                     zpt_dataset **out);
+/* The number of classes of a label file (1 dimension): max label + 1 when
+ * every class 0..max occurs; ZPT_EFORMAT listing each label with its count
+ * otherwise (one corrupt byte, 200 among the digits 0..9, must not make a
+ * 201-class problem), or when a label is not an integer >= 0. */
+int zpt_idx_infer_classes(const zpt_idx *labels, const char *source,
+                          size_t *n_classes);
 /* Loads the pair of files, e.g. t10k-images-idx3-ubyte.gz and
  * t10k-labels-idx1-ubyte.gz with n_classes = 10. */
 int zpt_idx_load_pair(const char *images_path, const char *labels_path,
@@ -89,30 +95,64 @@ int zpt_cifar10_load(const char *const *paths, size_t n_paths, const char *name,
 
 /* ---- CSV -----------------------------------------------------------------
  * One sample per line: numeric columns separated by `delimiter`, one of
- * which is the integer class label; every other column is an input
- * feature.  Blank lines and lines starting with '#' are skipped; the first
- * `skip_header` lines are skipped as a header.  Every data line must have
- * the same number of columns as the first; every field must be a finite
- * number; the label must be an integer in [0, n_classes) (n_classes = 0:
- * any non-negative integer, n_classes becomes max label + 1). */
+ * which is the class label; every other column is an input feature.
+ * Blank lines and lines starting with '#' are skipped; so are the first
+ * `skip_header` physical lines, and a header line (`header`: AUTO takes the
+ * first remaining line as a header when a field outside the label column
+ * is not a number, e.g. "alcohol,malic_acid,...,class" or scikit-learn's
+ * "178,13,class_0,class_1,class_2").  Every data line must have the same
+ * number of columns as the first; every feature must be a decimal number
+ * (no hex, inf or nan) that fits a float32.
+ *
+ * Labels (docs/data.md, "Labels"): with n_classes > 0 each label must be an
+ * integer in [0, n_classes).  With n_classes = 0 the classes come from the
+ * data: integer labels 0..C-1 (every one present) are used as they are;
+ * other integers (1..3, {-1, 1}, {2, 4}) or names ("setosa") are mapped to
+ * 0..C-1 in sorted order and the mapping is reported in zpt_csv_info.
+ * Refused (ZPT_EFORMAT, naming file:line:column): a fractional label (a
+ * feature column, not a label), fewer than 2 classes, and a mapped class
+ * with a single row (a corrupt label, or a feature column of integers). */
+enum { ZPT_CSV_HEADER_NO = 0, ZPT_CSV_HEADER_YES = 1, ZPT_CSV_HEADER_AUTO = -1 };
+
 typedef struct {
   long label_column;  /* 0-based; negative counts from the end: -1 = last */
-  size_t n_classes;   /* 0 = infer */
+  size_t n_classes;   /* 0 = from the data */
   char delimiter;     /* ',' by default */
-  size_t skip_header; /* lines to skip at the top */
+  size_t skip_header; /* physical lines to skip at the top */
+  int header;         /* ZPT_CSV_HEADER_*: a header line after those */
 } zpt_csv_options;
 
-/* The defaults: label in the last column, classes inferred, comma, no
- * header. */
+#define ZPT_CSV_CLASSES_LEN 512
+
+/* What the parser found, for the user to see. */
+typedef struct {
+  size_t header_line;   /* 1-based line taken as the header; 0: none */
+  size_t rows, features;
+  size_t label_column;  /* 0-based */
+  size_t n_classes;
+  int mapped;           /* labels were mapped to 0..C-1 */
+  /* "0 (59 rows), 1 (71 rows), 2 (48 rows)" or, mapped,
+   * "'1' -> 0 (59 rows), '2' -> 1 (71 rows), ..." (cut with "..."). */
+  char classes[ZPT_CSV_CLASSES_LEN];
+} zpt_csv_info;
+
+/* The defaults: label in the last column, classes from the data, comma,
+ * header detected. */
 zpt_csv_options zpt_csv_defaults(void);
 
 /* Parses CSV text buf[0..len) (need not be NUL-terminated). opt may be
- * NULL for the defaults. */
+ * NULL for the defaults, info NULL if not wanted.  The data set's origin[i]
+ * is sample i's 0-based data row. */
+int zpt_csv_read(const char *buf, size_t len, const char *source,
+                 const zpt_csv_options *opt, const char *name, zpt_dataset **out,
+                 zpt_csv_info *info);
 int zpt_csv_parse(const char *buf, size_t len, const char *source,
                   const zpt_csv_options *opt, const char *name,
                   zpt_dataset **out);
 int zpt_csv_load(const char *path, const zpt_csv_options *opt,
                  const char *name, zpt_dataset **out);
+int zpt_csv_load_info(const char *path, const zpt_csv_options *opt,
+                      const char *name, zpt_dataset **out, zpt_csv_info *info);
 
 /* The UCI handwritten digits (datasets/digits/digits.csv.gz): 64 pixel
  * columns (0..16) and the label last; 10 classes, image shape 1 x 8 x 8. */

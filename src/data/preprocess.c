@@ -155,6 +155,13 @@ int zpt_dft_features(const zpt_dataset *d, size_t k, const char *name,
   snprintf(f->name, sizeof f->name, "%s", name ? name : d->name);
   f->channels = f->height = f->width = 0;
   memcpy(f->targets, d->targets, d->n * d->target_size * sizeof(float));
+  if (d->origin) {
+    f->origin = zpt_new_array(size_t, d->n ? d->n : 1, "sample origins");
+    if (f->origin)
+      memcpy(f->origin, d->origin, d->n * sizeof(size_t));
+    else
+      rc = ZPT_ENOMEM;
+  }
   for (size_t i = 0; i < d->n && rc == ZPT_OK; i++)
     rc = zpt_dft_encode(e, zpt_dataset_input(d, i), zpt_dataset_input(f, i));
   zpt_dft_encoder_free(e);

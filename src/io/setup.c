@@ -118,15 +118,12 @@ static int load_sets(const zpt_config *cfg, const char *task,
       return missing("data.labels", lab, NULL);
     size_t n_classes;
     ZPT_TRY(get_size(cfg, "data.n_classes", &n_classes));
-    if (!mnist && !n_classes) { /* infer: largest label + 1 (checked by the loader) */
+    if (!mnist && !n_classes) { /* infer: every class 0..max present, or refused */
       zpt_idx l;
       ZPT_TRY(zpt_idx_load(lab, &l));
-      float top = 0;
-      for (size_t i = 0; i < l.count; i++)
-        if (l.data[i] > top && isfinite(l.data[i]))
-          top = l.data[i];
+      rc = zpt_idx_infer_classes(&l, lab, &n_classes);
       zpt_idx_release(&l);
-      n_classes = (size_t)top + 1;
+      ZPT_TRY(rc);
     }
     ZPT_TRY(zpt_idx_load_pair(img, lab, mnist ? 10 : n_classes, task, &all));
     rc = zpt_scale_range(all, 0.0f, 255.0f);
