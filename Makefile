@@ -64,7 +64,7 @@ PROG  := $(BUILD)/zoptic
 CHIPD := $(if $(CHIPD_SRC),$(BUILD)/zoptic-chipd)
 
 .SECONDARY:
-.PHONY: all check asan test-run clean install deps demo fuzz bench
+.PHONY: all check asan test-run clean install uninstall deps demo fuzz bench
 all: $(LIB) $(SO) $(PROG) $(CHIPD)
 
 $(BUILD)/%.o: %.c | deps
@@ -101,7 +101,7 @@ deps:
 
 # The test command of the README.
 check: deps
-	@$(MAKE) --no-print-directory ZPT_DEPS_DONE=1 all $(TEST_BIN)
+	@$(MAKE) --no-print-directory ZPT_DEPS_DONE=1 all $(TEST_BIN) $(EX_BIN)
 	@BUILD=$(BUILD) bash scripts/run-tests.sh $(TEST_BIN)
 
 asan: deps
@@ -121,15 +121,61 @@ fuzz: deps
 clean:
 	rm -rf build build-asan build-fuzz
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig
-	install -m 644 $(LIB) $(SOREAL) $(DESTDIR)$(PREFIX)/lib/
-	ln -sf $(notdir $(SOREAL)) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
-	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libzoptic.so
+# The PUBLIC headers — zoptic.h and what it includes (so mzi/internal.h,
+# nn/nn_internal.h are not among them) — staged in $(BUILD)/include/zoptic as
+# `make install` installs them: include/zoptic/<module>/<name>.h, their
+# includes of each other rewritten from "core/alloc.h" to
+# <zoptic/core/alloc.h>.  A program compiles with -I<prefix>/include, writes
+# #include <zoptic/zoptic.h>, and its own "io/config.h" cannot be taken for
+# zoptic's.  The examples compile against this staged copy only.
+PUBLIC_HEADERS = $(sort $(filter src/%.h,$(subst \, ,$(shell $(CC) -MM -Isrc $(PKG_CFLAGS) src/zoptic.h))))
+INC_REWRITE := s@^([[:space:]]*\#[[:space:]]*include[[:space:]]*)"(($(subst $(eval) ,|,$(MODULES)))/[^"]+)"@\1<zoptic/\2>@
+INC_STAGE := $(BUILD)/include
+STAGED := $(INC_STAGE)/zoptic/zoptic.h
+$(STAGED): $(HEADERS) | deps
+	@rm -rf $(INC_STAGE)/zoptic
+	@for h in $(filter-out src/zoptic.h,$(PUBLIC_HEADERS)) src/zoptic.h; do \
+	  o=$(INC_STAGE)/zoptic/$${h#src/}; mkdir -p $$(dirname $$o) && \
+	  sed -E '$(INC_REWRITE)' $$h > $$o.tmp && mv $$o.tmp $$o || exit 1; \
+	done; echo "staged $(words $(PUBLIC_HEADERS)) public headers in $(INC_STAGE)/zoptic"
+
+# examples/*.c and *.cc, built by `make check` against the staged headers and
+# build/libzoptic.so, as a program outside the tree would be (tests/install_test.sh
+# builds and runs them against an installed copy).
+EX_C   := $(wildcard examples/*.c)
+EX_CXX := $(wildcard examples/*.cc)
+EX_BIN := $(EX_C:examples/%.c=$(BUILD)/examples/%) $(EX_CXX:examples/%.cc=$(BUILD)/examples/%_cxx)
+EX_FLAGS = -g -O2 $(WARN) -I$(INC_STAGE) $(PKG_CFLAGS) $(EXTRA_CFLAGS) $(LDFLAGS)
+EX_LIBS  = -L$(BUILD) -Wl,-rpath,'$$ORIGIN/..' -lzoptic -lm
+$(BUILD)/examples/%: examples/%.c $(STAGED) $(SO) | deps
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 $(EX_FLAGS) $< $(EX_LIBS) -o $@
+$(BUILD)/examples/%_cxx: examples/%.cc $(STAGED) $(SO) | deps
+	@mkdir -p $(dir $@)
+	$(CXX) -std=c++11 $(EX_FLAGS) $< $(EX_LIBS) -o $@
+
+# `make install` / `make uninstall` (PREFIX, DESTDIR): both libraries, the
+# programs, zoptic.pc and the staged public headers.
+D_LIB := $(DESTDIR)$(PREFIX)/lib
+D_INC := $(DESTDIR)$(PREFIX)/include/zoptic
+LDCONFIG := $(if $(DESTDIR),,$(if $(filter /usr /usr/local,$(PREFIX)),-ldconfig))
+
+install: all $(STAGED)
+	install -d $(D_LIB)/pkgconfig $(DESTDIR)$(PREFIX)/bin $(D_INC)
+	install -m 644 $(LIB) $(D_LIB)/
+	install -m 755 $(SOREAL) $(D_LIB)/
+	ln -sf $(notdir $(SOREAL)) $(D_LIB)/$(SONAME)
+	ln -sf $(SONAME) $(D_LIB)/libzoptic.so
 	install -m 755 $(PROG) $(CHIPD) $(DESTDIR)$(PREFIX)/bin/
-	for h in $(HEADERS); do \
-	  d=$(DESTDIR)$(PREFIX)/include/zoptic/$$(dirname $${h#src/}); \
-	  install -d $$d && install -m 644 $$h $$d/; done
-	sed -e 's|@PREFIX@|$(PREFIX)|g' zoptic.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/zoptic.pc
+	cp -R $(INC_STAGE)/zoptic/. $(D_INC)/
+	chmod -R u=rwX,go=rX $(D_INC)
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' zoptic.pc.in > $(D_LIB)/pkgconfig/zoptic.pc
+	$(LDCONFIG)
+
+uninstall:
+	rm -f $(D_LIB)/libzoptic.a $(D_LIB)/libzoptic.so $(D_LIB)/$(SONAME) $(D_LIB)/libzoptic.so.$(VERSION)
+	rm -f $(D_LIB)/pkgconfig/zoptic.pc $(DESTDIR)$(PREFIX)/bin/zoptic $(DESTDIR)$(PREFIX)/bin/zoptic-chipd
+	rm -rf $(D_INC)
+	$(LDCONFIG)
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(CHIPD_OBJ:.o=.d) $(TEST_COMMON_OBJ:.o=.d) $(TEST_BIN:=.d)

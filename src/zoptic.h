@@ -14,6 +14,7 @@
 #include "core/state.h"
 #include "core/variation.h"
 #include "zo/blackbox.h"
+#include "zo/callback.h"
 #include "zo/blocks.h"
 #include "zo/fisher.h"
 #include "zo/loss.h"

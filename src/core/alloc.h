@@ -9,12 +9,15 @@
 #ifndef ZPT_ALLOC_H
 #define ZPT_ALLOC_H
 
-#include <complex.h>
 #include <stddef.h>
 
-#define ZPT_ALIGN 64
+#include "core/complex.h"
 
-typedef float complex zpt_cfloat;
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ZPT_ALIGN 64
 
 /* Aligned allocation of `bytes` (0 allowed: returns a valid unique pointer).
  * Returns NULL and records ZPT_ENOMEM on failure. */
@@ -55,4 +58,7 @@ typedef struct {
 int zpt_buffer_reserve(zpt_buffer *buf, size_t bytes, const char *what);
 void zpt_buffer_release(zpt_buffer *buf);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

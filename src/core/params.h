@@ -12,6 +12,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define ZPT_VIEW_NAME_MAX 64
 #define ZPT_VIEW_MAX_DIMS 4
 
@@ -59,4 +63,7 @@ static inline float *zpt_view_data(const zpt_params *p, const zpt_view *v) {
 /* Formats a view's shape as "6x1x5x5" into buf. */
 void zpt_view_shape_str(const zpt_view *v, char *buf, size_t len);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -17,6 +17,10 @@
 
 #include <gsl/gsl_rng.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Purposes: the second coordinate of a derived stream.  Values are part of
  * the checkpoint/reproducibility contract: never renumber, only append. */
 enum {
@@ -66,4 +70,7 @@ void zpt_rng_permutation(gsl_rng *r, size_t *perm, size_t n);
 /* SplitMix64 finaliser: a good 64-bit mixing function. */
 uint64_t zpt_mix64(uint64_t x);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

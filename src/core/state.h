@@ -16,6 +16,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum {
   ZPT_T_F32 = 1,
   ZPT_T_F64 = 2,
@@ -49,4 +53,7 @@ static inline size_t zpt_elem_size(zpt_elem_type t) {
   return 0;
 }
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -12,6 +12,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum {
   ZPT_OK = 0,
   ZPT_ENOMEM = -1,   /* allocation failed */
@@ -58,4 +62,7 @@ void zpt_error_clear(void);
       return zpt_try_status_;             \
   } while (0)
 
+#ifdef __cplusplus
+}
+#endif
 #endif

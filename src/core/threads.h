@@ -21,6 +21,10 @@
 #ifndef ZPT_THREADS_H
 #define ZPT_THREADS_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Sets the number of OpenBLAS threads (1 <= n <= 256) for the whole
  * process.  ZPT_EINVAL otherwise. */
 int zpt_set_threads(int n);
@@ -32,4 +36,7 @@ int zpt_get_threads(void);
  * else the number of online CPUs (1 if unknown). */
 int zpt_threads_default(void);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -4,6 +4,10 @@
 
 #include <stdio.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Seconds from an arbitrary fixed origin (CLOCK_MONOTONIC). */
 double zpt_now(void);
 
@@ -33,4 +37,7 @@ void zpt_progress_finish(zpt_progress *p);
 /* "1h02m", "3m05s", "12.3s" */
 void zpt_format_duration(double seconds, char *buf, size_t len);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

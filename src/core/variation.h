@@ -14,6 +14,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
   size_t offset;
   size_t len;
@@ -21,4 +25,7 @@ typedef struct {
   const float *delta; /* len values; may be NULL when len == 0 */
 } zpt_variation;
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -23,6 +23,10 @@
 #include "core/state.h"
 #include "data/dataset.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum {
   ZPT_BATCH_SHORT_LAST = 0, /* a shorter last batch: every sample once per epoch */
   ZPT_BATCH_DROP_LAST = 1   /* only full batches: the remainder is skipped */
@@ -65,4 +69,7 @@ int zpt_batcher_restore(zpt_batcher *b, zpt_state_reader *r, const char *name);
 int zpt_batch_gather(const zpt_dataset *d, const size_t *idx, size_t count,
                      float *inputs, float *targets);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

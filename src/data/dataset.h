@@ -20,6 +20,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum {
   ZPT_TASK_CLASSIFICATION = 1, /* one class index per sample */
   ZPT_TASK_SEQUENCE = 2,       /* one class index per time step */
@@ -136,4 +140,7 @@ int zpt_split_random(const zpt_dataset *d, size_t n_test, uint64_t seed,
 int zpt_split_first(const zpt_dataset *d, size_t n_train, zpt_dataset **train,
                     zpt_dataset **test);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -8,11 +8,15 @@
 #ifndef ZPT_DATA_GENERATORS_H
 #define ZPT_DATA_GENERATORS_H
 
-#include <complex.h>
+#include "core/complex.h"
 #include <stddef.h>
 #include <stdint.h>
 
 #include "data/dataset.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* Third coordinate (i) of the generators' streams. */
 enum { ZPT_DATA_COPYING = 1, ZPT_DATA_ISI = 2, ZPT_DATA_IMDD = 3 };
@@ -118,7 +122,7 @@ void zpt_isi_channel(const double *d, size_t len, double *u);
 /* Applies chromatic dispersion H(f) = exp(i pi lambda^2 D L f^2 / c0) to n
  * field samples taken at sample_rate (circular, via GSL's mixed-radix
  * complex FFT; f_k = k fs / n for k <= n/2, (k - n) fs / n above). */
-int zpt_dispersion_apply(double complex *field, size_t n, double sample_rate,
+int zpt_dispersion_apply(zpt_cdouble *field, size_t n, double sample_rate,
                          double wavelength, double dispersion, double length);
 
 /* Class of the largest of each sample's n_classes scores (first on ties). */
@@ -129,4 +133,7 @@ void zpt_predict_classes(const float *scores, size_t n, size_t n_classes,
  * index stored as float); NAN for n = 0. */
 double zpt_symbol_error_rate(const int *predicted, const float *targets, size_t n);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -19,6 +19,10 @@
 
 #include "data/dataset.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Reads a whole file, gzip-compressed or plain, into a fresh buffer of
  * *len bytes plus a terminating NUL (so text parsers may rely on it).
  * Files larger than max_bytes (0 = no limit) are refused with ZPT_ERANGE.
@@ -158,4 +162,7 @@ int zpt_csv_load_info(const char *path, const zpt_csv_options *opt,
  * columns (0..16) and the label last; 10 classes, image shape 1 x 8 x 8. */
 int zpt_digits_load(const char *path, zpt_dataset **out);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -7,6 +7,10 @@
 
 #include "data/dataset.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Maps every input value x to (x - lo) / (hi - lo): pixels 0..255 (MNIST,
  * CIFAR-10) or 0..16 (UCI digits) to [0, 1].  ZPT_EINVAL unless hi > lo. */
 int zpt_scale_range(zpt_dataset *d, float lo, float hi);
@@ -46,4 +50,7 @@ int zpt_dft_encode(zpt_dft_encoder *e, const float *x, float *out);
 int zpt_dft_features(const zpt_dataset *d, size_t k, const char *name,
                      zpt_dataset **out);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

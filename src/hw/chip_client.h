@@ -26,6 +26,10 @@
 #include "hw/chip_proto.h"
 #include "zo/blackbox.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
   double timeout_s; /* per request and per handshake (chip.timeout_s); > 0 */
   int retries;      /* extra attempts after a transport fault (chip.retries); >= 0 */
@@ -70,4 +74,7 @@ typedef struct {
 /* Counters since the black box was opened (zeros if not a chip client). */
 zpt_chip_stats zpt_chip_client_stats(const zpt_blackbox *bb);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

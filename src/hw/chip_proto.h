@@ -26,6 +26,10 @@
 
 #include "core/variation.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define ZPT_CHIP_VERSION 1u
 #define ZPT_CHIP_MAGIC 0x4843505Au /* bytes 'Z' 'P' 'C' 'H' */
 #define ZPT_CHIP_HEADER_SIZE 16u
@@ -148,4 +152,7 @@ void zpt_chip_error_encode(int32_t code, const char *message, unsigned char *out
 int zpt_chip_error_decode(const unsigned char *p, size_t len, int32_t *code,
                           char *message, size_t cap);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

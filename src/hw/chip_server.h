@@ -21,6 +21,10 @@
 #include "hw/chip_proto.h"
 #include "zo/blackbox.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
   const char *name;    /* driver name sent in the handshake; NULL = "zoptic" */
   uint32_t input_kind; /* ZPT_CHIP_INPUT_*; 0 = real */
@@ -60,4 +64,7 @@ int zpt_chip_serve_tcp(zpt_blackbox *bb, const zpt_chip_server_config *cfg,
 int zpt_chip_serve_listener(zpt_blackbox *bb, const zpt_chip_server_config *cfg,
                             int listen_fd, volatile sig_atomic_t *stop);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

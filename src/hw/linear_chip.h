@@ -20,6 +20,10 @@
 
 #include "zo/blackbox.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 int zpt_linear_chip_alloc(size_t in, size_t out, uint64_t seed, double noise_sigma,
                           zpt_blackbox **bb);
 
@@ -27,4 +31,7 @@ int zpt_linear_chip_alloc(size_t in, size_t out, uint64_t seed, double noise_sig
  * "linear:8:4:1:0.01"; a malformed spec fails (ZPT_EINVAL) naming the field. */
 int zpt_linear_chip_from_spec(const char *spec, zpt_blackbox **bb);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -29,6 +29,10 @@
 #include "core/params.h"
 #include "core/state.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define ZPT_CKPT_FORMAT "zoptic-checkpoint"
 #define ZPT_CKPT_VERSION 1
 #define ZPT_CKPT_NAME_MAX 256
@@ -81,4 +85,7 @@ int zpt_ckpt_list(zpt_ckpt_reader *r, const char *group, zpt_ckpt_item **items,
 /* Reads /theta whole (caller frees with zpt_free). */
 int zpt_ckpt_get_theta(zpt_ckpt_reader *r, float **theta, size_t *n);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

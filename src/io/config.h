@@ -19,6 +19,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum {
   ZPT_CFG_INT,    /* signed integer (long long) */
   ZPT_CFG_U64,    /* unsigned 64-bit integer (seeds, budgets) */
@@ -95,4 +99,7 @@ char *zpt_config_to_string(const zpt_config *c);
 /* Writes the schema as Markdown (docs/config.md). */
 int zpt_config_write_doc(FILE *out);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -14,6 +14,10 @@
 
 #include "io/config.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define ZPT_LOG_HEADER \
   "iteration,queries,sample_forwards,seconds,train_loss,test_loss,test_metric"
 #define ZPT_RUN_CONFIG "config.ini"
@@ -54,4 +58,7 @@ void zpt_runlog_close(zpt_runlog *log);
 /* Formats a row as a log.csv line (no newline). */
 void zpt_log_format(const zpt_log_row *row, char *buf, size_t len);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

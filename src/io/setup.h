@@ -16,6 +16,10 @@
 #include "zo/blackbox.h"
 #include "zo/trainer.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* The train and test sets of [data] (loaded or generated, split, scaled,
  * standardised and DFT-encoded as configured).  Errors: ZPT_EINVAL for a
  * configuration problem (naming the key), the loaders' ZPT_EIO / EFORMAT /
@@ -44,4 +48,7 @@ const char *zpt_setup_model_kinds(void);
 int zpt_setup_zo_config(const zpt_config *cfg, const zpt_setup_model_info *info,
                         zpt_zo_config *zc);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -11,6 +11,10 @@
 #include "mzi/chip.h"
 #include "nn/model.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Task 2, the AAAI feed-forward classifier: input a flattened image of
  * image_size pixels -> DFT bins 1..K (centred order) -> Clements(K, L) +
  * screen -> modReLU -> Clements(K, L) -> modReLU -> Clements(K, L) ->
@@ -37,4 +41,7 @@ int zpt_mzi_equalizer_alloc(size_t taps, size_t K, const zpt_chip_config *chip,
 int zpt_mzi_copying_rnn_alloc(size_t seq_len, int screen, const zpt_chip_config *chip,
                               zpt_model **out);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

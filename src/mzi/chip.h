@@ -25,11 +25,15 @@
 #ifndef ZPT_MZI_CHIP_H
 #define ZPT_MZI_CHIP_H
 
-#include <complex.h>
+#include "core/complex.h"
 #include <stddef.h>
 #include <stdint.h>
 
 #include <gsl/gsl_rng.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 typedef struct {
   uint64_t seed;        /* chip identity */
@@ -74,7 +78,7 @@ int zpt_chip_init(zpt_chip *chip, const zpt_chip_config *cfg);
  * zeta = 1 exactly. */
 int zpt_chip_draw_errors(const zpt_chip_config *c, uint64_t component,
                          size_t n_bs, double *gamma, size_t n_arm,
-                         double complex *zeta);
+                         zpt_cdouble *zeta);
 
 /* Effective phases of a line of n neighbouring heaters driven to set[0..n)
  * (stride apart in memory): quantised to 2^bits levels of [0, 2pi) when
@@ -93,4 +97,7 @@ double zpt_chip_quantise(double phase, int bits);
 void zpt_chip_readout_noise(const zpt_chip_config *c, gsl_rng *r, float *p,
                             size_t n);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -12,16 +12,23 @@
 #ifndef ZPT_MZI_DECOMPOSE_H
 #define ZPT_MZI_DECOMPOSE_H
 
-#include <complex.h>
+#include "core/complex.h"
 
 #include "mzi/mesh.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* U: K x K row-major unitary (max |U^H U - I| <= 1e-6, else ZPT_ENUMERIC).
  * t: a universal topology (full Clements or Reck) of the same K.
  * phases: n_mzi x 2 (theta in [0, pi], phi in [0, 2pi)), in the mesh layer's
  * parameter order; screen: K phases in (-pi, pi].  Together they are exactly
  * the parameters of a mesh layer with a screen. */
-int zpt_mesh_decompose(const zpt_mesh_topology *t, const double complex *U,
+int zpt_mesh_decompose(const zpt_mesh_topology *t, const zpt_cdouble *U,
                        double *phases, double *screen);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

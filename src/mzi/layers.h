@@ -14,6 +14,10 @@
 #include "mzi/chip.h"
 #include "nn/model.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* The modReLU epsilon of the authors' code. */
 #define ZPT_MODRELU_EPS 1e-3f
 
@@ -56,4 +60,7 @@ int zpt_dft_layer_alloc(zpt_params *p, const char *name, size_t P, size_t K, int
 /* The DFT bin held by channel c of an encoder with K channels. */
 size_t zpt_dft_channel_bin(size_t K, int centred, size_t c);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -16,13 +16,17 @@
 #ifndef ZPT_MZI_MESH_H
 #define ZPT_MZI_MESH_H
 
-#include <complex.h>
+#include "core/complex.h"
 #include <stddef.h>
 
 #include "core/alloc.h"
 #include "core/params.h"
 #include "mzi/chip.h"
 #include "nn/model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* Largest number of channels of a mesh. */
 #define ZPT_MESH_MAX_K 1024
@@ -56,7 +60,7 @@ void zpt_mesh_topology_free(zpt_mesh_topology *t);
 const char *zpt_mesh_kind_name(zpt_mesh_kind kind);
 
 /* The ideal 2x2 matrix of MZI(theta, phi), row-major, double precision. */
-void zpt_mzi_matrix(double theta, double phi, double complex m[4]);
+void zpt_mzi_matrix(double theta, double phi, zpt_cdouble m[4]);
 
 /* --- kernels ------------------------------------------------------------ */
 
@@ -128,4 +132,7 @@ void zpt_mesh_hw_coef(const zpt_mesh_hw *hw, const zpt_mesh_topology *t,
                       const float *phases, const float *screen_phases,
                       zpt_mzi_coef *coef, zpt_cfloat *screen);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -20,6 +20,10 @@
 
 #include "mzi/mesh.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
   size_t K;          /* hidden channels (>= 2) */
   size_t in_dim;     /* input features per step (>= 1) */
@@ -36,4 +40,7 @@ int zpt_rnn_layer_alloc(zpt_params *p, const char *name, const zpt_rnn_spec *spe
 /* The recurrent matrix U (K x K row-major) of an RNN layer with params. */
 int zpt_rnn_layer_matrix(const zpt_layer *l, const float *params, zpt_cfloat *U);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -9,6 +9,10 @@
 
 #include "nn/model.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Task 1: conv(c -> conv1, k x k) + ReLU + 2x2 max-pool -> conv(conv1 ->
  * conv2, k x k) + ReLU + 2x2 max-pool -> dense(-> hidden) + ReLU ->
  * dense(hidden -> n_classes).  No padding, stride 1. */
@@ -44,4 +48,7 @@ zpt_model *zpt_mixer_alloc(const zpt_mixer_config *cfg);
  * 0), without building it. */
 size_t zpt_mixer_n_params(const zpt_mixer_config *cfg);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

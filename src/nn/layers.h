@@ -18,6 +18,10 @@
 
 #include "nn/model.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Weight initialisation (drawn in ops->init from the layer's stream):
  *   ZPT_INIT_HE       weights N(0, 2/fan_in), biases 0
  *   ZPT_INIT_XAVIER   weights U(-a, a), a = sqrt(6/(fan_in+fan_out)), biases 0
@@ -93,4 +97,7 @@ int zpt_model_add_mixer_block(zpt_model *m, const char *name, size_t token_hidde
  * C x H x W -> C (mean over positions). */
 int zpt_model_add_global_avgpool(zpt_model *m, const char *name);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

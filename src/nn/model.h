@@ -24,6 +24,10 @@
 #include "core/params.h"
 #include "core/variation.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct zpt_layer zpt_layer;
 
 /* Per-call context of a forward pass. */
@@ -69,6 +73,13 @@ void zpt_model_free(zpt_model *m);
 
 /* The model's parameter store; layer constructors register views in it. */
 zpt_params *zpt_model_params(zpt_model *m);
+
+/* The model's parameters theta (zpt_model_n_params values, which the model
+ * owns), what zpt_model_init fills and what a trainer starts from.  Valid
+ * until the next zpt_model_add (which may grow the store) or
+ * zpt_model_free.  Writable: copy a trained theta back here to keep it with
+ * the model. */
+float *zpt_model_theta(zpt_model *m);
 
 /* Appends a layer (the model takes ownership, also on failure).  Its
  * in_size must equal the current output size; its parameter range must be
@@ -209,4 +220,7 @@ typedef struct {
 } zpt_fwd_stats;
 zpt_fwd_stats zpt_model_last_stats(const zpt_model *m);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -11,8 +11,15 @@
 #include "nn/model.h"
 #include "zo/blackbox.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 extern const zpt_blackbox_type *zpt_sim_blackbox_type;
 
 zpt_blackbox *zpt_model_blackbox(zpt_model *m, uint64_t noise_seed);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -16,6 +16,10 @@
 
 #include "core/variation.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct zpt_blackbox zpt_blackbox;
 
 typedef struct {
@@ -55,4 +59,7 @@ static inline void zpt_blackbox_free(zpt_blackbox *bb) {
     bb->type->free(bb);
 }
 
+#ifdef __cplusplus
+}
+#endif
 #endif

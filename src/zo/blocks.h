@@ -12,6 +12,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
   size_t n_params; /* N */
   size_t n_blocks; /* B */
@@ -32,4 +36,7 @@ static inline size_t zpt_block_len(const zpt_blocks *b, size_t i) {
 /* Number of blocks ceil(N / N_max) without cuts (no allocation). */
 size_t zpt_blocks_count(size_t n_params, size_t n_max);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -22,6 +22,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum {
   ZPT_LOSS_XENT = 1, /* softmax cross-entropy, optionally over a sequence */
   ZPT_LOSS_MSE = 2   /* mean squared error */
@@ -74,4 +78,7 @@ int zpt_metric_accuracy(const zpt_loss *loss, const float *outputs,
                         const float *targets, size_t batch,
                         size_t output_size, size_t *correct, size_t *total);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

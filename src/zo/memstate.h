@@ -20,6 +20,10 @@
 
 #include "core/state.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct zpt_memstate zpt_memstate;
 
 zpt_memstate *zpt_memstate_alloc(void);
@@ -37,4 +41,7 @@ const char *zpt_memstate_name(const zpt_memstate *m, size_t i);
 void *zpt_memstate_data(zpt_memstate *m, const char *name, zpt_elem_type *type,
                         size_t *count);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

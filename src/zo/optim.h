@@ -14,6 +14,10 @@
 
 #include "core/state.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
   double lr;       /* learning rate (default 1e-3) */
   double beta1;    /* Adam (default 0.9) */
@@ -42,4 +46,7 @@ extern const zpt_optimizer_type *const zpt_optimizer_sgd;
 /* Validates settings for a type (ZPT_EINVAL naming the field). */
 int zpt_optim_check(const zpt_optimizer_type *t, const zpt_optim_settings *s);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -22,6 +22,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Columns of a solve panel. */
 #define ZPT_PACKED_PANEL 16
 
@@ -53,4 +57,7 @@ void zpt_packed_syrk(double *A, size_t n, const double *Zp, size_t ld,
  * O(n^3 / 6). */
 int zpt_packed_cholesky(double *A, size_t n, double *work, size_t ld);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

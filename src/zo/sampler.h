@@ -30,6 +30,10 @@
 #include "zo/blocks.h"
 #include "zo/fisher.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Settings a sampler may use (ZO-NP's; the others ignore them). */
 typedef struct {
   double rho;        /* Sigma_b = (1 + rho)(F_b + rho I)^-1 */
@@ -62,4 +66,7 @@ extern const zpt_sampler_type *const zpt_sampler_zo_i;
 extern const zpt_sampler_type *const zpt_sampler_zo_co;
 extern const zpt_sampler_type *const zpt_sampler_zo_np;
 
+#ifdef __cplusplus
+}
+#endif
 #endif

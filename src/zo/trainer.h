@@ -27,6 +27,10 @@
 #include "zo/loss.h"
 #include "zo/optim.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum {
   ZPT_ZO_I = 0,  /* Gaussian perturbations */
   ZPT_ZO_CO = 1, /* coordinate perturbations */
@@ -70,7 +74,7 @@ typedef struct {
   size_t n_cuts;             /* 0 */
   int normalize;             /* rescale u to ||u|| = sqrt(N): 1 */
   zpt_diff_kind diff;        /* ZPT_DIFF_FORWARD */
-  double rho;                /* Sigma = (1+rho)(F+rho I)^-1: 0.1 */
+  double rho;                /* Sigma = (1+rho)(F+rho I)^-1: 1 */
   size_t t_ud;               /* Fisher update period (iterations): 100 */
   int trace_norm;            /* F <- F / (tr F / n_b): 1 */
   double fisher_avg;         /* alpha, 1 = replace: 1.0 */
@@ -212,4 +216,7 @@ int zpt_trainer_draw(zpt_trainer *t, uint64_t iter, size_t q, size_t block,
 int zpt_trainer_save(const zpt_trainer *t, zpt_state_writer *w);
 int zpt_trainer_load(zpt_trainer *t, zpt_state_reader *r);
 
+#ifdef __cplusplus
+}
+#endif
 #endif
