@@ -3,14 +3,19 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <gsl/gsl_randist.h>
 
 #include "common/testutil.h"
 #include "data/synthetic.h"
 #include "io/config.h"
 #include "io/setup.h"
+#include "nn/nn_internal.h"
 #include "nn/builders.h"
 #include "zo/blocks.h"
+#include "core/rng.h"
 #include "zoptic.h"
 
 START_TEST(test_synthetic_shape_determinism) {
@@ -158,6 +163,131 @@ START_TEST(test_paper_mixer_configs) {
 }
 END_TEST
 
+
+/* The mixer's vectorised GELU against the formula in double,
+ * x / (1 + exp(-2 sqrt(2/pi) (x + 0.044715 x^3))) (the same function as
+ * 0.5 x (1 + tanh(...)), without its cancellation), and against nn_gelu
+ * (expf): relative to max(|x|, 1e-3) within 2e-6 over [-30, 30], exact
+ * limits far out. */
+START_TEST(test_gelu_fast) {
+  const size_t n = 600001;
+  float *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y);
+  ck_assert(x && y);
+  for (size_t i = 0; i < n; i++)
+    x[i] = y[i] = (float)(-30.0 + 60.0 * (double)i / (double)(n - 1));
+  nn_gelu_inplace(y, n);
+  double worst = 0, worst_f = 0;
+  for (size_t i = 0; i < n; i++) {
+    double v = x[i], u = 1.5957691216057308 * (v + 0.044715 * v * v * v);
+    double ref = v / (1.0 + exp(-u)), scale = fabs(v) > 1e-3 ? fabs(v) : 1e-3;
+    double e = fabs(y[i] - ref) / scale, ef = fabs(y[i] - nn_gelu(x[i])) / scale;
+    worst = e > worst ? e : worst;
+    worst_f = ef > worst_f ? ef : worst_f;
+  }
+  ck_assert_msg(worst < 2e-6, "fast GELU vs double: %.3g", worst);
+  ck_assert_msg(worst_f < 2e-6, "fast GELU vs nn_gelu: %.3g", worst_f);
+  float far[4] = {-1000.0f, -100.0f, 100.0f, 1000.0f};
+  nn_gelu_inplace(far, 4);
+  ck_assert(fabsf(far[0]) < 1e-30f && fabsf(far[1]) < 1e-30f);
+  ck_assert(far[2] == 100.0f && far[3] == 1000.0f);
+  free(x);
+  free(y);
+}
+END_TEST
+
+static void ln_ref(const float *x, size_t D, const float *g, const float *b, double *out) {
+  double m = 0, v = 0;
+  for (size_t c = 0; c < D; c++)
+    m += x[c];
+  m /= (double)D;
+  for (size_t c = 0; c < D; c++)
+    v += (x[c] - m) * (x[c] - m);
+  v /= (double)D;
+  for (size_t c = 0; c < D; c++)
+    out[c] = (x[c] - m) / sqrt(v + 1e-5) * g[c] + b[c];
+}
+
+static double gelu_ref(double v) {
+  return v / (1.0 + exp(-1.5957691216057308 * (v + 0.044715 * v * v * v)));
+}
+
+/* One mixer block of the large mixer's size (64 tokens x 256 channels, token
+ * MLP 64, channel MLP 256) on 130 samples: the layer works in sub-batches of
+ * 128 (16 MB of scratch), its token mixing as one product over a sub-batch.
+ * Samples on both sides of the boundary against a per-sample reference in
+ * double written from the definitions (random parameters, gains != 1). */
+START_TEST(test_mixer_block_large_vs_reference) {
+  const size_t S = 64, D = 256, Ds = 64, Dc = 256, n = 130;
+  zpt_model *m = zpt_model_alloc_shaped(zpt_shape_seq(S, D));
+  ck_assert_ptr_nonnull(m);
+  ck_assert_int_eq(zpt_model_add_mixer_block(m, "mb", Ds, Dc, ZPT_INIT_XAVIER), ZPT_OK);
+  size_t N = zpt_model_n_params(m);
+  float *th = zpt_model_params(m)->theta;
+  gsl_rng *r = zpt_rng_alloc(11, ZPT_STREAM_TEST, 18, 0);
+  for (size_t i = 0; i < N; i++)
+    th[i] = (float)gsl_ran_gaussian(r, 0.08);
+  /* views in order: ln1 gain, bias, token w1, b1, w2, b2, ln2 gain, bias,
+   * channel w1, b1, w2, b2 */
+  const float *g1 = th, *b1 = g1 + D, *tw1 = b1 + D, *tb1 = tw1 + Ds * S, *tw2 = tb1 + Ds;
+  const float *tb2 = tw2 + S * Ds, *g2 = tb2 + S, *b2 = g2 + D, *cw1 = b2 + D;
+  const float *cb1 = cw1 + Dc * D, *cw2 = cb1 + Dc, *cb2 = cw2 + D * Dc;
+  ck_assert_ptr_eq(cb2 + D, th + N);
+  for (size_t c = 0; c < D; c++) {
+    th[c] += 1.0f;                          /* ln1 gain around 1 */
+    th[(size_t)(g2 - th) + c] += 1.0f;      /* ln2 gain */
+  }
+  float *x = malloc(n * S * D * sizeof *x), *y = malloc(n * S * D * sizeof *y);
+  ck_assert(x && y);
+  for (size_t i = 0; i < n * S * D; i++)
+    x[i] = (float)gsl_ran_gaussian(r, 1.0);
+  ck_assert_int_eq(zpt_model_forward(m, th, x, n, y, NULL), ZPT_OK);
+  double *u = malloc(S * D * sizeof *u), *x1 = malloc(S * D * sizeof *x1);
+  double *h = malloc((Ds > Dc ? Ds : Dc) * sizeof *h);
+  float *x1f = malloc(S * D * sizeof *x1f), *want = malloc(S * D * sizeof *want);
+  ck_assert(u && x1 && h && x1f && want);
+  const size_t check[4] = {0, 127, 128, 129};
+  for (size_t k = 0; k < 4; k++) {
+    const float *xs = x + check[k] * S * D;
+    for (size_t t = 0; t < S; t++)
+      ln_ref(xs + t * D, D, g1, b1, u + t * D);
+    for (size_t c = 0; c < D; c++) {
+      for (size_t j = 0; j < Ds; j++) {
+        double a = tb1[j];
+        for (size_t t = 0; t < S; t++)
+          a += (double)tw1[j * S + t] * u[t * D + c];
+        h[j] = gelu_ref(a);
+      }
+      for (size_t t = 0; t < S; t++) {
+        double a = tb2[t];
+        for (size_t j = 0; j < Ds; j++)
+          a += (double)tw2[t * Ds + j] * h[j];
+        x1[t * D + c] = xs[t * D + c] + a;
+        x1f[t * D + c] = (float)x1[t * D + c];
+      }
+    }
+    for (size_t t = 0; t < S; t++) {
+      ln_ref(x1f + t * D, D, g2, b2, u + t * D);
+      for (size_t j = 0; j < Dc; j++) {
+        double a = cb1[j];
+        for (size_t c = 0; c < D; c++)
+          a += (double)cw1[j * D + c] * u[t * D + c];
+        h[j] = gelu_ref(a);
+      }
+      for (size_t c = 0; c < D; c++) {
+        double a = cb2[c];
+        for (size_t j = 0; j < Dc; j++)
+          a += (double)cw2[c * Dc + j] * h[j];
+        want[t * D + c] = (float)(x1[t * D + c] + a);
+      }
+    }
+    ZPT_ASSERT_CLOSE(y + check[k] * S * D, want, S * D, 2e-4, "large mixer block");
+  }
+  free(u), free(x1), free(h), free(x1f), free(want), free(x), free(y);
+  gsl_rng_free(r);
+  zpt_model_free(m);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("scale");
   TCase *t = tcase_create("synthetic");
@@ -165,6 +295,8 @@ int main(void) {
   tcase_add_test(t, test_synthetic_shape_determinism);
   tcase_add_test(t, test_synthetic_learnable);
   tcase_add_test(t, test_paper_mixer_configs);
+  tcase_add_test(t, test_gelu_fast);
+  tcase_add_test(t, test_mixer_block_large_vs_reference);
   suite_add_tcase(s, t);
   return zpt_test_run(s);
 }

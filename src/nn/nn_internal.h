@@ -72,6 +72,10 @@ static inline float nn_gelu(float x) {
 }
 
 
+/* GELU (the function of nn_gelu) in place on n floats, vectorised with a
+ * polynomial exp (mixer.c; the mixer's hidden activations). */
+void nn_gelu_inplace(float *x, size_t n);
+
 /* Geometry of a 2-D convolution (conv.c) for the direct kernels. */
 typedef struct {
   size_t c, h, w;    /* input */
