@@ -68,6 +68,34 @@ int zpt_mzi_classifier_alloc(size_t image_size, size_t K, size_t L,
   return finish(rc, m, out, "MZI classifier");
 }
 
+int zpt_mzi_feature_classifier_alloc(size_t features, size_t K, size_t L, size_t n_classes,
+                                     const zpt_chip_config *cfg, zpt_model **out) {
+  if (out)
+    *out = NULL;
+  if (L == 0)
+    L = K;
+  if (features == 0 || n_classes < 2 || K < n_classes || L > K)
+    return zpt_fail(ZPT_EINVAL, "mzi feature classifier: %zu features, K = %zu, L = %zu, "
+                    "%zu classes; expected >= 1 feature, 2 <= classes <= K, 1 <= L <= K",
+                    features, K, L, n_classes);
+  zpt_chip chip;
+  zpt_model *m = NULL;
+  ZPT_TRY(start(cfg, &chip, out, features, &m));
+  zpt_params *p = zpt_model_params(m);
+  zpt_mesh_spec first = {ZPT_MESH_CLEMENTS, K, L, 1, ZPT_ROUTE_AUTO};
+  zpt_mesh_spec next = {ZPT_MESH_CLEMENTS, K, L, 0, ZPT_ROUTE_AUTO};
+  zpt_layer *l = NULL;
+  int rc = ZPT_OK;
+  ADD(zpt_cmap_layer_alloc(p, "in", features, K, 0, &l));
+  ADD(zpt_mesh_layer_alloc(p, "mesh1", &first, &chip, &l));
+  ADD(zpt_modrelu_layer_alloc(p, "act1", K, &l));
+  ADD(zpt_mesh_layer_alloc(p, "mesh2", &next, &chip, &l));
+  ADD(zpt_modrelu_layer_alloc(p, "act2", K, &l));
+  ADD(zpt_mesh_layer_alloc(p, "mesh3", &next, &chip, &l));
+  ADD(zpt_detect_layer_alloc(p, "detect", K, (K - n_classes) / 2, n_classes, 1, &chip, &l));
+  return finish(rc, m, out, "MZI feature classifier");
+}
+
 int zpt_mzi_equalizer_alloc(size_t taps, size_t K, const zpt_chip_config *cfg,
                             zpt_model **out) {
   if (out)

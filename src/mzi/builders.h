@@ -24,6 +24,16 @@ extern "C" {
 int zpt_mzi_classifier_alloc(size_t image_size, size_t K, size_t L,
                              const zpt_chip_config *chip, zpt_model **out);
 
+/* The feed-forward classifier for plain feature vectors (a table's rows,
+ * any count): a trainable complex projection features -> K (no DFT, no
+ * padding) -> Clements(K, L) + screen -> modReLU -> Clements(K, L) ->
+ * modReLU -> Clements(K, L) -> |y|^2 of the central n_classes channels
+ * (start (K - n_classes)/2).  2 <= n_classes <= K, 1 <= L <= K (0: K).
+ * Parameters 2 features K + 3 L-column meshes + K + 2K, i.e. with L = K
+ * 2 features K + 3K^2 (1,184 for 13 features, K = 16). */
+int zpt_mzi_feature_classifier_alloc(size_t features, size_t K, size_t L, size_t n_classes,
+                                     const zpt_chip_config *chip, zpt_model **out);
+
 /* Task 3, the equalizer: a window of `taps` real received samples ->
  * complex input map taps -> K -> [Clements(K) + screen -> modReLU] x 2 ->
  * Clements(K) + screen -> |y|^2 of the central 4 channels (the 4-PAM class

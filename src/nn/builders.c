@@ -1,4 +1,4 @@
-/* Ready-made models: the task-1 CNN and the task-5 MLP-mixer. */
+/* Ready-made models: the task-1 CNN, the task-5 MLP-mixer and a plain MLP. */
 #include <stdio.h>
 
 #include "core/status.h"
@@ -98,4 +98,35 @@ zpt_model *zpt_mixer_alloc(const zpt_mixer_config *cfg) {
   if (rc == ZPT_OK)
     rc = zpt_model_add_dense(m, "head", cfg->n_classes, cfg->init);
   return finish(m, rc, "the MLP-mixer");
+}
+
+zpt_mlp_config zpt_mlp_default(size_t inputs, size_t n_classes) {
+  zpt_mlp_config c = {inputs, 32, 1, n_classes, ZPT_INIT_HE};
+  return c;
+}
+
+zpt_model *zpt_mlp_alloc(const zpt_mlp_config *cfg) {
+  if (!cfg || !cfg->inputs || !cfg->hidden || !cfg->layers || cfg->n_classes < 2) {
+    zpt_fail(ZPT_EINVAL, "building the MLP: inputs %zu, hidden %zu, layers %zu, classes "
+             "%zu; expected each >= 1 and >= 2 classes", cfg ? cfg->inputs : 0,
+             cfg ? cfg->hidden : 0, cfg ? cfg->layers : 0, cfg ? cfg->n_classes : 0);
+    return NULL;
+  }
+  zpt_model *m = zpt_model_alloc(cfg->inputs);
+  if (!m) {
+    zpt_fail_context(zpt_error_status(), "building the MLP: ");
+    return NULL;
+  }
+  int rc = ZPT_OK;
+  for (size_t k = 1; k <= cfg->layers && rc == ZPT_OK; k++) {
+    char name[32];
+    snprintf(name, sizeof name, "fc%zu", k);
+    rc = zpt_model_add_dense(m, name, cfg->hidden, cfg->init);
+    snprintf(name, sizeof name, "relu%zu", k);
+    if (rc == ZPT_OK)
+      rc = zpt_model_add_act(m, name, ZPT_ACT_RELU);
+  }
+  if (rc == ZPT_OK)
+    rc = zpt_model_add_dense(m, "head", cfg->n_classes, cfg->init);
+  return finish(m, rc, "the MLP");
 }

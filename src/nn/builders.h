@@ -1,4 +1,4 @@
-/* Ready-made models of the paper's tasks (docs/layers.md, "Builders").
+/* Ready-made models of the paper's tasks and a plain MLP (docs/layers.md, "Builders").
  * Each returns a new model (free with zpt_model_free) with theta still
  * zero: call zpt_model_init(m, seed).  NULL on failure, with the reason in
  * zpt_error_message(). */
@@ -47,6 +47,19 @@ zpt_model *zpt_mixer_alloc(const zpt_mixer_config *cfg);
 /* The number of parameters a mixer configuration will have (0 if a size is
  * 0), without building it. */
 size_t zpt_mixer_n_params(const zpt_mixer_config *cfg);
+
+/* A dense classifier for plain feature vectors (a table's rows):
+ * `layers` x [dense(-> hidden) + ReLU] -> dense(-> n_classes).  Parameters
+ * inputs*hidden + hidden + (layers-1)(hidden^2 + hidden) + hidden*n_classes
+ * + n_classes (547 for 13 features, 32 hidden, 1 layer, 3 classes). */
+typedef struct {
+  size_t inputs, hidden, layers, n_classes;
+  int init; /* zpt_init */
+} zpt_mlp_config;
+
+/* hidden 32, 1 hidden layer, He. */
+zpt_mlp_config zpt_mlp_default(size_t inputs, size_t n_classes);
+zpt_model *zpt_mlp_alloc(const zpt_mlp_config *cfg);
 
 #ifdef __cplusplus
 }
