@@ -43,6 +43,12 @@ if hits=$(grep -rnE '#[[:space:]]*include[[:space:]]*"' "$P/include/zoptic"); th
   fail "installed headers include by quoted paths (would find a user's files): $hits"
 fi
 
+# every header that declares something has extern "C" guards (C++ links)
+for h in $(find "$P/include/zoptic" -name '*.h'); do
+  case $h in */zoptic.h|*/core/complex.h) continue;; esac
+  grep -q 'extern "C"' "$h" || fail "${h#$P/include/} lacks extern \"C\" guards"
+done
+
 export PKG_CONFIG_PATH=$P/lib/pkgconfig
 CFL=$(pkg-config --cflags zoptic) || fail "pkg-config --cflags zoptic failed"
 LIBS=$(pkg-config --libs zoptic) || fail "pkg-config --libs zoptic failed"
