@@ -13,6 +13,9 @@
 # Downloads use a short connect timeout, so without internet the script
 # fails at once and says so.  Checksums are the ones the sources publish
 # (md5 of the distributed files; see datasets/README.md).
+# Exit status: 0 the whole set is in place and verified; 1 an error; 2 a
+# usage error; 3 only part of the set was found (--from): the files that
+# were found are verified and kept, the missing ones are named.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -20,7 +23,7 @@ put() { [ "$1" -ef "$2" ] || install -m 644 "$1" "$2"; }
 die() { echo "fetch.sh: $*" >&2; exit 1; }
 say() { echo "fetch.sh: $*" >&2; }
 
-usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 [ $# -ge 1 ] || usage
 name=$1; shift
@@ -120,7 +123,10 @@ fetch_idx() {
   done
   [ $got -gt 0 ] || die "no $set files found in $from (expected e.g. t10k-images-idx3-ubyte.gz)"
   say "$set: $got of ${#IDX_FILES[@]} files in $dest"
-  [ $got -eq ${#IDX_FILES[@]} ] || say "$set: only part of the set is present (e.g. the 10k test set alone: use the fixed MNIST-10k split)"
+  if [ $got -ne ${#IDX_FILES[@]} ]; then
+    say "$set: INCOMPLETE: only $got of the ${#IDX_FILES[@]} files (the t10k pair alone serves data.task = mnist10k)"
+    exit 3
+  fi
 }
 
 # ---- digits ------------------------------------------------------------------
@@ -200,6 +206,10 @@ fetch_cifar() {
     done
     [ $got -gt 0 ] || die "neither cifar-10-binary.tar.gz nor batch files in $from"
     say "cifar10: $got batch files copied; sizes checked, but no checksum is published for the extracted files (only for the archive)"
+    if [ $got -ne ${#CIFAR_FILES[@]} ]; then
+      say "cifar10: INCOMPLETE: only $got of the ${#CIFAR_FILES[@]} batch files"
+      exit 3
+    fi
     return
   fi
   download "$CIFAR_URL" "$tmp/cifar-10-binary.tar.gz" ||

@@ -30,7 +30,10 @@ head -c 100 /dev/zero > "$tmp/src/test_batch.bin"
 expect_fail "expected 30730000" cifar10 --from "$tmp/src"
 # a correctly sized CIFAR-10 batch is copied (sizes checked, no published checksum)
 head -c 30730000 /dev/zero > "$tmp/src/test_batch.bin"
-out=$(bash datasets/fetch.sh cifar10 --from "$tmp/src" 2>&1) || fail "cifar10 --from: $out"
+# ... and, being one of the six batch files, reported incomplete with exit 3
+rc=0; out=$(bash datasets/fetch.sh cifar10 --from "$tmp/src" 2>&1) || rc=$?
+[ $rc -eq 3 ] || fail "cifar10 --from with 1 of 6 batch files exited $rc, expected 3: $out"
+grep -q "INCOMPLETE: only 1 of the 6" <<<"$out" || fail "cifar10 partial: message: $out"
 [ "$(stat -c %s "$ZPT_DATASETS_DIR/cifar10/test_batch.bin")" -eq 30730000 ] || fail "test_batch.bin not copied"
 grep -q "no checksum is published" <<<"$out" || fail "cifar10 --from does not say the files are unverified"
 echo "fetch_test: ok"
