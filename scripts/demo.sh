@@ -23,12 +23,20 @@ if [ -e "$RUN" ]; then
   mv "$RUN" "$RUN.previous"
   echo "demo: moved the previous $RUN to $RUN.previous"
 fi
+# On a terminal: one updating progress line (percentage of the budget, ETA)
+# on stderr; otherwise (CI, a pipe) no progress line.  Either way the
+# per-evaluation lines go to $RUN/train.out, next to log.csv, not the screen.
+progress=off
+[ -t 2 ] && [ -z "${CI:-}" ] && progress=on
 echo "demo: $Z train $CFG --out $RUN   (MZI classifier, chip with fabrication errors, ZO-NP)"
-# (not `tee /dev/stderr`: reopening a redirected stderr file truncates it)
 log=$(mktemp "${TMPDIR:-/tmp}/zoptic-demo-XXXXXX")
 trap 'rm -f "$log"' EXIT
-"$Z" train "$CFG" --out "$RUN" --set output.progress=off | tee "$log"
+rc=0
+"$Z" train "$CFG" --out "$RUN" --set output.progress=$progress >"$log" || rc=$?
+[ -d "$RUN" ] && cp "$log" "$RUN/train.out"
 final=$(tail -n 1 "$log")
+[ $rc -eq 0 ] || { echo "demo: training failed (exit $rc): $final" >&2; exit 1; }
+echo "$final"
 acc=$(sed -nE 's/^final: test_metric=([^ ]+) queries=([0-9]+) seconds=([^ ]+)$/\1/p' <<<"$final")
 secs=$(sed -nE 's/^final: .* seconds=([^ ]+)$/\1/p' <<<"$final")
 [ -n "$acc" ] || { echo "demo: training did not finish: $final" >&2; exit 1; }
@@ -42,5 +50,5 @@ fi
 rm -f plot.err.$$
 printf '\ndemo: final test accuracy %.2f%% on %s test digits after %s s of training\n' \
   "$(awk -v a="$acc" 'BEGIN { print 100 * a }')" "$(sed -nE 's/.*samples=([0-9]+).*/\1/p' <<<"$("$Z" eval "$RUN/ckpt.h5")")" "$secs"
-echo "demo: run directory $RUN (log.csv, ckpt.h5, config.ini); $plot_msg"
+echo "demo: run directory $RUN (log.csv, train.out, ckpt.h5, config.ini); $plot_msg"
 echo "demo: next: $Z eval $RUN/ckpt.h5 | $Z info $RUN/ckpt.h5 | docs/quickstart.md"

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/paths.h"
 #include "cli/run.h"
 #include "io/checkpoint.h"
 #include "io/config.h"
@@ -240,9 +241,10 @@ static int run_loop(train_run *r, run_counters *c) {
       char last[32] = "-"; /* no evaluation yet */
       if (!isnan(c->test_metric))
         snprintf(last, sizeof last, "%.4g", c->test_metric);
-      zpt_progress_update(&prog, done, "iter %" PRIu64 "  queries %" PRIu64
+      zpt_progress_update(&prog, done, "%3.0f%%  iter %" PRIu64 "  queries %" PRIu64
                           "/%" PRIu64 "  train_loss %.4g  %s %s  elapsed %s"
-                          "  eta %s", c->iteration, c->queries, budget,
+                          "  eta %s", 100.0 * (double)c->queries / (double)budget,
+                          c->iteration, c->queries, budget,
                           info.train_loss, metric, last, el, eta);
     }
   }
@@ -370,7 +372,8 @@ int zpt_cmd_train(int argc, char **argv) {
       }
     }
   } else {
-    if (load_new_config(config_path, sets, n_sets, &r.cfg) != ZPT_OK) {
+    if (load_new_config(config_path, sets, n_sets, &r.cfg) != ZPT_OK ||
+        zpt_cli_resolve_data_paths(r.cfg, config_path) != ZPT_OK) {
       code = zpt_cli_error(ZPT_EXIT_USAGE, "train");
       goto done;
     }
@@ -381,6 +384,14 @@ int zpt_cmd_train(int argc, char **argv) {
       snprintf(r.dir, sizeof r.dir, "%s", dir);
     else
       default_run_dir(config_path, r.dir, sizeof r.dir);
+    /* the run's config.ini names the run it belongs to (also with --out),
+     * absolute: `zoptic train RUN/config.ini` targets RUN from anywhere */
+    char abs_dir[DIR_MAX];
+    if (zpt_cli_absolute_path("output.dir", r.dir, abs_dir, sizeof abs_dir) != ZPT_OK ||
+        zpt_config_set_value(r.cfg, "output.dir", abs_dir, out_dir ? "--out" : "run directory") != ZPT_OK) {
+      code = zpt_cli_error(ZPT_EXIT_USAGE, "train");
+      goto done;
+    }
     zpt_rundir_path(r.dir, ZPT_RUN_CHECKPOINT, r.ckpt, sizeof r.ckpt);
   }
   const char *kind, *metric;
