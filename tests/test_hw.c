@@ -25,6 +25,7 @@
 #include "hw/chip_io.h"
 #include "hw/chip_proto.h"
 #include "hw/chip_server.h"
+#include "core/timer.h"
 #include "hw/linear_chip.h"
 
 #include "fault_driver.c"
@@ -842,10 +843,10 @@ START_TEST(test_chipd_socket) {
   stop_chipd(pid);
   struct stat sb;
   ck_assert_int_ne(stat(path, &sb), 0); /* it removed its socket */
+  /* (the closed connection is noticed before request 4 is sent: the
+   * reconnection that follows fails) */
   got = query_outputs(chip, &w, 5, ZPT_EIO);
-  ASSERT_MSG_HAS("chip driver at socket");
-  ASSERT_MSG_HAS("closed the connection");
-  ASSERT_MSG_HAS("request 4");
+  ASSERT_MSG_HAS("cannot connect to chip driver at socket");
   zpt_free(got);
   got = query_outputs(chip, &w, 5, ZPT_EIO);
   ASSERT_MSG_HAS("cannot connect to chip driver at socket");
@@ -863,7 +864,7 @@ START_TEST(test_chipd_socket) {
   check_identical(got, want, w.n_vars * w.batch * w.out, "after reconnect");
   zpt_chip_stats st = zpt_chip_client_stats(chip);
   ck_assert_uint_eq(st.reconnects, 1);
-  ck_assert_uint_eq(st.retries, 1);
+  ck_assert_uint_eq(st.retries, 0); /* closed while idle: reopened, no retry spent */
   ck_assert_uint_eq(st.settings, 2 * w.n_vars);
   zpt_free(got);
   /* a second driver must not steal the socket of a live one */
@@ -1116,6 +1117,152 @@ START_TEST(test_linear_spec) {
 }
 END_TEST
 
+/* ---- reliability: idle clients, back-off, every attempt's error ---------- */
+
+/* A client that connects and sends nothing (or stalls inside a frame) no
+ * longer blocks the chip: zoptic-chipd --idle-timeout drops it and serves
+ * the next client. */
+START_TEST(test_chipd_idle_client) {
+  char path[256], driver[300], exe[512];
+  snprintf(path, sizeof path, "%s/idle.sock", zpt_test_tmpdir());
+  snprintf(driver, sizeof driver, "unix:%s", path);
+  snprintf(exe, sizeof exe, "%s/zoptic-chipd", build_dir());
+  char *argv[] = {exe, "--quiet", "--model", "linear:4:3:2", "--socket", path,
+                  "--idle-timeout", "0.5", NULL};
+  pid_t pid;
+  ck_assert_int_eq(posix_spawn(&pid, exe, NULL, NULL, argv, environ), 0);
+  int probe = -1;
+  for (int i = 0; i < 500 && probe < 0; i++) {
+    probe = zpt_chip_connect_unix(path);
+    if (probe < 0) {
+      struct timespec ts = {0, 10 * 1000 * 1000};
+      nanosleep(&ts, NULL);
+    }
+  }
+  ck_assert_msg(probe >= 0, "zoptic-chipd --idle-timeout did not start");
+  close(probe);
+  zpt_blackbox *direct, *chip;
+  ck_assert_int_eq(zpt_linear_chip_from_spec("linear:4:3:2", &direct), ZPT_OK);
+  workload w;
+  workload_init(&w, direct->n_params, 4, 3, 4, 3, 5);
+  float *want = query_outputs(direct, &w, 0, ZPT_OK);
+  const unsigned char half_header[5] = {'Z', 'P', 'C', 'H', 1};
+  for (int stalled = 0; stalled < 2; stalled++) {
+    int idle = zpt_chip_connect_unix(path);
+    ck_assert_int_ge(idle, 0);
+    if (stalled) /* inside a frame header, then nothing */
+      ck_assert_int_eq(write(idle, half_header, sizeof half_header), 5);
+    zpt_chip_options opt = zpt_chip_options_default();
+    opt.timeout_s = 20; /* far longer than the idle timeout */
+    opt.retries = 0;
+    int rc = zpt_chip_client_open(driver, &opt, &chip);
+    ck_assert_msg(rc == ZPT_OK, "client behind an idle one (stalled %d): %s", stalled,
+                  zpt_error_message());
+    float *got = query_outputs(chip, &w, 0, ZPT_OK);
+    check_identical(got, want, w.n_vars * w.batch * w.out, "behind an idle client");
+    zpt_free(got);
+    zpt_blackbox_free(chip);
+    /* the idle client was disconnected: it reads end-of-file */
+    char b;
+    size_t n;
+    ck_assert_int_eq(zpt_chip_read(idle, &b, 1, zpt_now() + 10, &n), ZPT_IO_EOF);
+    close(idle);
+  }
+  stop_chipd(pid);
+  char *bad[] = {exe, "--model", "linear:4:3:2", "--idle-timeout", "-1", NULL};
+  int st;
+  ck_assert_int_eq(posix_spawn(&pid, exe, NULL, NULL, bad, environ), 0);
+  ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+  ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 2);
+  rmdir(zpt_test_tmpdir());
+  zpt_free(want);
+  workload_free(&w);
+  zpt_blackbox_free(direct);
+}
+END_TEST
+
+typedef struct {
+  zpt_blackbox *bb;
+  const char *path;
+  double delay_s;
+  volatile sig_atomic_t stop;
+  pthread_t thread;
+} late_service;
+
+/* A service that starts listening only after delay_s (a restart). */
+static void *late_service_thread(void *arg) {
+  late_service *l = arg;
+  struct timespec ts = {(time_t)l->delay_s, (long)((l->delay_s - (double)(time_t)l->delay_s) * 1e9)};
+  nanosleep(&ts, NULL);
+  int lfd = zpt_chip_listen_unix(l->path);
+  if (lfd < 0)
+    return NULL;
+  zpt_chip_server_config cfg = {.name = "late"};
+  zpt_chip_serve_listener(l->bb, &cfg, lfd, &l->stop);
+  close(lfd);
+  unlink(l->path);
+  return NULL;
+}
+
+static char *read_stream(FILE *f) {
+  static char buf[8192];
+  rewind(f);
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  buf[n] = '\0';
+  return buf;
+}
+
+START_TEST(test_retry_backoff) {
+  char path[256], driver[300];
+  snprintf(path, sizeof path, "%s/late.sock", zpt_test_tmpdir());
+  snprintf(driver, sizeof driver, "unix:%s", path);
+  late_service l = {.path = path, .delay_s = 0.4};
+  ck_assert_int_eq(zpt_linear_chip_from_spec("linear:4:3:2", &l.bb), ZPT_OK);
+  FILE *log = tmpfile();
+  ck_assert_ptr_nonnull(log);
+  zpt_chip_options opt = zpt_chip_options_default();
+  opt.timeout_s = 5;
+  opt.retries = 4; /* waits 0.2 + 0.4 + 0.8 + 1.6 s in all */
+  opt.log = log;
+  ck_assert_int_eq(pthread_create(&l.thread, NULL, late_service_thread, &l), 0);
+  zpt_blackbox *chip;
+  int rc = zpt_chip_client_open(driver, &opt, &chip);
+  ck_assert_msg(rc == ZPT_OK, "a service back after 0.4 s was not reached: %s",
+                zpt_error_message());
+  ck_assert_uint_ge(zpt_chip_client_stats(chip).retries, 1);
+  const char *text = read_stream(log);
+  ck_assert_msg(strstr(text, "the handshake succeeded on attempt ") &&
+                    strstr(text, "after: attempt 1: cannot connect to chip driver at socket"),
+                "recovery not reported: %s", text);
+  zpt_blackbox_free(chip);
+  l.stop = 1;
+  pthread_join(l.thread, NULL);
+  fclose(log);
+  zpt_blackbox_free(l.bb);
+  /* retries run out: every attempt's error is in the message */
+  opt.retries = 2;
+  opt.log = NULL;
+  ck_assert_int_eq(zpt_chip_client_open(driver, &opt, &chip), ZPT_EIO);
+  ASSERT_MSG_HAS("gave up after 3 attempts; chip.retries = 2; attempt 1: cannot connect");
+  ASSERT_MSG_HAS("; attempt 2: cannot connect");
+  ASSERT_MSG_HAS("; attempt 3: cannot connect");
+  rmdir(zpt_test_tmpdir());
+  /* the same for requests: a driver that quits after every request */
+  char cmd[700];
+  ck_assert_int_eq(open_fault("exit", 0.5, 1, &chip, cmd, sizeof cmd), ZPT_OK);
+  workload w;
+  workload_init(&w, 15, 4, 3, 2, 2, 8);
+  float *y = query_outputs(chip, &w, 0, ZPT_EIO);
+  ASSERT_MSG_HAS("(gave up after 2 attempts; chip.retries = 1; attempt 1: chip driver '");
+  ASSERT_MSG_HAS("exited with status 3 while answering request 1");
+  ASSERT_MSG_HAS("; attempt 2: chip driver '");
+  ASSERT_MSG_HAS("while answering request 2");
+  zpt_free(y);
+  zpt_blackbox_free(chip);
+  workload_free(&w);
+}
+END_TEST
+
 static Suite *hw_suite(void) {
   Suite *s = suite_create("hw");
   TCase *frames = tcase_create("frames");
@@ -1143,6 +1290,8 @@ static Suite *hw_suite(void) {
   tcase_add_test(proc, test_faults_in_requests);
   tcase_add_test(proc, test_faults_in_handshake);
   tcase_add_test(proc, test_fault_retries);
+  tcase_add_test(proc, test_chipd_idle_client);
+  tcase_add_test(proc, test_retry_backoff);
   tcase_set_timeout(proc, 60);
   suite_add_tcase(s, proc);
   return s;

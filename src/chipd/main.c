@@ -30,6 +30,11 @@
  * a pointer). */
 static volatile sig_atomic_t stop_requested;
 
+/* Default --idle-timeout: below the client's default handshake timeout
+ * (chip.timeout_s = 30), so a trainer queued behind an idle client is
+ * served before it gives up. */
+#define CHIPD_IDLE_TIMEOUT_S 10.0
+
 static void on_stop_signal(int sig) {
   (void)sig;
   stop_requested = 1;
@@ -58,6 +63,9 @@ static void usage(FILE *out) {
           "options:\n"
           "  --socket PATH           listen on a Unix-domain socket, one client at a time\n"
           "  --tcp HOST:PORT         listen on TCP instead (no authentication: use 127.0.0.1)\n"
+          "  --idle-timeout S        with --socket/--tcp: disconnect a client that sends\n"
+          "                          nothing for S seconds and serve the next one\n"
+          "                          (default %g; 0 = never)\n"
           "  --name NAME             driver name announced in the handshake\n"
           "  --max-batch N           largest batch per request (default: no limit)\n"
           "  --max-vars N            largest number of settings per request (1 = one at a time)\n"
@@ -65,7 +73,7 @@ static void usage(FILE *out) {
           "  --complex               announce complex inputs (IN = 2 x channels)\n"
           "  --quiet                 no log lines\n"
           "  --help\n",
-          ZPT_CHIP_VERSION);
+          ZPT_CHIP_VERSION, CHIPD_IDLE_TIMEOUT_S);
 }
 
 static int parse_count(const char *opt, const char *arg, size_t *out) {
@@ -78,9 +86,20 @@ static int parse_count(const char *opt, const char *arg, size_t *out) {
   return ZPT_OK;
 }
 
+static int parse_seconds(const char *opt, const char *arg, double *out) {
+  char *end;
+  double v = arg ? strtod(arg, &end) : 0;
+  if (!arg || !*arg || *end || !(v >= 0) || v > 1e6)
+    return zpt_fail(ZPT_EINVAL, "%s needs a number of seconds in [0, 1e6], got '%s'", opt,
+                    arg ? arg : "(nothing)");
+  *out = v;
+  return ZPT_OK;
+}
+
 static int parse_args(int argc, char **argv, chipd_options *o) {
   o->server.log = stderr;
   o->server.name = "zoptic-chipd";
+  o->server.idle_timeout_s = CHIPD_IDLE_TIMEOUT_S;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--model") && next)
@@ -96,6 +115,9 @@ static int parse_args(int argc, char **argv, chipd_options *o) {
     else if (!strcmp(a, "--max-batch") || !strcmp(a, "--max-vars")) {
       size_t *limit = !strcmp(a, "--max-batch") ? &o->server.max_batch : &o->server.max_vars;
       ZPT_TRY(parse_count(a, next, limit));
+      i++;
+    } else if (!strcmp(a, "--idle-timeout")) {
+      ZPT_TRY(parse_seconds(a, next, &o->server.idle_timeout_s));
       i++;
     } else if (!strcmp(a, "--full-theta"))
       o->server.form = ZPT_CHIP_FORM_FULL;

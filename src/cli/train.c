@@ -16,6 +16,8 @@
 #include "io/checkpoint.h"
 #include "io/config.h"
 #include "io/runlog.h"
+#include "io/runcheck.h"
+#include "io/runlock.h"
 #include "zoptic.h"
 
 #define DIR_MAX 4096
@@ -143,6 +145,7 @@ typedef struct {
   char *config_text;
   zpt_task task;
   zpt_runlog *log;
+  zpt_runlock *lock; /* this process owns dir (io/runlock.h) */
   char dir[DIR_MAX];
   char ckpt[DIR_MAX];
 } train_run;
@@ -151,6 +154,7 @@ static void train_run_free(train_run *r) {
   if (r->task.type)
     r->task.type->destroy(&r->task);
   zpt_runlog_close(r->log);
+  zpt_runlock_release(r->lock);
   zpt_free(r->config_text);
   zpt_config_free(r->cfg);
 }
@@ -337,6 +341,10 @@ int zpt_cmd_train(int argc, char **argv) {
       code = zpt_cli_error(ZPT_EXIT_USAGE, "train --resume");
       goto done;
     }
+    if ((rc = zpt_runlock_acquire(r.dir, &r.lock)) != ZPT_OK && rc != ZPT_ENOTFOUND) {
+      code = zpt_cli_error(ZPT_EXIT_FAILURE, "train --resume");
+      goto done;
+    }
     r.cfg = zpt_config_alloc();
     if (!r.cfg) {
       code = zpt_cli_error(ZPT_EXIT_FAILURE, "train");
@@ -349,7 +357,8 @@ int zpt_cmd_train(int argc, char **argv) {
       if ((rc = zpt_ckpt_open(r.ckpt, &ck)) != ZPT_OK ||
           (rc = zpt_ckpt_attr_text(ck, "config", &text)) != ZPT_OK ||
           (rc = zpt_config_parse_string(r.cfg, text, origin)) != ZPT_OK ||
-          (rc = zpt_config_check_required(r.cfg, origin)) != ZPT_OK) {
+          (rc = zpt_config_check_required(r.cfg, origin)) != ZPT_OK ||
+          (rc = zpt_rundir_check_checkpoint(r.dir, r.cfg)) != ZPT_OK) {
         zpt_free(text);
         code = zpt_cli_error(ZPT_EXIT_CHECKPOINT, "train --resume");
         goto done;
@@ -417,8 +426,13 @@ int zpt_cmd_train(int argc, char **argv) {
   }
   r.task.type = type;
   if (!resume) {
-    if (zpt_rundir_create(r.dir) != ZPT_OK) {
-      code = zpt_cli_error(ZPT_EXIT_USAGE, "train");
+    if ((rc = zpt_rundir_create(r.dir)) != ZPT_OK) {
+      /* a directory that holds a run: usage; one that cannot be made: runtime */
+      code = zpt_cli_error(rc == ZPT_EINVAL ? ZPT_EXIT_USAGE : ZPT_EXIT_FAILURE, "train");
+      goto done;
+    }
+    if (zpt_runlock_acquire(r.dir, &r.lock) != ZPT_OK) {
+      code = zpt_cli_error(ZPT_EXIT_FAILURE, "train");
       goto done;
     }
     if (zpt_rundir_write_config(r.dir, r.cfg) != ZPT_OK ||

@@ -3,6 +3,7 @@
 #include "hw/chip_client.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "core/status.h"
 #include "core/timer.h"
 #include "hw/chip_io.h"
+#include "hw/chip_retry.h"
 
 typedef enum { ENDPOINT_EXEC, ENDPOINT_UNIX, ENDPOINT_TCP, ENDPOINT_FD } endpoint_kind;
 
@@ -36,7 +38,7 @@ typedef struct {
 } chip_client;
 
 zpt_chip_options zpt_chip_options_default(void) {
-  zpt_chip_options o = {.timeout_s = 30.0, .retries = 2};
+  zpt_chip_options o = {.timeout_s = 30.0, .retries = 2, .log = stderr};
   return o;
 }
 
@@ -284,31 +286,52 @@ static int one_request(chip_client *c, const float *theta, const zpt_variation *
   return ZPT_OK;
 }
 
+/* Between requests nothing may arrive: a readable or hung-up channel means
+ * the driver closed the connection while we were idle (an idle timeout of
+ * the service, a restart).  It is reopened at the next request without
+ * spending a retry. */
+static void drop_if_closed_while_idle(chip_client *c) {
+  if (c->rfd < 0)
+    return;
+  struct pollfd p = {.fd = c->rfd, .events = POLLIN};
+  if (poll(&p, 1, 0) <= 0 || !(p.revents & (POLLIN | POLLHUP | POLLERR)))
+    return;
+  if (c->opt.log) {
+    fprintf(c->opt.log, "zoptic: %s closed the connection while idle; reconnecting\n",
+            c->label);
+    fflush(c->opt.log);
+  }
+  disconnect(c, 0);
+}
+
 static int request(chip_client *c, const float *theta, const zpt_variation *vars, size_t nv,
                    const float *inputs, size_t nb, uint64_t first_query, float *out,
                    size_t stride) {
-  int rc = ZPT_OK, attempt;
-  for (attempt = 0; attempt <= c->opt.retries; attempt++) {
-    if (attempt > 0)
+  int rc = ZPT_OK;
+  zpt_chip_attempts a;
+  zpt_chip_attempts_init(&a);
+  drop_if_closed_while_idle(c);
+  for (int attempt = 0; attempt <= c->opt.retries; attempt++) {
+    if (attempt > 0) {
       c->stats.retries++;
+      zpt_chip_sleep(zpt_chip_backoff_s(attempt));
+    }
     rc = c->rfd >= 0 ? ZPT_OK : connect_driver(c);
     if (rc == ZPT_OK)
       rc = one_request(c, theta, vars, nv, inputs, nb, first_query, out, stride);
-    if (rc == ZPT_OK)
+    if (rc == ZPT_OK) {
+      char what[64];
+      snprintf(what, sizeof what, "request %u", (unsigned)c->seq);
+      zpt_chip_log_recovery(c->opt.log, c->label, what, attempt, c->opt.retries, &a);
       return ZPT_OK;
+    }
+    zpt_chip_attempts_add(&a, zpt_error_message());
     if (!c->keep)
       disconnect(c, 0);
     if (!c->retryable)
       break;
   }
-  int attempts = attempt > c->opt.retries ? attempt : attempt + 1;
-  if (attempts > 1) {
-    char msg[1600];
-    snprintf(msg, sizeof msg, "%s", zpt_error_message());
-    zpt_fail(rc, "%s (gave up after %d attempts; chip.retries = %d)", msg, attempts,
-             c->opt.retries);
-  }
-  return rc;
+  return zpt_chip_give_up(rc, c->opt.retries, &a);
 }
 
 /* Largest chunk (settings x samples) within the driver's limits and the
@@ -455,12 +478,23 @@ static int finish_open(chip_client *c, zpt_blackbox **out) {
     rc = handshake(c);
     c->connects = rc == ZPT_OK;
   } else {
-    rc = connect_driver(c);
     /* a transport fault at the first connect is retried like any request */
-    for (int attempt = 0; rc != ZPT_OK && c->retryable && attempt < c->opt.retries;
+    zpt_chip_attempts a;
+    zpt_chip_attempts_init(&a);
+    rc = connect_driver(c);
+    for (int attempt = 1; rc != ZPT_OK && c->retryable && attempt <= c->opt.retries;
          attempt++) {
+      zpt_chip_attempts_add(&a, zpt_error_message());
       c->stats.retries++;
+      zpt_chip_sleep(zpt_chip_backoff_s(attempt));
       rc = connect_driver(c);
+      if (rc == ZPT_OK)
+        zpt_chip_log_recovery(c->opt.log, c->label, "the handshake", attempt,
+                              c->opt.retries, &a);
+    }
+    if (rc != ZPT_OK && a.n > 0) {
+      zpt_chip_attempts_add(&a, zpt_error_message());
+      rc = zpt_chip_give_up(rc, c->opt.retries, &a);
     }
   }
   if (rc != ZPT_OK) {

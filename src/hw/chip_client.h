@@ -11,9 +11,15 @@
  * Faults never hang and never crash the trainer: every read and write has a
  * deadline (timeout_s), SIGPIPE is never raised, and a failed request is
  * retried `retries` times after respawning the driver or reconnecting to its
- * socket.  The final error names the driver, the request and what happened:
+ * socket.  Retry k waits 0.2 * 2^(k-1) s (at most 5 s, chip_retry.h) so that
+ * a service that is restarting has time to come back; a retry that succeeds
+ * says so on opt.log.  The final error names the driver, the request and
+ * what happened, and when retries ran out, every attempt's error:
  *   "chip driver './lab_driver' exited with status 3 while answering request 17"
- *   "chip driver './lab_driver' timed out after 5.0 s on request 12 (chip.timeout_s)"
+ *   "chip driver './lab_driver' timed out after 5.0 s on request 12 (chip.timeout_s)
+ *    (gave up after 3 attempts; chip.retries = 2; attempt 1: ...; attempt 2: ...)"
+ * A connection that the driver closed while the client was idle (a driver's
+ * idle timeout) is reopened before the next request without using a retry.
  * A driver's explicit error reply, non-finite outputs and handshake
  * mismatches are not retried.
  */
@@ -22,6 +28,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "hw/chip_proto.h"
 #include "zo/blackbox.h"
@@ -37,9 +44,13 @@ typedef struct {
    * mismatch fails the constructor (ZPT_EINVAL) naming both values. */
   size_t n_params, input_size, output_size;
   uint32_t input_kind; /* ZPT_CHIP_INPUT_REAL / _COMPLEX, 0 = either */
+  /* One line per recovered fault ("request 12 succeeded on attempt 2 of 3
+   * after: ...") and per reconnection of a connection the driver closed
+   * while idle; NULL = silent. */
+  FILE *log;
 } zpt_chip_options;
 
-/* timeout_s 30, retries 2, no expectations. */
+/* timeout_s 30, retries 2, no expectations, log to stderr. */
 zpt_chip_options zpt_chip_options_default(void);
 
 /* Opens a driver and performs the handshake.  `driver` is

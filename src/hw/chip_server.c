@@ -22,6 +22,7 @@ typedef struct {
   FILE *log;
   int in_fd, out_fd;
   volatile sig_atomic_t *stop; /* NULL: serve until the client closes */
+  double idle_timeout_s;       /* 0: none */
   zpt_buffer payload, reply, vars, outputs;
 } server;
 
@@ -175,19 +176,33 @@ static size_t max_request(const server *s, uint16_t type) {
 }
 
 /* Reads n bytes, waking every 0.2 s to look at *s->stop; a stop request
- * ends the read as if the client had closed. */
+ * ends the read as if the client had closed.  With an idle timeout, a
+ * client that sends nothing for that long ends it with ZPT_IO_TIMEOUT. */
 static zpt_chip_io server_read(server *s, void *buf, size_t n, size_t *got) {
   *got = 0;
+  int sliced = s->stop || s->idle_timeout_s > 0;
+  double last = zpt_now();
   for (;;) {
     size_t g;
     zpt_chip_io io = zpt_chip_read(s->in_fd, (unsigned char *)buf + *got, n - *got,
-                                   s->stop ? zpt_now() + 0.2 : -1.0, &g);
+                                   sliced ? zpt_now() + 0.2 : -1.0, &g);
     *got += g;
     if (io != ZPT_IO_TIMEOUT)
       return io;
-    if (*s->stop)
+    if (s->stop && *s->stop)
       return ZPT_IO_EOF;
+    double now = zpt_now();
+    if (g > 0)
+      last = now;
+    else if (s->idle_timeout_s > 0 && now - last >= s->idle_timeout_s)
+      return ZPT_IO_TIMEOUT;
   }
+}
+
+static int idle_fail(const server *s, const char *where, size_t got, size_t n) {
+  return zpt_fail(ZPT_ETIMEOUT, "chip server: client sent nothing for %g s %s (%zu of %zu "
+                  "bytes; idle timeout): disconnected to serve the next client",
+                  s->idle_timeout_s, where, got, n);
 }
 
 static int serve_loop(server *s) {
@@ -199,6 +214,9 @@ static int serve_loop(server *s) {
     zpt_chip_io io = server_read(s, hb, sizeof hb, &got);
     if (io == ZPT_IO_EOF && got == 0)
       return ZPT_OK;
+    if (io == ZPT_IO_TIMEOUT)
+      return idle_fail(s, got ? "inside a frame header" : "between requests", got,
+                       ZPT_CHIP_HEADER_SIZE);
     if (io != ZPT_IO_OK)
       return zpt_fail(ZPT_EIO, "chip server: connection lost inside a frame header (%zu of "
                       "%u bytes): %s", got, ZPT_CHIP_HEADER_SIZE,
@@ -215,6 +233,8 @@ static int serve_loop(server *s) {
     }
     ZPT_TRY(zpt_buffer_reserve(&s->payload, h.length, "chip request payload"));
     io = server_read(s, s->payload.data, h.length, &got);
+    if (io == ZPT_IO_TIMEOUT)
+      return idle_fail(s, "inside a frame payload", got, h.length);
     if (io != ZPT_IO_OK)
       return zpt_fail(ZPT_EIO, "chip server: connection lost after %zu of %u payload bytes "
                       "of request %u", got, (unsigned)h.length, (unsigned)h.seq);
@@ -232,9 +252,9 @@ static int serve_loop(server *s) {
 }
 
 static int serve_fds(zpt_blackbox *bb, const zpt_chip_server_config *cfg, int in_fd,
-                     int out_fd, volatile sig_atomic_t *stop) {
+                     int out_fd, volatile sig_atomic_t *stop, double idle_timeout_s) {
   server s = {.bb = bb, .log = cfg ? cfg->log : NULL, .in_fd = in_fd, .out_fd = out_fd,
-              .stop = stop};
+              .stop = stop, .idle_timeout_s = idle_timeout_s};
   ZPT_TRY(zpt_chip_server_info(bb, cfg, &s.info));
   int rc = serve_loop(&s);
   zpt_buffer_release(&s.payload);
@@ -246,7 +266,7 @@ static int serve_fds(zpt_blackbox *bb, const zpt_chip_server_config *cfg, int in
 
 int zpt_chip_serve(zpt_blackbox *bb, const zpt_chip_server_config *cfg, int in_fd,
                    int out_fd, volatile sig_atomic_t *stop) {
-  return serve_fds(bb, cfg, in_fd, out_fd, stop);
+  return serve_fds(bb, cfg, in_fd, out_fd, stop, 0.0);
 }
 
 int zpt_chip_serve_listener(zpt_blackbox *bb, const zpt_chip_server_config *cfg,
@@ -263,7 +283,7 @@ int zpt_chip_serve_listener(zpt_blackbox *bb, const zpt_chip_server_config *cfg,
       continue;
     int one = 1; /* small frames: no Nagle delay (fails harmlessly on Unix sockets) */
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (serve_fds(bb, cfg, fd, fd, stop) != ZPT_OK && log) {
+    if (serve_fds(bb, cfg, fd, fd, stop, cfg ? cfg->idle_timeout_s : 0.0) != ZPT_OK && log) {
       fprintf(log, "zoptic chip server: connection ended: %s\n", zpt_error_message());
       fflush(log);
     }

@@ -32,6 +32,12 @@ typedef struct {
   size_t max_batch;    /* announced limits; 0 = the black box's own */
   size_t max_vars;
   FILE *log;           /* one line per failed request / connection; NULL = silent */
+  /* Listening servers (serve_unix/_tcp/_listener): a client that sends no
+   * byte for this many seconds, between frames or inside one, is
+   * disconnected (logged) and the next client is served, so one idle or
+   * stalled client cannot block the chip.  0 = wait forever.  Not used by
+   * zpt_chip_serve (one client on given fds). */
+  double idle_timeout_s;
 } zpt_chip_server_config;
 
 /* The handshake the server announces for bb under cfg (checked). */
@@ -47,7 +53,7 @@ int zpt_chip_serve(zpt_blackbox *bb, const zpt_chip_server_config *cfg, int in_f
                    int out_fd, volatile sig_atomic_t *stop);
 
 /* Listens on a Unix-domain socket at path and serves clients one after
- * another (a chip is one device) until *stop becomes non-zero (checked at
+ * another (a chip is one device; cfg->idle_timeout_s ends an idle one) until *stop becomes non-zero (checked at
  * least every 0.2 s, also while a client is connected).  The socket file is
  * removed on return.  Per-connection failures are logged, not returned. */
 int zpt_chip_serve_unix(zpt_blackbox *bb, const zpt_chip_server_config *cfg,
