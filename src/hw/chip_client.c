@@ -286,12 +286,13 @@ static int one_request(chip_client *c, const float *theta, const zpt_variation *
   return ZPT_OK;
 }
 
-/* Between requests nothing may arrive: a readable or hung-up channel means
- * the driver closed the connection while we were idle (an idle timeout of
- * the service, a restart).  It is reopened at the next request without
- * spending a retry. */
+/* Between requests nothing may arrive: on a socket, a readable or hung-up
+ * channel means the service closed the connection while we were idle (its
+ * idle timeout, a restart).  It is reopened at the next request without
+ * spending a retry.  (A spawned driver whose pipe closed has died: that is
+ * a fault, left to the retries.) */
 static void drop_if_closed_while_idle(chip_client *c) {
-  if (c->rfd < 0)
+  if (c->rfd < 0 || (c->kind != ENDPOINT_UNIX && c->kind != ENDPOINT_TCP))
     return;
   struct pollfd p = {.fd = c->rfd, .events = POLLIN};
   if (poll(&p, 1, 0) <= 0 || !(p.revents & (POLLIN | POLLHUP | POLLERR)))
