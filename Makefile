@@ -64,7 +64,7 @@ PROG  := $(BUILD)/zoptic
 CHIPD := $(if $(CHIPD_SRC),$(BUILD)/zoptic-chipd)
 
 .SECONDARY:
-.PHONY: all check asan test-run clean install uninstall deps demo fuzz bench
+.PHONY: all check asan test-run clean install uninstall deps demo fuzz bench valgrind
 all: $(LIB) $(SO) $(PROG) $(CHIPD)
 
 $(BUILD)/%.o: %.c | deps
@@ -118,8 +118,12 @@ bench: deps all
 fuzz: deps
 	@bash scripts/fuzz.sh
 
+# memcheck of train, resume, eval and a driver session (build-valgrind/, no -march=native)
+valgrind: deps
+	@bash scripts/valgrind.sh
+
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-valgrind
 
 # The PUBLIC headers — zoptic.h and what it includes (so mzi/internal.h,
 # nn/nn_internal.h are not among them) — staged in $(BUILD)/include/zoptic as

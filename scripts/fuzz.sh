@@ -1,16 +1,29 @@
 #!/usr/bin/env bash
-# Builds one libFuzzer target per file parser (fuzz/fuzz_*.c: IDX, CIFAR-10,
-# CSV) with clang -fsanitize=fuzzer,address,undefined, writes a small seed
-# corpus of valid files for each, and runs each target for FUZZ_SECONDS
-# (default 20).  Exits non-zero if any target crashes, leaks or trips a
-# sanitizer; the crashing input is kept in build-fuzz/<target>/.
+# Builds the libFuzzer targets fuzz/fuzz_*.c with clang
+# -fsanitize=fuzzer,address,undefined and runs each from its committed seed
+# corpus fuzz/corpus/<target>/ (new inputs go to build-fuzz/<target>/corpus).
+#   IDX, CIFAR-10, CSV   the data-file parsers
+#   config               the INI parser, with a parse -> write -> parse check
+#   chip_proto           the chip-protocol decoders, both directions, with
+#                        decode -> encode checks
+#   ckpt                 the HDF5 checkpoint reader on mutated checkpoints
+# Environment:
+#   FUZZ_SECONDS=N   run each target N seconds (default 20)
+#   FUZZ_RUNS=N      run each target for N executions instead (a campaign)
+#   FUZZ_TARGETS="fuzz_config fuzz_ckpt"   only these
+#   FUZZ_OUT=DIR     build and corpus directory (default build-fuzz)
+# Exits non-zero if any target crashes, leaks, trips a sanitizer or a
+# round-trip check; the crashing input is kept in build-fuzz/<target>/ and
+# the log in build-fuzz/<target>/run.log.  Prints one summary line per
+# target: executions, coverage, corpus size.
 # Needs clang with libFuzzer (Debian: package clang, which pulls in
 # libclang-rt-*-dev); installs it when missing and running as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ROOT=$PWD
 
 SECONDS_EACH=${FUZZ_SECONDS:-20}
-OUT=build-fuzz
+OUT=${FUZZ_OUT:-build-fuzz}
 CLANG=${CLANG:-clang}
 
 have_libfuzzer() {
@@ -30,39 +43,51 @@ if ! have_libfuzzer; then
   have_libfuzzer || { echo "fuzz.sh: clang with libFuzzer is needed: apt-get install clang" >&2; exit 1; }
 fi
 
-mkdir -p "$OUT"
-CFLAGS="-std=c11 -D_DEFAULT_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Isrc $(pkg-config --cflags gsl zlib)"
-LIBS="$(pkg-config --libs gsl zlib) -lm"
-SRC="src/core/alloc.c src/core/rng.c src/core/status.c $(ls src/data/*.c)"
+# The library sources each target needs (globs, so that splitting a file
+# into several of the same prefix needs no change here).
+sources() {
+  case "$1" in
+    fuzz_idx|fuzz_cifar|fuzz_csv) echo src/core/alloc.c src/core/rng.c src/core/status.c src/data/*.c ;;
+    fuzz_config) echo src/core/alloc.c src/core/status.c src/io/config*.c src/io/runcheck.c src/io/runlog.c ;;
+    fuzz_chip_proto) echo src/core/alloc.c src/core/status.c src/hw/chip_proto.c ;;
+    fuzz_ckpt) echo src/core/alloc.c src/core/status.c src/core/params.c src/io/checkpoint*.c ;;
+    *) echo "fuzz.sh: no source list for $1" >&2; return 1 ;;
+  esac
+}
 
-# Seed corpora: a few valid files per format, written here.
-seed_dir() { rm -rf "$OUT/$1/seeds"; mkdir -p "$OUT/$1/seeds" "$OUT/$1/corpus"; echo "$OUT/$1/seeds"; }
-d=$(seed_dir fuzz_idx)
-printf '\x00\x00\x08\x03\x00\x00\x00\x02\x00\x00\x00\x02\x00\x00\x00\x02\x00\x01\x02\x03\xfc\xfd\xfe\xff' > "$d/img"
-printf '\x00\x00\x08\x01\x00\x00\x00\x03\x07\x02\x01' > "$d/labels"
-printf '\x00\x00\x0b\x02\x00\x00\x00\x01\x00\x00\x00\x02\x01\x02\xff\xfe' > "$d/int16"
-printf '\x00\x00\x0d\x01\x00\x00\x00\x01\x3f\xc0\x00\x00' > "$d/float32"
-printf '\x00\x00\x0e\x01\x00\x00\x00\x01\xbf\xd0\x00\x00\x00\x00\x00\x00' > "$d/float64"
-d=$(seed_dir fuzz_cifar)
-{ printf '\x03'; head -c 3072 /dev/zero | tr '\0' '\200'; printf '\x09'; head -c 3072 /dev/zero; } > "$d/two-records"
-printf '\x01\x02' > "$d/short"
-d=$(seed_dir fuzz_csv)
-printf '\x00%s' "$(printf '0,1,2,3,4,5,6,7,1\n16,15,14,13,12,11,10,9,0\n')" > "$d/digits"
-printf '\x29label;a;b\r\n1;0.5;2\n0;3e1;-4\n' > "$d/header"
-printf '\x00# comment\n\n1.5,2,3\n' > "$d/comment"
+SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
+PKGFLAGS="$(pkg-config --cflags gsl zlib hdf5 inih)"
+LIBS="$(pkg-config --libs gsl zlib hdf5 inih | sed 's/-lgslcblas//') -lopenblas -lpthread -lm"
+targets=${FUZZ_TARGETS:-$(for f in fuzz/fuzz_*.c; do basename "$f" .c; done)}
+
+# Library objects through the Makefile (dependency tracking, one object per
+# source shared by the targets), instrumented for coverage.
+objs=()
+for t in $targets; do
+  for s in $(sources "$t"); do objs+=("$OUT/${s%.c}.o"); done
+done
+# shellcheck disable=SC2046
+CI= make --no-print-directory -s BUILD=$OUT CC="$CLANG" OPT="-O1" \
+  EXTRA_CFLAGS="-fsanitize=fuzzer-no-link $SAN -Wno-unknown-warning-option" \
+  $(printf '%s\n' "${objs[@]}" | sort -u) >&2
 
 failed=()
-for src in fuzz/fuzz_*.c; do
-  name=$(basename "$src" .c)
-  echo "== $name: building" >&2
+for name in $targets; do
+  mkdir -p "$OUT/$name/corpus"
+  objs=(); for s in $(sources "$name"); do objs+=("$OUT/${s%.c}.o"); done
   # shellcheck disable=SC2086
-  "$CLANG" $CFLAGS "$src" $SRC $LIBS -o "$OUT/$name/$name"
-  echo "== $name: running ${SECONDS_EACH}s" >&2
-  if (cd "$OUT/$name" && "./$name" -max_total_time="$SECONDS_EACH" -max_len=16384 \
-        -print_final_stats=1 corpus seeds > run.log 2>&1); then
+  "$CLANG" -std=c11 -D_DEFAULT_SOURCE -g -O1 -fsanitize=fuzzer $SAN -Isrc $PKGFLAGS \
+    "fuzz/$name.c" "${objs[@]}" $LIBS -o "$OUT/$name/$name"
+  if [ -n "${FUZZ_RUNS:-}" ]; then limit="-runs=$FUZZ_RUNS"; else limit="-max_total_time=$SECONDS_EACH"; fi
+  seeds="$PWD/fuzz/corpus/$name"
+  [ -d "$seeds" ] || { echo "fuzz.sh: $name has no seed corpus $seeds" >&2; failed+=("$name"); continue; }
+  if (cd "$OUT/$name" && LSAN_OPTIONS="suppressions=$ROOT/fuzz/lsan.supp:print_suppressions=0" \
+        "./$name" "$limit" -max_len=65536 -timeout=20 -rss_limit_mb=2048 \
+        -print_final_stats=1 corpus "$seeds" > run.log 2>&1); then
     execs=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$OUT/$name/run.log" | grep -Eo '[0-9]+$' || echo '?')
     cov=$(grep -Eo 'cov: [0-9]+' "$OUT/$name/run.log" | tail -1 || true)
-    echo "== $name: ok, $execs inputs, $cov" >&2
+    corp=$(grep -Eo 'corp: [0-9]+/[0-9]+[a-zA-Z]*' "$OUT/$name/run.log" | tail -1 || true)
+    echo "== $name: ok, $execs executions, 0 crashes, $cov, $corp" >&2
   else
     echo "== $name: FAILED (see $OUT/$name/run.log)" >&2
     tail -n 40 "$OUT/$name/run.log" >&2

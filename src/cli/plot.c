@@ -130,8 +130,11 @@ int zpt_cmd_plot(int argc, char **argv) {
     else if (strcmp(metric, m))
       snprintf(metric, sizeof metric, "test metric");
   }
-  /* the gnuplot script, in a temporary file */
-  char script[] = "/tmp/zoptic-plot-XXXXXX";
+  /* the gnuplot script, in a temporary file ($TMPDIR or /tmp) that is
+   * removed whatever happens below */
+  char script[PLOT_PATH_MAX];
+  const char *tmpdir = getenv("TMPDIR");
+  snprintf(script, sizeof script, "%s/zoptic-plot-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
   int fd = mkstemp(script);
   FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
   if (!f) {
@@ -212,9 +215,8 @@ int zpt_cmd_plot(int argc, char **argv) {
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
       ;
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-      fprintf(stderr, "zoptic: plot: %s failed (script %s kept)\n", gnuplot, script);
-      free(dirs);
-      return ZPT_EXIT_FAILURE;
+      fprintf(stderr, "zoptic: plot: %s failed (see its messages above)\n", gnuplot);
+      code = ZPT_EXIT_FAILURE;
     } else if (access(out, F_OK) != 0) {
       fprintf(stderr, "zoptic: plot: %s wrote no %s\n", gnuplot, out);
       code = ZPT_EXIT_FAILURE;

@@ -209,6 +209,14 @@ static int run_loop(train_run *r, run_counters *c) {
     zpt_step_info info = {0, 0, 0};
     zpt_step_ctx ctx = {c->iteration, c->queries, budget - c->queries};
     int rc = task->type->step(task, &ctx, &info);
+    if (rc == ZPT_EBUDGET && c->iteration == 0) {
+      /* not even one iteration fits: a configuration error, not a run that
+       * trained nothing and reports test_metric=nan */
+      zpt_progress_finish(&prog);
+      return zpt_fail(ZPT_ERANGE, "train.budget = %" PRIu64 " queries is less than one "
+                      "iteration of this task costs: nothing would be trained (raise "
+                      "train.budget or lower zo.Q)", budget);
+    }
     if (rc == ZPT_EBUDGET) {
       /* the next iteration would exceed the budget: the run is complete;
        * log the iterations since the last evaluation */
@@ -456,8 +464,10 @@ int zpt_cmd_train(int argc, char **argv) {
     fprintf(stderr, "zoptic: resuming %s at iteration %" PRIu64 " (%" PRIu64
             " queries)\n", r.dir, c.iteration, c.queries);
   }
-  if (run_loop(&r, &c) != ZPT_OK) {
-    code = zpt_cli_error(ZPT_EXIT_FAILURE, "train");
+  if ((rc = run_loop(&r, &c)) != ZPT_OK) {
+    /* ERANGE: a budget below one iteration (a configuration error) */
+    code = zpt_cli_error(rc == ZPT_ERANGE && c.iteration == 0 ? ZPT_EXIT_USAGE
+                                                              : ZPT_EXIT_FAILURE, "train");
     goto done;
   }
   printf("final: test_metric=%.9g queries=%" PRIu64 " seconds=%.3f\n",
