@@ -131,12 +131,73 @@ START_TEST(test_split_keeps_origins) {
 }
 END_TEST
 
+/* data.task = csv through the configuration: header detected, labels 1..3
+ * mapped, standardisation on by default with the statistics of the
+ * training rows only (checked against the file's values by origin). */
+START_TEST(test_setup_csv_task) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/t.csv", zpt_test_tmpdir());
+  char text[4096] = "class,alcohol,proline\n";
+  size_t len = strlen(text);
+  double raw[30][2];
+  for (int i = 0; i < 30; i++) {
+    raw[i][0] = 12 + 0.1 * i;
+    raw[i][1] = 1000 + 37 * ((i * 7) % 30);
+    len += (size_t)snprintf(text + len, sizeof text - len, "%d,%.1f,%.0f\n", 1 + i % 3,
+                            raw[i][0], raw[i][1]);
+  }
+  ck_assert_int_eq(zpt_test_write_file(path, text, len), 0);
+  zpt_config *c = zpt_config_alloc();
+  char ini[1024];
+  snprintf(ini, sizeof ini, "[data]\ntask = csv\npath = %s\nlabel_column = 0\nn_test = 6\n"
+           "[model]\nkind = mlp\n", path);
+  ck_assert_int_eq(zpt_config_parse_string(c, ini, "t.ini"), ZPT_OK);
+  zpt_dataset *tr, *te;
+  ck_assert_int_eq(zpt_setup_data(c, &tr, &te), ZPT_OK);
+  ck_assert_uint_eq(tr->n, 24);
+  ck_assert_uint_eq(te->n, 6);
+  ck_assert_uint_eq(tr->n_classes, 3);
+  ck_assert_ptr_nonnull(strstr(zpt_setup_data_note(), "line 1 taken as the header"));
+  ck_assert_ptr_nonnull(strstr(zpt_setup_data_note(), "'1' -> 0 (10 rows)"));
+  double mean[2] = {0, 0}, sd[2] = {0, 0};
+  for (size_t i = 0; i < tr->n; i++)
+    for (int f = 0; f < 2; f++)
+      mean[f] += raw[tr->origin[i]][f] / (double)tr->n;
+  for (size_t i = 0; i < tr->n; i++)
+    for (int f = 0; f < 2; f++)
+      sd[f] += pow(raw[tr->origin[i]][f] - mean[f], 2) / (double)tr->n;
+  for (int pass = 0; pass < 2; pass++) {
+    const zpt_dataset *d = pass ? te : tr;
+    for (size_t i = 0; i < d->n; i++) {
+      size_t o = d->origin[i];
+      ck_assert(d->targets[i] == (float)(o % 3));
+      for (int f = 0; f < 2; f++) {
+        double want = (raw[o][f] - mean[f]) / sqrt(sd[f]);
+        ck_assert_msg(fabs(zpt_dataset_input(d, i)[f] - want) < 1e-4,
+                      "row %zu feature %d: %g, expected %g", o, f,
+                      (double)zpt_dataset_input(d, i)[f], want);
+      }
+    }
+  }
+  zpt_dataset_free(tr);
+  zpt_dataset_free(te);
+  /* off when asked: the raw values */
+  ck_assert_int_eq(zpt_config_set(c, "data.standardize=false"), ZPT_OK);
+  ck_assert_int_eq(zpt_setup_data(c, &tr, &te), ZPT_OK);
+  ck_assert(zpt_dataset_input(tr, 0)[1] == (float)raw[tr->origin[0]][1]);
+  zpt_dataset_free(tr);
+  zpt_dataset_free(te);
+  zpt_config_free(c);
+}
+END_TEST
+
 static Suite *tabular_suite(void) {
   Suite *s = suite_create("tabular");
   TCase *t = tcase_create("models");
   tcase_add_test(t, test_mlp_forward_matches_reference);
   tcase_add_test(t, test_mzi_feature_classifier_power);
   tcase_add_test(t, test_split_keeps_origins);
+  tcase_add_test(t, test_setup_csv_task);
   suite_add_tcase(s, t);
   return s;
 }

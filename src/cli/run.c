@@ -7,6 +7,7 @@ static const zpt_task_type *const tasks[] = {
   &zpt_task_toy_linear,
   &zpt_task_cnn,
   &zpt_task_mixer,
+  &zpt_task_mlp,
   &zpt_task_mzi_classifier,
   &zpt_task_mzi_equalizer,
   &zpt_task_mzi_rnn,

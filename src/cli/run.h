@@ -97,6 +97,7 @@ extern const zpt_task_type zpt_task_toy_linear;
 /* The real tasks (src/cli/task.c): one generic implementation. */
 extern const zpt_task_type zpt_task_cnn;
 extern const zpt_task_type zpt_task_mixer;
+extern const zpt_task_type zpt_task_mlp;
 extern const zpt_task_type zpt_task_mzi_classifier;
 extern const zpt_task_type zpt_task_mzi_equalizer;
 extern const zpt_task_type zpt_task_mzi_rnn;

@@ -109,6 +109,8 @@ static int task_create_kind(const zpt_config *cfg, zpt_task *task,
     return ZPT_ENOMEM;
   memset(g, 0, sizeof *g);
   int rc = zpt_setup_data(cfg, &g->train, &g->test);
+  if (rc == ZPT_OK && *zpt_setup_data_note())
+    fprintf(stderr, "zoptic: data: %s\n", zpt_setup_data_note());
   if (rc == ZPT_OK)
     rc = zpt_setup_model(cfg, g->train, &g->model, &g->info);
   const char *metric = "auto";
@@ -275,7 +277,10 @@ static int task_write_outputs(zpt_task *task, FILE *csv) {
 static int task_save(zpt_task *task, zpt_state_writer *w) {
   gtask *g = task->impl;
   ZPT_TRY(zpt_trainer_save(g->trainer, w));
-  return zpt_batcher_save(g->batcher, w, "task/batcher");
+  ZPT_TRY(zpt_batcher_save(g->batcher, w, "task/batcher"));
+  /* the split: which rows of the data file trained and which tested */
+  ZPT_TRY(zpt_split_save(g->train, w, "task/split/train_rows"));
+  return zpt_split_save(g->test, w, "task/split/test_rows");
 }
 
 static int task_load(zpt_task *task, zpt_state_reader *r) {
@@ -297,6 +302,7 @@ static int task_load(zpt_task *task, zpt_state_reader *r) {
                                        task_load, task_destroy};
 TASK_TYPE(cnn, "cnn", "accuracy")
 TASK_TYPE(mixer, "mixer", "accuracy")
+TASK_TYPE(mlp, "mlp", "accuracy")
 TASK_TYPE(mzi_classifier, "mzi-classifier", "accuracy")
 TASK_TYPE(mzi_equalizer, "mzi-equalizer", "ser")
 TASK_TYPE(mzi_rnn, "mzi-rnn", "relative_loss")

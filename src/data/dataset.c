@@ -6,6 +6,7 @@
 
 #include "core/alloc.h"
 #include "core/rng.h"
+#include "core/state.h"
 #include "core/status.h"
 
 static void set_name(zpt_dataset *d, const char *name) {
@@ -74,6 +75,19 @@ int zpt_dataset_track_origin(zpt_dataset *d) {
   zpt_free(d->origin);
   d->origin = o;
   return ZPT_OK;
+}
+
+int zpt_split_save(const zpt_dataset *d, zpt_state_writer *w, const char *name) {
+  if (!d->origin || d->n == 0)
+    return ZPT_OK;
+  uint64_t *rows = zpt_new_array(uint64_t, d->n, "split rows");
+  if (!rows)
+    return ZPT_ENOMEM;
+  for (size_t i = 0; i < d->n; i++)
+    rows[i] = d->origin[i];
+  int rc = w->put(w, name, ZPT_T_U64, rows, d->n);
+  zpt_free(rows);
+  return rc;
 }
 
 void zpt_dataset_copy_meta(zpt_dataset *dst, const zpt_dataset *src) {

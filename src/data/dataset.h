@@ -98,6 +98,11 @@ int zpt_dataset_set_image_shape(zpt_dataset *d, size_t channels, size_t height,
 /* Gives d an origin array 0, 1, ..., n-1 (replacing any). */
 int zpt_dataset_track_origin(zpt_dataset *d);
 
+/* Writes d->origin as a U64 array `name` through w (e.g. a checkpoint's
+ * "task/split/test_rows"); nothing when d has no origins. */
+struct zpt_state_writer;
+int zpt_split_save(const zpt_dataset *d, struct zpt_state_writer *w, const char *name);
+
 /* Copies name and every metadata field (not the sizes or the data). */
 void zpt_dataset_copy_meta(zpt_dataset *dst, const zpt_dataset *src);
 

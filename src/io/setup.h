@@ -27,6 +27,12 @@ extern "C" {
 int zpt_setup_data(const zpt_config *cfg, zpt_dataset **train,
                    zpt_dataset **test);
 
+/* What the last zpt_setup_data of this thread found that the user should
+ * see ("" if nothing): for data.task = csv the header line taken, rows,
+ * features, the label column and the classes with their row counts (and
+ * the mapping of the labels, if any). */
+const char *zpt_setup_data_note(void);
+
 /* What a model kind implies for training. */
 typedef struct {
   zpt_loss loss;       /* cross-entropy over the model's outputs */
