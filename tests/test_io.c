@@ -94,7 +94,7 @@ START_TEST(test_parse_file) {
   const char *path = tmp_path("good.ini");
   write_text(path,
              "; a comment\n# another\n[data]\ntask = toy\nbatch=16\n"
-             "standardize = no\n\n[model]\nkind = toy-linear\n[zo]\n"
+             "shuffle = no\n\n[model]\nkind = toy-linear\n[zo]\n"
              "method = zo-np\nmu = 2.5e-4 ; inline comment\nseed = 18446744073709551615\n"
              "[train]\nbudget = 5000\n[chip]\ndriver = python3 drv.py --port 3\n");
   zpt_config *c = zpt_config_alloc();
@@ -106,7 +106,7 @@ START_TEST(test_parse_file) {
   ck_assert_int_eq(zpt_config_u64(c, "zo.seed", &seed), ZPT_OK);
   ck_assert(seed == UINT64_MAX);
   int norm;
-  ck_assert_int_eq(zpt_config_bool(c, "data.standardize", &norm), ZPT_OK);
+  ck_assert_int_eq(zpt_config_bool(c, "data.shuffle", &norm), ZPT_OK);
   ck_assert_int_eq(norm, 0);
   double mu;
   ck_assert_int_eq(zpt_config_double(c, "zo.mu", &mu), ZPT_OK);
@@ -222,7 +222,7 @@ START_TEST(test_parse_errors) {
   expect_error("[zo]\nlambda = 0\n", "e.ini:2", "[zo] lambda");
   expect_error("[zo]\nbeta1 = 1\n", "e.ini:2", "in [0, 1)");
   expect_error("[zo]\nmethod = zo-x\n", "e.ini:2", "expected one of zo-i|zo-co|zo-np");
-  expect_error("[data]\nstandardize = maybe\n", "e.ini:2", "expected true or false");
+  expect_error("[data]\nshuffle = maybe\n", "e.ini:2", "expected true or false");
   expect_error("[data]\nseed = -1\n", "e.ini:2", "non-negative integer");
   expect_error("[data]\nseed = 99999999999999999999\n", "e.ini:2", "[data] seed");
   expect_error("[zo]\nQ = 3\nQ = 4\n", "e.ini:3", "given twice (first at line 2)");
@@ -277,11 +277,11 @@ START_TEST(test_resolved_round_trip) {
   ck_assert_int_eq(zpt_config_set(a, "zo.mu=0.1"), ZPT_OK);
   ck_assert_int_eq(zpt_config_set(a, "zo.lr=3.0000000000000004"), ZPT_OK);
   ck_assert_int_eq(zpt_config_set(a, "chip.driver=./drv --x 1"), ZPT_OK);
-  ck_assert_int_eq(zpt_config_set(a, "data.standardize=off"), ZPT_OK);
+  ck_assert_int_eq(zpt_config_set(a, "data.shuffle=off"), ZPT_OK);
   ck_assert_int_eq(zpt_config_set(a, "zo.seed=18446744073709551615"), ZPT_OK);
   char *text = zpt_config_to_string(a);
   ck_assert_ptr_nonnull(text);
-  ck_assert_ptr_nonnull(strstr(text, "\nstandardize = false\n"));
+  ck_assert_ptr_nonnull(strstr(text, "\nshuffle = false\n"));
   ck_assert_ptr_nonnull(strstr(text, "\nmu = 0.1\n"));
   zpt_config *b = zpt_config_alloc();
   ck_assert_int_eq(zpt_config_parse_string(b, text, "resolved"), ZPT_OK);

@@ -43,7 +43,7 @@ static const zpt_cfg_key schema[] = {
   {"data", "shuffle", TB, "true", NULL, 0, 0, 0, "visit training samples in a fresh random order every epoch"},
   {"data", "drop_last", TB, "false", NULL, 0, 0, 0, "skip an epoch's last partial batch (false: a shorter last batch)"},
   {"data", "seed", TU, "1", NULL, 0, 0, 0, "seed of generated data, train/test splits and batch order"},
-  {"data", "standardize", TE, "auto", "auto|true|false", 0, 0, 0, "standardise each feature with the mean and deviation of the training rows only (after pixel scaling to [0, 1]); auto: true for data.task = csv, false for pixels and generated signals"},
+  {"data", "standardize", TE, "auto", "auto|true|false|yes|no|on|off|1|0", 0, 0, 0, "standardise each feature with the mean and deviation of the training rows only (after pixel scaling to [0, 1]); auto: true for data.task = csv, false for pixels and generated signals"},
   {"data", "header", TE, "auto", "auto|true|false", 0, 0, 0, "csv: the first line (after blank and # lines) is a header of column names (auto: when a field outside the label column is a name, i.e. starts with a letter, _ or a quote)"},
   {"data", "dft_bins", TI, "0", NULL, GE, 0, 0, "replace each input by its DFT bins 1..K as 2K floats (0: raw inputs; the mzi-classifier has its own DFT encoder, leave 0)"},
   {"data", "copy_delay", TI, "100", NULL, GE, 1, 0, "copying task: delay T between the 10 symbols and their recall"},

@@ -280,7 +280,9 @@ int zpt_setup_data(const zpt_config *cfg, zpt_dataset **train,
   ZPT_TRY(zpt_config_string(cfg, "data.standardize", &st));
   /* auto: a table's columns have arbitrary units; pixels are scaled to
    * [0, 1] and generated signals keep their physical units */
-  int standardize = !strcmp(st, "auto") ? !strcmp(task, "csv") : !strcmp(st, "true");
+  int standardize = !strcmp(st, "auto") ? !strcmp(task, "csv")
+                    : !strcmp(st, "true") || !strcmp(st, "yes") || !strcmp(st, "on") ||
+                      !strcmp(st, "1");
   ZPT_TRY(get_size(cfg, "data.dft_bins", &bins));
   int rc = load_sets(cfg, task, train, test);
   if (rc == ZPT_OK && standardize) {
