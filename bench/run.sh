@@ -2,11 +2,12 @@
 # `make bench`: builds bench/zpt_bench against build/libzoptic.a with the
 # Makefile's own flags, runs every measurement in its own process (so that
 # peak RSS is per method), runs the PyTorch peer, and prints ONE table
-# (bench/report.py) with the goals of issue #9 marked PASS/MISS.
+# (bench/report.py) with the goals of issues #9 and #18 marked PASS/MISS.
 # Results: bench/out/results.csv (raw), bench/out/table.txt, bench/out/*.csv.
 #
 # Environment: BENCH_REPS (timed repetitions per figure, default 5; the
 # median is reported), BENCH_QUICK=1 (3 repetitions, for a smoke run),
+# BENCH_LARGE=0 (skip the large mixer's rows, several minutes),
 # ZPT_THREADS (threads of the zoptic runs, zpt_model_set_threads with
 # single-threaded OpenBLAS; default: the number of CPUs; docs/performance.md
 # "Threads").
@@ -57,6 +58,11 @@ run "peak sgemm/cgemm ($NCPU OpenBLAS threads)" peak --threads "$NCPU"
 for m in cnn mzi16 mzi32 mzi64 eq rnn mixer; do
   run "forward $m" forward "$m"
 done
+# the paper's large mixer (1,706,762 parameters): one repetition (~20-60 s)
+if [ "${BENCH_LARGE:-1}" != 0 ]; then
+  echo "  forward mixerL" >&2
+  "$B" forward mixerL --reps 1 >>"$CSV"
+fi
 for m in cnn mzi16 mzi32 mzi64 eq rnn mixer; do
   for meth in zo-i zo-co zo-np; do
     run "iter $m $meth" iter "$m" "$meth"
@@ -68,6 +74,18 @@ for m in cnn mzi16 mzi32 mzi64 eq rnn; do
   echo "  iter $m zo-np, all Fisher blocks" >&2
   ZPT_BENCH_FILL=1 "$B" iter "$m" zo-np >>"$CSV"
 done
+# The large mixer (issue #18): 1 warm-up iteration (ZO-NP: the Fisher update
+# at t = 0, real Jacobian queries) + 2 timed ones per process; ZO-NP's
+# processes then fill Fisher blocks to the rebuttal's count after 5 epochs
+# (25) and to every block, synthetic values (bench/zpt_bench.c fill_blocks).
+# BENCH_LARGE=0 skips it (several minutes on this machine).
+if [ "${BENCH_LARGE:-1}" != 0 ]; then
+  for mn in zo-i:512 zo-co:512 zo-np:512 zo-np:256 zo-np:128; do
+    echo "  iter mixerL ${mn%%:*} N_max=${mn##*:}" >&2
+    ZPT_BENCH_ITERS=2 ZPT_BENCH_NMAX=${mn##*:} ZPT_BENCH_BLOCKS=25,all \
+      "$B" iter mixerL "${mn%%:*}" >>"$CSV"
+  done
+fi
 # the MZI goal and the PyTorch comparison use every-parameter perturbations
 for m in cnn mzi64; do
   ZPT_BENCH_MODE=all "$B" iter "$m" zo-i --reps "$REPS" | sed 's/^iter,\([^,]*\),zo-i,/iterall,\1,zo-i,/' >>"$CSV"
@@ -87,7 +105,7 @@ else
   echo "bench: /usr/bin/python3 has no torch (apt-get install python3-torch): peer skipped" >&2
 fi
 
-for sect in peak peak1 forward iter iterfull iterall mesh torch threads; do
+for sect in peak peak1 forward iter iterfull iterall iterblocks mesh torch threads; do
   { echo "section,model,variant,metric,value"; grep "^$sect[,_]" "$CSV" || true; } >"$OUT/$sect.csv"
 done
 if [ -x $PY ]; then

@@ -224,10 +224,55 @@ static size_t fisher_bytes(const zpt_trainer *t) {
   if (!f)
     return 0;
   size_t bytes = 0;
-  for (size_t b = 0; b < f->blocks->n_blocks; b++)
-    if (f->fisher[b])
-      bytes += 2 * zpt_packed_size(zpt_block_len(f->blocks, b)) * sizeof(double);
+  for (size_t b = 0; b < f->blocks->n_blocks; b++) {
+    size_t one = zpt_packed_size(zpt_block_len(f->blocks, b)) * sizeof(double);
+    bytes += (f->fisher[b] ? one : 0) + (f->chol[b] ? one : 0);
+  }
   return bytes;
+}
+
+/* ZPT_BENCH_BLOCKS=k1,k2,... (a count or "all"): after the iterations,
+ * blocks without an estimate get one until k1 are present, then the peak
+ * RSS (section "iterblocks_k1"), then k2, ...  The estimates come from
+ * zpt_fisher_update_dense with a synthetic SPD matrix (identity plus a
+ * first off-diagonal of 0.3: the memory and the factorisation do not depend
+ * on the values), in the trainer's own store.  Memory only: the large
+ * mixer's 3,334 real updates would take days here. */
+static int fill_blocks(bench_model *bm, const char *variant, zpt_trainer *t, const char *list) {
+  zpt_fisher *f = (zpt_fisher *)zpt_trainer_fisher(t); /* bench only */
+  if (!f)
+    return ZPT_OK;
+  size_t nb = f->blocks->n_blocks, m = f->blocks->max_len;
+  double *F = calloc(m * m, sizeof *F);
+  if (!F)
+    return zpt_fail(ZPT_ENOMEM, "fill: %zu x %zu", m, m);
+  char buf[128];
+  snprintf(buf, sizeof buf, "%s", list);
+  int rc = ZPT_OK;
+  for (char *tok = strtok(buf, ","); tok && rc == ZPT_OK; tok = strtok(NULL, ",")) {
+    size_t target = !strcmp(tok, "all") ? nb : strtoul(tok, NULL, 10);
+    double t0 = zpt_now();
+    for (size_t b = 0; b < nb && f->n_present < target && rc == ZPT_OK; b++) {
+      if (f->chol[b])
+        continue;
+      size_t n = zpt_block_len(f->blocks, b);
+      memset(F, 0, n * n * sizeof *F);
+      for (size_t i = 0; i < n; i++) {
+        F[i * n + i] = 1.0;
+        if (i)
+          F[i * n + i - 1] = F[(i - 1) * n + i] = 0.3;
+      }
+      rc = zpt_fisher_update_dense(f, b, F);
+    }
+    char sect[64];
+    snprintf(sect, sizeof sect, "iterblocks_%s", tok);
+    emit(sect, bm->name, variant, "blocks", (double)f->n_present);
+    emit(sect, bm->name, variant, "fill_seconds", zpt_now() - t0);
+    emit(sect, bm->name, variant, "fisher_bytes", (double)fisher_bytes(t));
+    emit(sect, bm->name, variant, "peak_rss_bytes", (double)zpt_peak_rss_bytes());
+  }
+  free(F);
+  return rc;
 }
 
 /* Memory with every Fisher block present (ZO-NP's steady state): T_ud = 1
@@ -265,7 +310,21 @@ static int run_iter(bench_model *bm, const char *method, int reps) {
   cfg.mode = mode && !strcmp(mode, "all") ? ZPT_PERTURB_ALL : ZPT_PERTURB_BLOCK;
   cfg.q = bm->q;
   cfg.n_max = bm->n_max;
+  const char *nmax = getenv("ZPT_BENCH_NMAX"); /* another block size */
+  char variant[48];
+  snprintf(variant, sizeof variant, "%s", method);
+  if (nmax && atoi(nmax) > 0) { /* rows named METHOD@N_MAX */
+    cfg.n_max = (size_t)atoi(nmax);
+    snprintf(variant, sizeof variant, "%s@%zu", method, cfg.n_max);
+  }
+  method = variant;
   cfg.t_ud = 100;
+  /* ZPT_BENCH_ITERS=k: k timed iterations instead of the window of t_ud
+   * (the large mixer: seconds per iteration); the update at t = 0 stays in
+   * the warm-up, so ZO-NP's figures are then regular iterations only */
+  const char *iters = getenv("ZPT_BENCH_ITERS");
+  size_t window = iters && atoi(iters) > 0 ? (size_t)atoi(iters) : cfg.t_ud;
+  int warm = iters && atoi(iters) > 0 ? 1 : 3;
   cfg.loss = bm->loss;
   size_t in = zpt_model_input_size(bm->m);
   zpt_blackbox *bb = zpt_model_blackbox(bm->m, 0);
@@ -291,16 +350,20 @@ static int run_iter(bench_model *bm, const char *method, int reps) {
    * (t = 100).  The regular iteration is the median of the others; ZO-NP's
    * cost per iteration adds the update's excess over it, divided by t_ud. */
   zpt_iter_info info;
-  for (int k = 0; k < 3; k++)
+  double w0 = zpt_now(), wc0 = cpu_now();
+  for (int k = 0; k < warm; k++)
     ZPT_TRY(zpt_trainer_iterate(t, x, y, BATCH, &info));
+  emit("iter", bm->name, method, "warmup_seconds", zpt_now() - w0);
+  emit("iter", bm->name, method, "warmup_cpu_seconds", cpu_now() - wc0);
+  emit("iter", bm->name, method, "warmup_peak_rss_bytes", (double)zpt_peak_rss_bytes());
   (void)reps; /* the window of t_ud iterations is the repetition */
-  double *tw = malloc(sizeof(double) * 2 * cfg.t_ud), update = 0, update_cpu = 0;
-  double *tcw = tw + cfg.t_ud;
+  double *tw = malloc(sizeof(double) * 2 * window), update = 0, update_cpu = 0;
+  double *tcw = tw + window;
   size_t n_reg = 0, n_upd = 0;
   double fisher0 = zpt_trainer_counters(t)->fisher_seconds;
   if (!tw)
     return zpt_fail(ZPT_ENOMEM, "iter: timings");
-  for (size_t i = 0; i < cfg.t_ud; i++) {
+  for (size_t i = 0; i < window; i++) {
     double t0 = zpt_now(), c0 = cpu_now();
     ZPT_TRY(zpt_trainer_iterate(t, x, y, BATCH, &info));
     double dt = zpt_now() - t0, dc = cpu_now() - c0;
@@ -328,6 +391,12 @@ static int run_iter(bench_model *bm, const char *method, int reps) {
   emit("iter", bm->name, method, "fisher_bytes", (double)fisher_bytes(t));
   emit("iter", bm->name, method, "workspace_bytes", (double)zpt_model_workspace_bytes(bm->m));
   emit("iter", bm->name, method, "peak_rss_bytes", (double)zpt_peak_rss_bytes());
+  emit("iter", bm->name, method, "fisher_seconds_total", c->fisher_seconds);
+  emit("iter", bm->name, method, "n_max", (double)cfg.n_max);
+  emit("iter", bm->name, method, "n_blocks", (double)zpt_trainer_blocks(t)->n_blocks);
+  const char *want = getenv("ZPT_BENCH_BLOCKS");
+  if (want && *want && cfg.method == ZPT_ZO_NP)
+    ZPT_TRY(fill_blocks(bm, variant, t, want));
   zpt_trainer_free(t);
   zpt_blackbox_free(bb);
   gsl_rng_free(r);

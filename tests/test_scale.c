@@ -15,6 +15,8 @@
 #include "nn/nn_internal.h"
 #include "nn/builders.h"
 #include "zo/blocks.h"
+#include "zo/fisher.h"
+#include "zo/memstate.h"
 #include "core/rng.h"
 #include "zoptic.h"
 
@@ -288,6 +290,104 @@ START_TEST(test_mixer_block_large_vs_reference) {
 }
 END_TEST
 
+/* Fisher store with alpha = 1 (the default): only L_b is kept (half the
+ * memory per block); F_b comes back as L L^T - shift I within rounding of
+ * the normalised estimate that was factorised; a checkpoint round trip
+ * restores L_b, the shifts and the draws bit for bit; an older checkpoint
+ * without fisher/shift derives them; alpha < 1 keeps F_b. */
+START_TEST(test_fisher_compact_store) {
+  zpt_blocks *bl;
+  ck_assert_int_eq(zpt_blocks_alloc(&bl, 100, 40, NULL, 0), ZPT_OK);
+  const double rho = 0.5;
+  zpt_fisher *fa, *fk;
+  ck_assert_int_eq(zpt_fisher_alloc(&fa, bl, rho, 1, 1.0, 1), ZPT_OK);
+  ck_assert_int_eq(zpt_fisher_alloc(&fk, bl, rho, 1, 0.5, 1), ZPT_OK);
+  gsl_rng *r = zpt_rng_alloc(5, ZPT_STREAM_TEST, 18, 1);
+  const size_t m = bl->max_len;
+  double *F = malloc(m * m * sizeof *F), *G = malloc(m * m * sizeof *G);
+  double *Z = malloc(60 * m * sizeof *Z);
+  ck_assert(F && G && Z);
+  for (size_t b = 0; b < 2; b++) { /* blocks 0 and 1 of 3 */
+    size_t n = zpt_block_len(bl, b);
+    for (size_t k = 0; k < 60 * n; k++)
+      Z[k] = gsl_ran_gaussian(r, 1.0) * (1.0 + (double)(k % n) / 7.0);
+    double tr = 0;
+    for (size_t i = 0; i < n; i++)
+      for (size_t j = 0; j < n; j++) {
+        double v = 0;
+        for (size_t k = 0; k < 60; k++)
+          v += Z[k * n + i] * Z[k * n + j];
+        F[i * n + j] = v;
+        tr += i == j ? v : 0;
+      }
+    ck_assert_int_eq(zpt_fisher_update_dense(fa, b, F), ZPT_OK);
+    ck_assert_int_eq(zpt_fisher_update_dense(fk, b, F), ZPT_OK);
+    ck_assert_ptr_null(fa->fisher[b]);
+    ck_assert_ptr_nonnull(fa->chol[b]);
+    ck_assert_ptr_nonnull(fk->fisher[b]);
+    ck_assert(fa->shift[b] == rho);
+    zpt_fisher_get(fa, b, G);
+    double worst = 0;
+    for (size_t k = 0; k < n * n; k++) {
+      double want = F[k] * (double)n / tr;
+      worst = fmax(worst, fabs(G[k] - want) / fmax(1.0, fabs(want)));
+    }
+    ck_assert_msg(worst < 1e-12, "block %zu: F from L L^T - rho I: %.3g", b, worst);
+  }
+  ck_assert_uint_eq(fa->n_present, 2);
+  ck_assert_ptr_null(fa->chol[2]);
+  /* checkpoint round trip */
+  zpt_memstate *ms = zpt_memstate_alloc(), *old = zpt_memstate_alloc();
+  zpt_state_writer w, wo;
+  zpt_state_reader rd, ro;
+  zpt_memstate_writer(ms, &w);
+  zpt_memstate_reader(ms, &rd);
+  ck_assert_int_eq(zpt_fisher_save(fa, &w, "x/"), ZPT_OK);
+  zpt_fisher *fc;
+  ck_assert_int_eq(zpt_fisher_alloc(&fc, bl, rho, 1, 1.0, 1), ZPT_OK);
+  ck_assert_int_eq(zpt_fisher_load(fc, &rd, "x/"), ZPT_OK);
+  ck_assert_uint_eq(fc->n_present, 2);
+  float ua[40], uc[40];
+  for (size_t b = 0; b < 2; b++) {
+    size_t np = zpt_packed_size(zpt_block_len(bl, b));
+    ck_assert_ptr_null(fc->fisher[b]);
+    ck_assert_mem_eq(fa->chol[b], fc->chol[b], np * sizeof(double));
+    ck_assert(fc->shift[b] == fa->shift[b]);
+    zpt_rng_derive(r, 9, ZPT_STREAM_PERTURB, b, 0);
+    zpt_fisher_sample(fa, b, r, ua);
+    zpt_rng_derive(r, 9, ZPT_STREAM_PERTURB, b, 0);
+    zpt_fisher_sample(fc, b, r, uc);
+    ck_assert_mem_eq(ua, uc, zpt_block_len(bl, b) * sizeof(float));
+  }
+  /* the same checkpoint without fisher/shift (written before #18) */
+  zpt_memstate_writer(old, &wo);
+  zpt_memstate_reader(old, &ro);
+  for (size_t i = 0; i < zpt_memstate_count(ms); i++) {
+    const char *name = zpt_memstate_name(ms, i);
+    if (strstr(name, "fisher/shift"))
+      continue;
+    zpt_elem_type ty;
+    size_t cnt;
+    void *data = zpt_memstate_data(ms, name, &ty, &cnt);
+    ck_assert_int_eq(wo.put(&wo, name, ty, data, cnt), ZPT_OK);
+  }
+  zpt_fisher *fo;
+  ck_assert_int_eq(zpt_fisher_alloc(&fo, bl, rho, 1, 1.0, 1), ZPT_OK);
+  ck_assert_int_eq(zpt_fisher_load(fo, &ro, "x/"), ZPT_OK);
+  for (size_t b = 0; b < 2; b++)
+    ck_assert_msg(fabs(fo->shift[b] - rho) < 1e-12, "derived shift %.17g", fo->shift[b]);
+  zpt_fisher_free(fo);
+  zpt_fisher_free(fc);
+  zpt_fisher_free(fa);
+  zpt_fisher_free(fk);
+  zpt_memstate_free(ms);
+  zpt_memstate_free(old);
+  zpt_blocks_free(bl);
+  gsl_rng_free(r);
+  free(F), free(G), free(Z);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("scale");
   TCase *t = tcase_create("synthetic");
@@ -297,6 +397,7 @@ int main(void) {
   tcase_add_test(t, test_paper_mixer_configs);
   tcase_add_test(t, test_gelu_fast);
   tcase_add_test(t, test_mixer_block_large_vs_reference);
+  tcase_add_test(t, test_fisher_compact_store);
   suite_add_tcase(s, t);
   return zpt_test_run(s);
 }

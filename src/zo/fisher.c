@@ -36,13 +36,14 @@ int zpt_fisher_alloc(zpt_fisher **out, const zpt_blocks *blocks, double rho,
   f->zbuf_ld = ZPT_FISHER_ZBUF_ROWS * ZPT_PACKED_PANEL;
   f->fisher = zpt_new_array(double *, blocks->n_blocks, "Fisher block pointers");
   f->chol = zpt_new_array(double *, blocks->n_blocks, "Cholesky block pointers");
+  f->shift = zpt_doubles(blocks->n_blocks, "Cholesky shifts");
   f->vec = zpt_doubles(m, "Fisher sampling scratch");
   /* one buffer: Z rows of an update, the Cholesky's workspace, or the panel
    * of queued draws -- never two at once (each user empties it first) */
   size_t zn = panels_of(m) * f->zbuf_ld, pn = m * ZPT_PACKED_PANEL;
   f->zbuf = zpt_doubles(zn > pn ? zn : pn, "Fisher row and draw buffer");
   f->panel = f->zbuf;
-  if (!f->fisher || !f->chol || !f->vec || !f->zbuf) {
+  if (!f->fisher || !f->chol || !f->shift || !f->vec || !f->zbuf) {
     zpt_fisher_free(f);
     return ZPT_ENOMEM;
   }
@@ -51,7 +52,8 @@ int zpt_fisher_alloc(zpt_fisher **out, const zpt_blocks *blocks, double rho,
 }
 
 static void drop_next(zpt_fisher *f) {
-  zpt_free(f->next_F);
+  if (f->next_F != f->scratch_F)
+    zpt_free(f->next_F);
   zpt_free(f->next_L);
   f->next_F = f->next_L = NULL;
   f->next_n = 0;
@@ -69,6 +71,8 @@ void zpt_fisher_free(zpt_fisher *f) {
   drop_next(f);
   zpt_free(f->fisher);
   zpt_free(f->chol);
+  zpt_free(f->shift);
+  zpt_free(f->scratch_F);
   zpt_free(f->vec);
   zpt_free(f->zbuf);
   zpt_free(f);
@@ -83,7 +87,12 @@ int zpt_fisher_accum_begin(zpt_fisher *f, size_t b) {
   const size_t n = zpt_block_len(f->blocks, b), np = zpt_packed_size(n);
   zpt_fisher_flush(f); /* the buffer holds no queued draws from here */
   drop_next(f);
-  f->next_F = zpt_doubles(np, "Fisher block");
+  /* alpha = 1: the new F_b is only needed until L_b is factorised: one
+   * scratch array for every update (no allocation and free per update,
+   * which fragmented the heap: 1.5-2x the blocks' bytes in peak RSS) */
+  if (f->avg == 1.0 && !f->scratch_F)
+    f->scratch_F = zpt_doubles(zpt_packed_size(f->blocks->max_len), "Fisher scratch");
+  f->next_F = f->avg == 1.0 ? f->scratch_F : zpt_doubles(np, "Fisher block");
   f->next_L = zpt_doubles(np, "Cholesky block"); /* zeroed: the accumulator */
   if (!f->next_F || !f->next_L) {
     drop_next(f);
@@ -162,23 +171,30 @@ static int finish_update(zpt_fisher *f, double weight) {
       Fn[k] *= s;
   }
   /* the new F_b = (1 - alpha) F_old + alpha F_new, F_old = I when fresh */
-  const int fresh = f->fisher[b] == NULL;
+  const int fresh = f->chol[b] == NULL;
   const double a = f->avg, *old = f->fisher[b];
   for (size_t i = 0; i < n; i++)
     for (size_t j = 0; j <= i; j++) {
       size_t k = zpt_packed_size(i) + j;
+      if (a == 1.0) { /* old is NULL then (not kept) */
+        Fb[k] = Fn[k];
+        continue;
+      }
       double o = fresh ? (i == j ? 1.0 : 0.0) : old[k];
-      Fb[k] = a == 1.0 ? Fn[k] : (1 - a) * o + a * Fn[k];
+      Fb[k] = (1 - a) * o + a * Fn[k];
     }
   /* F_new is no longer needed: its array receives L_b */
-  int rc = cholesky(f, Fb, n, f->rho, Fn);
+  double shift = f->rho;
+  int rc = cholesky(f, Fb, n, shift, Fn);
   if (rc != ZPT_OK && f->jitter) {
     double mean_diag = 0;
     for (size_t i = 0; i < n; i++)
       mean_diag += fabs(Fb[zpt_packed_size(i) + i]);
     mean_diag = mean_diag > 0 ? mean_diag / (double)n : 1.0;
-    for (double d = 1e-12; d <= 1.001e-2 && rc != ZPT_OK; d *= 100)
-      rc = cholesky(f, Fb, n, f->rho + d * mean_diag, Fn);
+    for (double d = 1e-12; d <= 1.001e-2 && rc != ZPT_OK; d *= 100) {
+      shift = f->rho + d * mean_diag;
+      rc = cholesky(f, Fb, n, shift, Fn);
+    }
     if (rc == ZPT_OK)
       f->n_jitter++;
   }
@@ -193,8 +209,11 @@ static int finish_update(zpt_fisher *f, double weight) {
   }
   zpt_free(f->fisher[b]);
   zpt_free(f->chol[b]);
+  if (a == 1.0) /* F_b is not needed again (fisher.h); Fb is scratch_F */
+    Fb = NULL;
   f->fisher[b] = Fb;
   f->chol[b] = Fn;
+  f->shift[b] = shift;
   f->next_F = f->next_L = NULL;
   f->next_n = 0;
   if (fresh)
@@ -306,13 +325,41 @@ static void solve_l(const double *L, double *r, size_t n) {
   }
 }
 
+/* Packed F_b = L_b L_b^T - shift_b I of a block whose F_b is not kept. */
+static void fisher_from_chol(const zpt_fisher *f, size_t b, double *Fp) {
+  const size_t n = zpt_block_len(f->blocks, b);
+  const double *L = f->chol[b];
+  for (size_t i = 0; i < n; i++) {
+    const double *li = L + zpt_packed_size(i);
+    for (size_t j = 0; j <= i; j++) {
+      const double *lj = L + zpt_packed_size(j);
+      double s = 0;
+      for (size_t k = 0; k <= j; k++)
+        s += li[k] * lj[k];
+      Fp[zpt_packed_size(i) + j] = i == j ? s - f->shift[b] : s;
+    }
+  }
+}
+
 void zpt_fisher_get(const zpt_fisher *f, size_t b, double *F) {
   const size_t n = zpt_block_len(f->blocks, b);
+  const double *Fp = f->fisher[b];
+  if (!Fp && f->chol[b]) { /* recomputed into the upper triangle's place */
+    for (size_t i = 0; i < n; i++)
+      for (size_t j = 0; j <= i; j++) {
+        double s = 0;
+        const double *li = f->chol[b] + zpt_packed_size(i),
+                     *lj = f->chol[b] + zpt_packed_size(j);
+        for (size_t k = 0; k <= j; k++)
+          s += li[k] * lj[k];
+        F[i * n + j] = F[j * n + i] = i == j ? s - f->shift[b] : s;
+      }
+    return;
+  }
   for (size_t i = 0; i < n; i++)
     for (size_t j = 0; j < n; j++) {
       size_t hi = i > j ? i : j, lo = i > j ? j : i;
-      F[i * n + j] = f->fisher[b] ? f->fisher[b][zpt_packed_size(hi) + lo]
-                                  : (i == j ? 1.0 : 0.0);
+      F[i * n + j] = Fp ? Fp[zpt_packed_size(hi) + lo] : (i == j ? 1.0 : 0.0);
     }
 }
 
@@ -339,54 +386,105 @@ int zpt_fisher_sigma(const zpt_fisher *f, size_t b, double *Sigma) {
   return ZPT_OK;
 }
 
+/* Checkpoint: fisher/present (block indices), fisher/n_jitter, and per
+ * present block fisher/block_<b>/F and .../chol (packed doubles; F
+ * recomputed from L when not kept), plus fisher/shift (one per present
+ * block, in the order of the list; absent from checkpoints before #18, then
+ * derived as L_00^2 - F_00 on loading). */
 int zpt_fisher_save(const zpt_fisher *f, zpt_state_writer *w,
                     const char *prefix) {
   char name[256];
   const size_t nb = f->blocks->n_blocks;
   uint64_t *present = zpt_new_array(uint64_t, f->n_present + 1, "Fisher list");
-  if (!present)
-    return ZPT_ENOMEM;
+  double *shift = zpt_doubles(f->n_present + 1, "Fisher shifts");
+  double *tmp = zpt_doubles(zpt_packed_size(f->blocks->max_len), "Fisher block");
+  int rc = present && shift && tmp ? ZPT_OK : ZPT_ENOMEM;
   size_t k = 0;
-  for (size_t b = 0; b < nb; b++)
-    if (f->fisher[b])
+  for (size_t b = 0; rc == ZPT_OK && b < nb; b++)
+    if (f->chol[b]) {
+      shift[k] = f->shift[b];
       present[k++] = b;
+    }
   snprintf(name, sizeof name, "%sfisher/present", prefix);
-  int rc = w->put(w, name, ZPT_T_U64, present, k);
-  zpt_free(present);
-  ZPT_TRY(rc);
+  if (rc == ZPT_OK)
+    rc = w->put(w, name, ZPT_T_U64, present, k);
+  snprintf(name, sizeof name, "%sfisher/shift", prefix);
+  if (rc == ZPT_OK)
+    rc = w->put(w, name, ZPT_T_F64, shift, k);
   uint64_t jit = f->n_jitter;
   snprintf(name, sizeof name, "%sfisher/n_jitter", prefix);
-  ZPT_TRY(w->put(w, name, ZPT_T_U64, &jit, 1));
-  for (size_t b = 0; b < nb; b++) {
-    if (!f->fisher[b])
+  if (rc == ZPT_OK)
+    rc = w->put(w, name, ZPT_T_U64, &jit, 1);
+  for (size_t b = 0; rc == ZPT_OK && b < nb; b++) {
+    if (!f->chol[b])
       continue;
     size_t np = zpt_packed_size(zpt_block_len(f->blocks, b));
+    const double *F = f->fisher[b];
+    if (!F) {
+      fisher_from_chol(f, b, tmp);
+      F = tmp;
+    }
     snprintf(name, sizeof name, "%sfisher/block_%zu/F", prefix, b);
-    ZPT_TRY(w->put(w, name, ZPT_T_F64, f->fisher[b], np));
+    rc = w->put(w, name, ZPT_T_F64, F, np);
     snprintf(name, sizeof name, "%sfisher/block_%zu/chol", prefix, b);
-    ZPT_TRY(w->put(w, name, ZPT_T_F64, f->chol[b], np));
+    if (rc == ZPT_OK)
+      rc = w->put(w, name, ZPT_T_F64, f->chol[b], np);
   }
+  zpt_free(present);
+  zpt_free(shift);
+  zpt_free(tmp);
+  return rc;
+}
+
+/* Reads block b's saved F (kept only when alpha < 1) and L, and its shift
+ * (from the list, else derived). */
+static int load_block(zpt_fisher *f, zpt_state_reader *r, const char *prefix, size_t b,
+                      const double *shifts, size_t k, double *tmp) {
+  char name[256];
+  size_t np = zpt_packed_size(zpt_block_len(f->blocks, b));
+  f->chol[b] = zpt_doubles(np, "Cholesky block");
+  if (f->avg != 1.0)
+    f->fisher[b] = zpt_doubles(np, "Fisher block");
+  if (!f->chol[b] || (f->avg != 1.0 && !f->fisher[b]))
+    return ZPT_ENOMEM;
+  f->n_present++;
+  double *F = f->fisher[b] ? f->fisher[b] : tmp;
+  snprintf(name, sizeof name, "%sfisher/block_%zu/F", prefix, b);
+  ZPT_TRY(r->get(r, name, ZPT_T_F64, F, np));
+  snprintf(name, sizeof name, "%sfisher/block_%zu/chol", prefix, b);
+  ZPT_TRY(r->get(r, name, ZPT_T_F64, f->chol[b], np));
+  f->shift[b] = shifts ? shifts[k] : f->chol[b][0] * f->chol[b][0] - F[0];
   return ZPT_OK;
 }
 
 int zpt_fisher_load(zpt_fisher *f, zpt_state_reader *r, const char *prefix) {
   char name[256];
   const size_t nb = f->blocks->n_blocks;
-  size_t count;
+  size_t count, n_shift = 0;
   snprintf(name, sizeof name, "%sfisher/present", prefix);
   ZPT_TRY(r->size(r, name, ZPT_T_U64, &count));
   if (count > nb)
     return zpt_fail(ZPT_EFORMAT, "%s: %zu Fisher blocks listed, the model "
                     "has %zu blocks", name, count, nb);
   uint64_t *present = zpt_new_array(uint64_t, count + 1, "Fisher list");
-  if (!present)
-    return ZPT_ENOMEM;
-  int rc = r->get(r, name, ZPT_T_U64, present, count);
+  double *shifts = zpt_doubles(count + 1, "Fisher shifts");
+  double *tmp = zpt_doubles(zpt_packed_size(f->blocks->max_len), "Fisher block");
+  int rc = present && shifts && tmp ? r->get(r, name, ZPT_T_U64, present, count)
+                                    : ZPT_ENOMEM;
   for (size_t k = 0; rc == ZPT_OK && k < count; k++)
     if (present[k] >= nb || (k > 0 && present[k] <= present[k - 1]))
       rc = zpt_fail(ZPT_EFORMAT, "%s: entry %zu is block %llu: expected "
                     "increasing block indices below %zu", name, k,
                     (unsigned long long)present[k], nb);
+  snprintf(name, sizeof name, "%sfisher/shift", prefix);
+  int have_shift = rc == ZPT_OK && r->size(r, name, ZPT_T_F64, &n_shift) == ZPT_OK;
+  if (have_shift && n_shift != count)
+    rc = zpt_fail(ZPT_EFORMAT, "%s: %zu shifts for %zu listed Fisher blocks", name,
+                  n_shift, count);
+  else if (have_shift)
+    rc = r->get(r, name, ZPT_T_F64, shifts, count);
+  if (rc == ZPT_OK && !have_shift)
+    zpt_error_clear(); /* an older checkpoint: shifts derived */
   /* complete queued draws and drop an unfinished update, then the current
    * blocks; then read the saved ones */
   if (rc == ZPT_OK) {
@@ -400,24 +498,11 @@ int zpt_fisher_load(zpt_fisher *f, zpt_state_reader *r, const char *prefix) {
   }
   if (rc == ZPT_OK)
     f->n_present = 0;
-  for (size_t k = 0; rc == ZPT_OK && k < count; k++) {
-    size_t b = (size_t)present[k];
-    size_t np = zpt_packed_size(zpt_block_len(f->blocks, b));
-    f->fisher[b] = zpt_doubles(np, "Fisher block");
-    f->chol[b] = zpt_doubles(np, "Cholesky block");
-    if (!f->fisher[b] || !f->chol[b]) {
-      rc = ZPT_ENOMEM;
-      break;
-    }
-    f->n_present++;
-    snprintf(name, sizeof name, "%sfisher/block_%zu/F", prefix, b);
-    rc = r->get(r, name, ZPT_T_F64, f->fisher[b], np);
-    if (rc == ZPT_OK) {
-      snprintf(name, sizeof name, "%sfisher/block_%zu/chol", prefix, b);
-      rc = r->get(r, name, ZPT_T_F64, f->chol[b], np);
-    }
-  }
+  for (size_t k = 0; rc == ZPT_OK && k < count; k++)
+    rc = load_block(f, r, prefix, (size_t)present[k], have_shift ? shifts : NULL, k, tmp);
   zpt_free(present);
+  zpt_free(shifts);
+  zpt_free(tmp);
   if (rc == ZPT_OK) {
     uint64_t jit;
     snprintf(name, sizeof name, "%sfisher/n_jitter", prefix);

@@ -15,6 +15,12 @@
  * Blocks never updated keep F_b = I, i.e. Sigma_b = I, and use no memory:
  * F_b and L_b are allocated on a block's first update and stored packed
  * (lower triangle, row-major: row i holds n_b(i) entries at i(i+1)/2).
+ * With alpha = 1 (the default: replace) F_b is never read again once L_b
+ * is factorised, so only L_b is kept: half the memory per block (issue #18:
+ * 3,334 blocks of 512 on the 1.7M mixer).  zpt_fisher_get and checkpoints
+ * then give F_b = L_b L_b^T - shift_b I, recomputed (shift_b = rho, plus a
+ * jitter if one was needed; within rounding of the F_b that was factorised).
+ * The draws do not change.  A block is present when chol[b] != NULL.
  *
  * Working memory (no dense n_b x n_b matrix anywhere): an update
  * accumulates F_new in the packed array that becomes the block's new L_b
@@ -23,6 +29,8 @@
  * a block's first update these are the block's own arrays; a later update
  * of the block builds a new pair and frees the old one on success (so a
  * failure leaves F_b, L_b intact).
+ * With alpha = 1 the blend goes to one scratch array of max_len packed
+ * doubles, allocated once, instead of a new F_b per update.
  * Fixed buffers: one of ZPT_FISHER_ZBUF_ROWS x n_max doubles (rows of Z
  * during an update, then the Cholesky's workspace; the panel of queued
  * draws otherwise) and n_max doubles of scratch.
@@ -54,10 +62,6 @@
 #include "zo/blocks.h"
 #include "zo/packed.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
-
 /* Rows of Z buffered before one packed rank-k update. */
 #define ZPT_FISHER_ZBUF_ROWS 32
 
@@ -67,14 +71,17 @@ typedef struct {
   int trace_norm;           /* normalise F_new to mean eigenvalue 1 */
   double avg;               /* alpha in (0, 1]; 1 = replace */
   int jitter;               /* rescue a failed Cholesky with jitter */
-  double **fisher;          /* n_blocks pointers, NULL = not yet updated */
-  double **chol;
+  double **fisher;          /* n_blocks pointers; NULL = not yet updated,
+                               or alpha = 1 (not kept) */
+  double **chol;            /* NULL = not yet updated */
+  double *shift;            /* n_blocks: rho (+ jitter) of each L_b */
   size_t n_present;         /* blocks with a Fisher estimate */
   uint64_t n_jitter;        /* Cholesky rescues so far */
   /* the update in progress (accum_begin .. update): the block's next F_b
    * and L_b; next_L holds the accumulated F_new until the factorisation */
   size_t next_b, next_n;
   double *next_F, *next_L;
+  double *scratch_F;        /* alpha = 1: next_F of every update */
   double *zbuf;             /* rows of Z not yet added, in panels of
                                ZPT_PACKED_PANEL columns (packed.h); also
                                the Cholesky workspace and `panel` */
@@ -129,7 +136,4 @@ int zpt_fisher_load(zpt_fisher *f, zpt_state_reader *r, const char *prefix);
 
 static inline size_t zpt_packed_size(size_t n) { return n * (n + 1) / 2; }
 
-#ifdef __cplusplus
-}
-#endif
 #endif
