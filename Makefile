@@ -64,7 +64,7 @@ PROG  := $(BUILD)/zoptic
 CHIPD := $(if $(CHIPD_SRC),$(BUILD)/zoptic-chipd)
 
 .SECONDARY:
-.PHONY: all check asan test-run clean install uninstall deps demo fuzz bench valgrind
+.PHONY: all check asan test-run clean install uninstall deps demo fuzz bench valgrind python install-python
 all: $(LIB) $(SO) $(PROG) $(CHIPD)
 
 $(BUILD)/%.o: %.c | deps
@@ -164,7 +164,7 @@ D_LIB := $(DESTDIR)$(PREFIX)/lib
 D_INC := $(DESTDIR)$(PREFIX)/include/zoptic
 LDCONFIG := $(if $(DESTDIR),,$(if $(filter /usr /usr/local,$(PREFIX)),-ldconfig))
 
-install: all $(STAGED)
+install: all $(STAGED) install-python
 	install -d $(D_LIB)/pkgconfig $(DESTDIR)$(PREFIX)/bin $(D_INC)
 	install -m 644 $(LIB) $(D_LIB)/
 	install -m 755 $(SOREAL) $(D_LIB)/
@@ -179,7 +179,25 @@ install: all $(STAGED)
 uninstall:
 	rm -f $(D_LIB)/libzoptic.a $(D_LIB)/libzoptic.so $(D_LIB)/$(SONAME) $(D_LIB)/libzoptic.so.$(VERSION)
 	rm -f $(D_LIB)/pkgconfig/zoptic.pc $(DESTDIR)$(PREFIX)/bin/zoptic $(DESTDIR)$(PREFIX)/bin/zoptic-chipd
-	rm -rf $(D_INC)
+	rm -rf $(D_INC) $(DESTDIR)$(PY_SITE)/zoptic
 	$(LDCONFIG)
+
+# The Python package (python/zoptic over libzoptic.so, docs/python.md):
+# nothing to compile; `make python` builds the library and imports the
+# package from the tree; install-python (part of install) copies it into
+# the prefix's site-packages and records the library's directory.
+PYTHON  ?= /usr/bin/python3
+PY_SITE ?= $(PREFIX)/lib/python$(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)/dist-packages
+python: $(SO)
+	@BUILD=$(BUILD) PYTHONPATH=python $(PYTHON) -c 'import zoptic; print("import zoptic: ok,", zoptic.LIBRARY_PATH)'
+install-python:
+ifneq ($(wildcard python/zoptic/__init__.py),)
+	install -d $(DESTDIR)$(PY_SITE)/zoptic
+	install -m 644 python/zoptic/*.py python/zoptic/_cdef.h $(DESTDIR)$(PY_SITE)/zoptic/
+	printf 'LIBDIR = "%s"\n' '$(PREFIX)/lib' > $(DESTDIR)$(PY_SITE)/zoptic/_install.py
+	@echo "zoptic: Python package installed in $(DESTDIR)$(PY_SITE)/zoptic (import zoptic$(if $(filter /usr/local /usr,$(PREFIX)),, with PYTHONPATH=$(PY_SITE)))"
+else
+	@echo "zoptic: no python/ in this tree: Python package not installed"
+endif
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(CHIPD_OBJ:.o=.d) $(TEST_COMMON_OBJ:.o=.d) $(TEST_BIN:=.d)

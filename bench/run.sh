@@ -105,7 +105,14 @@ else
   echo "bench: /usr/bin/python3 has no torch (apt-get install python3-torch): peer skipped" >&2
 fi
 
-for sect in peak peak1 forward iter iterfull iterall iterblocks mesh torch threads; do
+# The Python package: a Python black box vs the same forward in C, and the
+# torch adapter vs the peer above (bench/python_bench.py, docs/python.md)
+if $PY -c 'import numpy, cffi' 2>/dev/null; then
+  echo "  python boxes, torch adapter" >&2
+  BUILD="$BUILD" $PY bench/python_bench.py --reps "$REPS" >>"$CSV" || echo "bench: python rows failed" >&2
+fi
+
+for sect in peak peak1 forward iter iterfull iterall iterblocks mesh torch threads python; do
   { echo "section,model,variant,metric,value"; grep "^$sect[,_]" "$CSV" || true; } >"$OUT/$sect.csv"
 done
 if [ -x $PY ]; then

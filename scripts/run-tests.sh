@@ -28,7 +28,9 @@ for s in tests/*_test.sh; do
   [ -e "$s" ] || continue
   name=$(basename "$s")
   if out=$(BUILD="${BUILD:-build}" bash "$s" 2>&1); then
-    echo "$name: ok"; passed=$((passed + 1))
+    # a script running pytest counts its tests (pytest's closing line)
+    n=$(printf '%s\n' "$out" | sed -nE 's/^([0-9]+) passed.* in [0-9.]+s.*$/\1/p' | tail -n 1)
+    echo "$name: ok${n:+ ($n pytest tests)}"; passed=$((passed + ${n:-1}))
   else
     echo "$name: FAILED"; printf '%s\n' "$out" | tail -n 30
     failed=$((failed + 1)); failed_names+=("$name")

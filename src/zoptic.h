@@ -15,6 +15,7 @@
 #include "core/variation.h"
 #include "zo/blackbox.h"
 #include "zo/callback.h"
+#include "zo/varcallback.h"
 #include "zo/blocks.h"
 #include "zo/fisher.h"
 #include "zo/loss.h"
@@ -35,5 +36,6 @@
 #include "io/checkpoint.h"
 #include "io/runlog.h"
 #include "io/setup.h"
+#include "io/capi.h"
 
 #endif
