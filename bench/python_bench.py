@@ -38,15 +38,17 @@ def median(v):
 
 
 def timed(step, iters, reps):
+    """(wall, CPU) seconds per call, medians over reps rounds of iters."""
     for _ in range(2):
         step()
-    out = []
+    wall, cpu = [], []
     for _ in range(reps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for _ in range(iters):
             step()
-        out.append((time.perf_counter() - t0) / iters)
-    return median(out)
+        wall.append((time.perf_counter() - t0) / iters)
+        cpu.append((time.process_time() - c0) / iters)
+    return median(wall), median(cpu)
 
 
 def mzi_rows(reps):
@@ -109,8 +111,9 @@ def torch_rows(reps, threads):
     adapter = timed(lambda: opt.step(x, y), 10, reps)
     p = subprocess.run([sys.executable, os.path.join(HERE, "torch_peer.py"), "--reps", str(reps),
                         "--threads", str(threads)], capture_output=True, text=True, check=True)
-    peer = [float(l.split(",")[4]) for l in p.stdout.splitlines() if ",seconds," in l][0]
-    return {"torch_adapter": adapter, "torch_peer": peer}
+    val = {l.split(",")[3]: float(l.split(",")[4]) for l in p.stdout.splitlines()
+           if ",seconds," in l or ",cpu_seconds," in l}
+    return {"torch_adapter": adapter, "torch_peer": (val["seconds"], val["cpu_seconds"])}
 
 
 def main():
@@ -119,28 +122,34 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
     m = mzi_rows(a.reps)
-    for k, v in m.items():
-        print("python,mzi16,%s,seconds_per_iteration,%.6g" % (k, v))
-    over = (m["python_box_c_forward"] - m["c_model"]) / (Q + 1)
-    bound = m["python_box_zeros"] / (Q + 1)
-    print("python,mzi16,python_box_c_forward,overhead_seconds_per_query,%.6g" % over)
-    print("python,mzi16,python_box_zeros,seconds_per_query,%.6g" % bound)
-    sys.stderr.write("python: MZI K=16 ZO-I iteration (Q=%d, B=%d): C model %.3f ms, Python box "
-                     "with the C forward %.3f ms (+%.1f us per query), Python box returning "
-                     "zeros %.3f ms (%.1f us per query)\n"
-                     % (Q, B, 1e3 * m["c_model"], 1e3 * m["python_box_c_forward"], 1e6 * over,
-                        1e3 * m["python_box_zeros"], 1e6 * bound))
+    for k, (w, c) in m.items():
+        print("python,mzi16,%s,seconds_per_iteration,%.6g" % (k, w))
+        print("python,mzi16,%s,cpu_seconds_per_iteration,%.6g" % (k, c))
+    over = [(m["python_box_c_forward"][i] - m["c_model"][i]) / (Q + 1) for i in (0, 1)]
+    bound = [m["python_box_zeros"][i] / (Q + 1) for i in (0, 1)]
+    print("python,mzi16,python_box_c_forward,overhead_cpu_seconds_per_query,%.6g" % over[1])
+    print("python,mzi16,python_box_zeros,cpu_seconds_per_query,%.6g" % bound[1])
+    sys.stderr.write("python: MZI K=16 ZO-I iteration (Q=%d, B=%d), CPU ms (wall ms): C model "
+                     "%.3f (%.3f); Python box with the C forward %.3f (%.3f), +%.1f us CPU per "
+                     "query; Python box returning zeros %.3f (%.3f), %.1f us CPU per query "
+                     "including the trainer's own work\n"
+                     % (Q, B, 1e3 * m["c_model"][1], 1e3 * m["c_model"][0],
+                        1e3 * m["python_box_c_forward"][1], 1e3 * m["python_box_c_forward"][0],
+                        1e6 * over[1], 1e3 * m["python_box_zeros"][1],
+                        1e3 * m["python_box_zeros"][0], 1e6 * bound[1]))
     try:
         t = torch_rows(a.reps, a.threads)
     except ImportError:
         sys.stderr.write("python: no torch: adapter row skipped\n")
         return
-    for k, v in t.items():
-        print("python,cnn,%s_threads%d,seconds_per_iteration,%.6g" % (k, a.threads, v))
-    sys.stderr.write("python: CNN ZO-I iteration (Q=%d, B=%d, %d threads): zoptic.torch adapter "
-                     "%.2f ms, torch_peer.py %.2f ms (%.2fx)\n"
-                     % (Q, B, a.threads, 1e3 * t["torch_adapter"], 1e3 * t["torch_peer"],
-                        t["torch_adapter"] / t["torch_peer"]))
+    for k, (w, c) in t.items():
+        print("python,cnn,%s_threads%d,seconds_per_iteration,%.6g" % (k, a.threads, w))
+        print("python,cnn,%s_threads%d,cpu_seconds_per_iteration,%.6g" % (k, a.threads, c))
+    ad, pe = t["torch_adapter"], t["torch_peer"]
+    sys.stderr.write("python: CNN ZO-I iteration (Q=%d, B=%d, %d threads), CPU ms (wall ms): "
+                     "zoptic.torch adapter %.2f (%.2f), torch_peer.py %.2f (%.2f): %.2fx CPU\n"
+                     % (Q, B, a.threads, 1e3 * ad[1], 1e3 * ad[0], 1e3 * pe[1], 1e3 * pe[0],
+                        ad[1] / pe[1]))
 
 
 if __name__ == "__main__":

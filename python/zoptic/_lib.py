@@ -140,14 +140,19 @@ class _View:
         self.owner = owner
 
 
+_UINTPTR = ffi.typeof("uintptr_t")
+
+
 def float_view(ptr, shape, owner=None, writeable=True):
     """A numpy float32 array of `shape` over the floats at ptr, without a
     copy; the array keeps `owner` (the object that frees ptr) alive."""
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
-    if int(np.prod(shape)) == 0 or ptr == ffi.NULL:
+    n = 1
+    for s in shape:
+        n *= s
+    if n == 0 or ptr == ffi.NULL:
         return np.zeros(shape, np.float32)
-    addr = int(ffi.cast("uintptr_t", ptr))
-    return np.asarray(_View(addr, shape, writeable, owner))
+    return np.asarray(_View(int(ffi.cast(_UINTPTR, ptr)), shape, writeable, owner))
 
 
 SIZE_T = ffi.sizeof("size_t")
