@@ -201,3 +201,26 @@ else
 endif
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(CHIPD_OBJ:.o=.d) $(TEST_COMMON_OBJ:.o=.d) $(TEST_BIN:=.d)
+
+# ---- zoptic-mpi (docs/distributed.md): the CLI over MPI.  A separate program
+# so that libzoptic and build/zoptic stay MPI-free (no libmpi to link, no
+# mpirun to run them): src/mpi/ + the CLI objects, with src/cli/main.c's main
+# renamed.  Built by `all` when mpicc exists (OpenMPI, scripts/deps.sh);
+# tests/mpi_test.sh skips with a reason otherwise.
+MPICC := $(shell command -v mpicc 2>/dev/null)
+ifneq ($(MPICC),)
+MPI_PROG := $(BUILD)/zoptic-mpi
+MPI_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard src/mpi/*.c)) $(BUILD)/src/mpi/cli_main.o
+$(call lazy,MPI_CFLAGS,$(MPICC) --showme:compile)
+$(call lazy,MPI_LIBS,$(MPICC) --showme:link)
+$(BUILD)/src/mpi/%.o: src/mpi/%.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(MPI_CFLAGS) -MMD -MP -c $< -o $@
+$(BUILD)/src/mpi/cli_main.o: src/cli/main.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Dmain=zpt_cli_main -MMD -MP -c $< -o $@
+$(MPI_PROG): $(MPI_OBJ) $(filter-out $(BUILD)/src/cli/main.o,$(CLI_OBJ)) $(LIB) | deps
+	$(CC) $(CFLAGS) $(LDFLAGS) $(filter %.o %.a,$^) $(LDLIBS) $(MPI_LIBS) -o $@
+all: $(MPI_PROG)
+-include $(MPI_OBJ:.o=.d)
+endif

@@ -42,6 +42,7 @@
 #include "core/params.h"
 #include "core/state.h"
 #include "io/config.h"
+#include "zo/blackbox.h"
 
 typedef struct zpt_task_type zpt_task_type;
 
@@ -86,6 +87,23 @@ struct zpt_task_type {
   int (*load)(zpt_task *task, zpt_state_reader *r);
   void (*destroy)(zpt_task *task); /* frees task->impl */
 };
+
+/* Hooks of the zoptic-mpi program (src/mpi/main.c, docs/distributed.md);
+ * the plain CLI leaves them zero.  wrap_backend, when set, replaces a task's
+ * freshly opened backend by a decorator that owns it; read_only makes the
+ * process a non-writing rank (no run directory, log.csv nor checkpoints);
+ * rank replaces "{rank}" in chip.driver and chip.socket. */
+typedef struct {
+  int (*wrap_backend)(zpt_blackbox **bb, void *ctx);
+  void *ctx;
+  int read_only;
+  int rank;
+} zpt_cli_hooks;
+extern zpt_cli_hooks zpt_cli_hook;
+/* in with every "{rank}" replaced by zpt_cli_hook.rank (0 in the plain CLI). */
+int zpt_cli_expand_rank(const char *in, char *out, size_t len);
+/* Applies zpt_cli_hook.wrap_backend to *bb (no-op when unset). */
+int zpt_cli_wrap_backend(zpt_blackbox **bb);
 
 /* The task type for a model.kind, or NULL when this build has none. */
 const zpt_task_type *zpt_task_find(const char *kind);

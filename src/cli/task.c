@@ -75,7 +75,7 @@ static int open_backend(const zpt_config *cfg, gtask *g) {
                     driver, sock);
   if (!*driver && !*sock) {
     g->bb = zpt_model_blackbox(g->model, g->info.noise_seed);
-    return g->bb ? ZPT_OK : zpt_error_status();
+    return g->bb ? zpt_cli_wrap_backend(&g->bb) : zpt_error_status();
   }
   zpt_chip_options opt = zpt_chip_options_default();
   long long retries;
@@ -86,11 +86,11 @@ static int open_backend(const zpt_config *cfg, gtask *g) {
   opt.input_size = zpt_model_input_size(g->model);
   opt.output_size = zpt_model_output_size(g->model);
   char spec[4200];
-  if (*sock)
-    snprintf(spec, sizeof spec, "unix:%s", sock);
-  else
-    snprintf(spec, sizeof spec, "%s", driver);
-  int rc = zpt_chip_client_open(spec, &opt, &g->bb);
+  snprintf(spec, sizeof spec, "%s", *sock ? "unix:" : "");
+  int rc = zpt_cli_expand_rank(*sock ? sock : driver, spec + strlen(spec),
+                               sizeof spec - strlen(spec));
+  if (rc == ZPT_OK)
+    rc = zpt_chip_client_open(spec, &opt, &g->bb);
   /* A driver that cannot be started or reached is a runtime failure of the
    * backend (exit 1), not a data error; a handshake that contradicts the
    * configuration stays a configuration error (exit 2). */
@@ -99,7 +99,7 @@ static int open_backend(const zpt_config *cfg, gtask *g) {
   if (rc != ZPT_OK)
     return zpt_fail_context(rc, "chip.%s = %s: ", *sock ? "socket" : "driver",
                             *sock ? sock : driver);
-  return ZPT_OK;
+  return zpt_cli_wrap_backend(&g->bb);
 }
 
 static int task_create_kind(const zpt_config *cfg, zpt_task *task,

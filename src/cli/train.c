@@ -73,6 +73,8 @@ static int load_counters(zpt_state_reader *r, run_counters *c) {
 static int write_checkpoint(const char *path, const char *config_text,
                             zpt_task *task, const run_counters *c,
                             double seconds) {
+  if (zpt_cli_hook.read_only) /* a zoptic-mpi rank other than 0 */
+    return ZPT_OK;
   zpt_ckpt_writer *w;
   ZPT_TRY(zpt_ckpt_create(path, config_text, &w));
   zpt_state_writer *sw = zpt_ckpt_state_writer(w);
@@ -162,14 +164,15 @@ static void train_run_free(train_run *r) {
 /* Evaluates, appends a log row and (off a terminal) prints a line. */
 static int evaluate_and_log(train_run *r, run_counters *c, uint64_t eval_batch,
                             uint64_t budget, const char *metric, double elapsed,
-                            int is_tty) {
+                            double rate, int is_tty) {
   zpt_task *task = &r->task;
   zpt_task_eval ev;
   ZPT_TRY(task->type->evaluate(task, eval_batch, &ev));
   zpt_log_row row = {c->iteration, c->queries, c->sample_forwards,
                      c->seconds + elapsed, c->loss_sum / (double)c->loss_count,
                      ev.loss, ev.metric};
-  ZPT_TRY(zpt_runlog_append(r->log, &row));
+  if (r->log) /* NULL on a read-only (zoptic-mpi) rank */
+    ZPT_TRY(zpt_runlog_append(r->log, &row));
   c->loss_sum = 0;
   c->loss_count = 0;
   c->test_loss = ev.loss;
@@ -178,12 +181,16 @@ static int evaluate_and_log(train_run *r, run_counters *c, uint64_t eval_batch,
     char el[32];
     zpt_format_duration(c->seconds + elapsed, el, sizeof el);
     printf("iteration %" PRIu64 " queries %" PRIu64 "/%" PRIu64
-           " train_loss %.6g test_loss %.6g %s %.6g elapsed %s\n",
+           " train_loss %.6g test_loss %.6g %s %.6g elapsed %s queries/s %.4g\n",
            c->iteration, c->queries, budget, row.train_loss, ev.loss,
-           metric, ev.metric, el);
+           metric, ev.metric, el, rate);
     fflush(stdout);
   }
   return ZPT_OK;
+}
+
+static double query_rate(const run_counters *c, uint64_t q0, double elapsed) {
+  return elapsed > 0 ? (double)(c->queries - q0) / elapsed : 0;
 }
 
 static int run_loop(train_run *r, run_counters *c) {
@@ -221,8 +228,8 @@ static int run_loop(train_run *r, run_counters *c) {
       /* the next iteration would exceed the budget: the run is complete;
        * log the iterations since the last evaluation */
       if (c->loss_count > 0)
-        ZPT_TRY(evaluate_and_log(r, c, eval_batch, budget, metric,
-                                 zpt_now() - t0, prog.is_tty));
+        ZPT_TRY(evaluate_and_log(r, c, eval_batch, budget, metric, zpt_now() - t0,
+                                 query_rate(c, q0, zpt_now() - t0), prog.is_tty));
       break;
     }
     if (rc == ZPT_OK && info.queries == 0)
@@ -239,25 +246,27 @@ static int run_loop(train_run *r, run_counters *c) {
     c->loss_count++;
     int done = c->queries >= budget;
     double elapsed = zpt_now() - t0;
+    /* queries/s of the whole job (every zoptic-mpi rank counts all queries) */
+    double rate = query_rate(c, q0, elapsed);
     if (c->iteration % (uint64_t)eval_every == 0 || done)
-      ZPT_TRY(evaluate_and_log(r, c, eval_batch, budget, metric, elapsed, prog.is_tty));
+      ZPT_TRY(evaluate_and_log(r, c, eval_batch, budget, metric, elapsed, rate,
+                               prog.is_tty));
     if (!done && ckpt_every > 0 && c->iteration % (uint64_t)ckpt_every == 0)
       ZPT_TRY(write_checkpoint(r->ckpt, r->config_text, task, c,
                                c->seconds + zpt_now() - t0));
     if (prog.is_tty) {
       char el[32], eta[32];
       zpt_format_duration(c->seconds + elapsed, el, sizeof el);
-      double rate = elapsed > 0 ? (double)(c->queries - q0) / elapsed : 0;
       zpt_format_duration(rate > 0 ? (double)(budget - (done ? budget : c->queries)) / rate : -1,
                           eta, sizeof eta);
       char last[32] = "-"; /* no evaluation yet */
       if (!isnan(c->test_metric))
         snprintf(last, sizeof last, "%.4g", c->test_metric);
       zpt_progress_update(&prog, done, "%3.0f%%  iter %" PRIu64 "  queries %" PRIu64
-                          "/%" PRIu64 "  train_loss %.4g  %s %s  elapsed %s"
-                          "  eta %s", 100.0 * (double)c->queries / (double)budget,
+                          "/%" PRIu64 "  train_loss %.4g  %s %s  %.4g queries/s"
+                          "  elapsed %s  eta %s", 100.0 * (double)c->queries / (double)budget,
                           c->iteration, c->queries, budget,
-                          info.train_loss, metric, last, el, eta);
+                          info.train_loss, metric, last, rate, el, eta);
     }
   }
   zpt_progress_finish(&prog);
@@ -349,7 +358,8 @@ int zpt_cmd_train(int argc, char **argv) {
       code = zpt_cli_error(ZPT_EXIT_USAGE, "train --resume");
       goto done;
     }
-    if ((rc = zpt_runlock_acquire(r.dir, &r.lock)) != ZPT_OK && rc != ZPT_ENOTFOUND) {
+    if (!zpt_cli_hook.read_only && /* rank 0 of zoptic-mpi holds the lock */
+        (rc = zpt_runlock_acquire(r.dir, &r.lock)) != ZPT_OK && rc != ZPT_ENOTFOUND) {
       code = zpt_cli_error(ZPT_EXIT_FAILURE, "train --resume");
       goto done;
     }
@@ -433,7 +443,7 @@ int zpt_cmd_train(int argc, char **argv) {
     goto done;
   }
   r.task.type = type;
-  if (!resume) {
+  if (!resume && !zpt_cli_hook.read_only) { /* read-only: a zoptic-mpi rank > 0 */
     if ((rc = zpt_rundir_create(r.dir)) != ZPT_OK) {
       /* a directory that holds a run: usage; one that cannot be made: runtime */
       code = zpt_cli_error(rc == ZPT_EINVAL ? ZPT_EXIT_USAGE : ZPT_EXIT_FAILURE, "train");
@@ -448,7 +458,7 @@ int zpt_cmd_train(int argc, char **argv) {
       code = zpt_cli_error(ZPT_EXIT_FAILURE, "train");
       goto done;
     }
-  } else {
+  } else if (resume) {
     if (ck && ((rc = zpt_ckpt_get_params(ck, type->params(&r.task))) != ZPT_OK ||
                (rc = load_counters(zpt_ckpt_state_reader(ck), &c)) != ZPT_OK ||
                (rc = type->load(&r.task, zpt_ckpt_state_reader(ck))) != ZPT_OK)) {
@@ -457,7 +467,7 @@ int zpt_cmd_train(int argc, char **argv) {
     }
     zpt_ckpt_close(ck);
     ck = NULL;
-    if (zpt_runlog_resume(r.dir, c.iteration, &r.log) != ZPT_OK) {
+    if (!zpt_cli_hook.read_only && zpt_runlog_resume(r.dir, c.iteration, &r.log) != ZPT_OK) {
       code = zpt_cli_error(ZPT_EXIT_FAILURE, "train --resume");
       goto done;
     }

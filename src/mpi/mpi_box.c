@@ -1,0 +1,196 @@
+/* The MPI black-box decorator (mpi_box.h, docs/distributed.md). */
+#define _POSIX_C_SOURCE 200809L
+#include "mpi/mpi_box.h"
+
+#include <inttypes.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "zoptic.h"
+
+/* A rank's block: this header, then its outputs. */
+#define HDR_BYTES 256
+typedef struct {
+  int32_t status;           /* ZPT_OK or the local error's status */
+  char message[HDR_BYTES - 4]; /* the local error message, NUL-terminated */
+} block_header;
+
+typedef struct {
+  zpt_blackbox bb; /* first: the decorator is one allocation */
+  zpt_blackbox *inner;
+  zpt_mpi_box_options opt;
+  int rank, size;
+  zpt_mpi_stats own_stats;
+  zpt_buffer send, recv;  /* this rank's block; all blocks in rank order */
+  int *counts, *displs;   /* bytes per rank, offsets */
+  zpt_buffer base_local, base_root; /* per_chip_base: y_0 of this rank, of rank 0 */
+} mpi_box;
+
+/* This rank's share of n variations: [lo, hi). */
+static void share(size_t n, int rank, int size, size_t *lo, size_t *hi) {
+  *lo = n * (size_t)rank / (size_t)size;
+  *hi = n * (size_t)(rank + 1) / (size_t)size;
+}
+
+/* Waits for req with the box's timeout; MPI_Abort on timeout (a rank that
+ * never joins the exchange cannot be waited for without hanging). */
+static void wait_or_abort(mpi_box *b, MPI_Request *req, uint64_t first, size_t n_vars) {
+  double t0 = MPI_Wtime();
+  int done = 0;
+  long spins = 0;
+  while (!done) {
+    MPI_Test(req, &done, MPI_STATUS_IGNORE);
+    if (done)
+      break;
+    double waited = MPI_Wtime() - t0;
+    if (waited > b->opt.timeout_s) {
+      fprintf(stderr,
+              "zoptic-mpi: rank %d: the exchange of queries %" PRIu64 "..%" PRIu64
+              " got no answer from some of the %d ranks within %.3g s (a rank hangs, "
+              "was stopped or died; --mpi-timeout): aborting the job\n",
+              b->rank, first, first + n_vars - 1, b->size, b->opt.timeout_s);
+      fflush(stderr);
+      MPI_Abort(MPI_COMM_WORLD, ZPT_EXIT_FAILURE);
+    }
+    /* yield first (low latency), then sleep: a waiting rank must not take
+     * the core of a rank still computing (oversubscribed hosts) */
+    if (++spins < 2000) {
+      sched_yield();
+    } else {
+      struct timespec ts = {0, 200000};
+      nanosleep(&ts, NULL);
+    }
+  }
+}
+
+/* Sizes the exchange buffers for n variations of `per` bytes each. */
+static int reserve(mpi_box *b, size_t n_vars, size_t per) {
+  size_t total = 0;
+  for (int r = 0; r < b->size; r++) {
+    size_t lo, hi;
+    share(n_vars, r, b->size, &lo, &hi);
+    size_t bytes = HDR_BYTES + (hi - lo) * per;
+    if (bytes > INT_MAX || total > (size_t)INT_MAX - bytes)
+      return zpt_fail(ZPT_ERANGE, "MPI exchange of %zu variations x %zu bytes exceeds "
+                      "the int range of MPI_Allgatherv: lower the batch", n_vars, per);
+    b->counts[r] = (int)bytes;
+    b->displs[r] = (int)total;
+    total += bytes;
+  }
+  ZPT_TRY(zpt_buffer_reserve(&b->recv, total, "MPI receive buffer"));
+  return zpt_buffer_reserve(&b->send, (size_t)b->counts[b->rank], "MPI send buffer");
+}
+
+/* Evaluates this rank's share into its block (status + message on failure). */
+static void local_share(mpi_box *b, const float *theta, const zpt_variation *vars,
+                        size_t lo, size_t hi, const float *inputs, size_t batch,
+                        uint64_t first) {
+  block_header *h = b->send.data;
+  memset(h, 0, sizeof *h);
+  if (hi == lo)
+    return;
+  double t0 = MPI_Wtime();
+  int rc = zpt_blackbox_query(b->inner, theta, vars + lo, hi - lo, inputs, batch,
+                              (float *)((char *)b->send.data + HDR_BYTES), first + lo);
+  b->opt.stats->local_seconds += MPI_Wtime() - t0;
+  if (rc != ZPT_OK) {
+    h->status = rc;
+    snprintf(h->message, sizeof h->message, "%s", zpt_error_message());
+  }
+}
+
+static int box_query(zpt_blackbox *bb, const float *theta, const zpt_variation *vars,
+                     size_t n_vars, const float *inputs, size_t batch, float *outputs,
+                     uint64_t first) {
+  mpi_box *b = bb->impl;
+  size_t per = batch * bb->output_size * sizeof(float);
+  ZPT_TRY(reserve(b, n_vars, per));
+  size_t lo, hi;
+  share(n_vars, b->rank, b->size, &lo, &hi);
+  local_share(b, theta, vars, lo, hi, inputs, batch, first);
+  double t0 = MPI_Wtime();
+  MPI_Request req;
+  int mrc = MPI_Iallgatherv(b->send.data, b->counts[b->rank], MPI_BYTE, b->recv.data,
+                            b->counts, b->displs, MPI_BYTE, b->opt.comm, &req);
+  if (mrc != MPI_SUCCESS)
+    return zpt_fail(ZPT_EBACKEND, "rank %d: MPI_Iallgatherv failed (MPI error %d)",
+                    b->rank, mrc);
+  wait_or_abort(b, &req, first, n_vars);
+  zpt_mpi_stats *st = b->opt.stats;
+  st->mpi_seconds += MPI_Wtime() - t0;
+  if (first >= ZPT_EVAL_QUERY_BASE)
+    st->eval_exchanges++;
+  else
+    st->train_exchanges++;
+  st->bytes_sent += (uint64_t)b->counts[b->rank];
+  st->bytes_received += (uint64_t)(b->displs[b->size - 1] + b->counts[b->size - 1] -
+                                   b->counts[b->rank]);
+  /* the first failing rank's error, the same on every rank */
+  for (int r = 0; r < b->size; r++) {
+    const block_header *h = (const block_header *)((char *)b->recv.data + b->displs[r]);
+    if (h->status != ZPT_OK)
+      return zpt_fail(h->status, "rank %d of %d: %.*s", r, b->size,
+                      (int)sizeof h->message, h->message);
+  }
+  for (int r = 0; r < b->size; r++) {
+    size_t rlo, rhi;
+    share(n_vars, r, b->size, &rlo, &rhi);
+    memcpy((char *)outputs + rlo * per, (char *)b->recv.data + b->displs[r] + HDR_BYTES,
+           (rhi - rlo) * per);
+  }
+  return ZPT_OK;
+}
+
+static void box_free(zpt_blackbox *bb) {
+  if (!bb)
+    return;
+  mpi_box *b = bb->impl;
+  zpt_blackbox_free(b->inner);
+  zpt_buffer_release(&b->send);
+  zpt_buffer_release(&b->recv);
+  zpt_buffer_release(&b->base_local);
+  zpt_buffer_release(&b->base_root);
+  zpt_free(b->counts);
+  zpt_free(b->displs);
+  zpt_free(b);
+}
+
+static const zpt_blackbox_type box_type = {"mpi", box_query, box_free};
+
+int zpt_mpi_box_wrap(zpt_blackbox **bb, const zpt_mpi_box_options *opt) {
+  if (!bb || !*bb || !opt)
+    return zpt_fail(ZPT_EINVAL, "zpt_mpi_box_wrap: NULL argument");
+  if (!(opt->timeout_s > 0))
+    return zpt_fail(ZPT_EINVAL, "zpt_mpi_box_wrap: timeout %g s: expected > 0",
+                    opt->timeout_s);
+  mpi_box *b = zpt_new(mpi_box, "MPI decorator");
+  if (!b)
+    return ZPT_ENOMEM;
+  memset(b, 0, sizeof *b);
+  MPI_Comm_rank(opt->comm, &b->rank);
+  MPI_Comm_size(opt->comm, &b->size);
+  b->counts = zpt_new_array(int, (size_t)b->size, "MPI counts");
+  b->displs = zpt_new_array(int, (size_t)b->size, "MPI offsets");
+  if (!b->counts || !b->displs) {
+    zpt_free(b->counts);
+    zpt_free(b->displs);
+    zpt_free(b);
+    return ZPT_ENOMEM;
+  }
+  b->inner = *bb;
+  b->opt = *opt;
+  if (!b->opt.stats)
+    b->opt.stats = &b->own_stats;
+  /* the same shape and call limits as the local box: the trainer makes the
+   * same calls as in one process */
+  b->bb = *b->inner;
+  b->bb.type = &box_type;
+  b->bb.impl = b;
+  *bb = &b->bb;
+  return ZPT_OK;
+}
