@@ -112,6 +112,8 @@ if $PY -c 'import numpy, cffi' 2>/dev/null; then
   BUILD="$BUILD" $PY bench/python_bench.py --reps "$REPS" >>"$CSV" || echo "bench: python rows failed" >&2
 fi
 
+bash bench/mpi_scaling.sh | tail -n +2 >>"$CSV" || echo "bench: mpi_scaling.sh failed" >&2 # zoptic-mpi R = 1, 2 (also bench/out/mpi.csv)
+
 for sect in peak peak1 forward iter iterfull iterall iterblocks mesh torch threads python; do
   { echo "section,model,variant,metric,value"; grep "^$sect[,_]" "$CSV" || true; } >"$OUT/$sect.csv"
 done

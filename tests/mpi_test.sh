@@ -173,6 +173,17 @@ for r in 0 1; do cp demo.ini chip-$r.ini; done
 out=$(mrun 2 train demo.ini --out chips --set chip.driver="$CHIPD --config $T/chip-{rank}.ini --quiet" 2>&1) \
   || fail "one zoptic-chipd per rank failed: $out"
 same_run demo-ref chips "one zoptic-chipd per rank (one seed)"
+# --chip-per-rank: every rank evaluates its own base query; chips of one
+# seed reduce to the same run bit for bit, chips of distinct seeds train
+# (each finite difference on one chip) and give another theta
+out=$(mrun 2 --chip-per-rank train demo.ini --out chips1 --set chip.driver="$CHIPD --config $T/chip-{rank}.ini --quiet" 2>&1) \
+  || fail "--chip-per-rank, one seed: $out"
+same_run demo-ref chips1 "--chip-per-rank, chips of one seed"
+sed -i 's/^seed = 7$/seed = 8/' chip-1.ini
+out=$(mrun 2 --chip-per-rank train demo.ini --out chips2 --set chip.driver="$CHIPD --config $T/chip-{rank}.ini --quiet" 2>&1) \
+  || fail "--chip-per-rank, distinct seeds: $out"
+grep -q '^final: test_metric=[0-9.]* ' <<<"$out" || fail "--chip-per-rank, distinct seeds: no final line: $out"
+same_ckpt demo-ref/ckpt.h5 chips2/ckpt.h5 >/dev/null && fail "--chip-per-rank: chips of distinct seeds gave the one-chip theta"
 # each rank started its own driver with its own config file
 out=$(mrun 2 train demo.ini --out nochip --set chip.driver="$CHIPD --config $T/none-{rank}.ini --quiet" 2>&1) \
   && fail "a missing per-rank driver config did not fail"

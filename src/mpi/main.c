@@ -190,6 +190,10 @@ int main(int argc, char **argv) {
     zpt_cli_hook.rank = m.rank;
     if (m.rank != 0)
       quiet_rank(&m);
+    /* eval --outputs FILE: every rank queries, rank 0 alone writes */
+    for (int i = 2; m.rank != 0 && i + 1 < argc; i++)
+      if (!strcmp(argv[i], "--outputs"))
+        argv[i + 1] = "/dev/null";
     /* commands that only read or write files run on rank 0 alone */
     int shared = !strcmp(argv[1], "train") || !strcmp(argv[1], "eval");
     code = shared || m.rank == 0 ? zpt_cli_main(argc, argv) : ZPT_EXIT_OK;

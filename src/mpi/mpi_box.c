@@ -28,8 +28,30 @@ typedef struct {
   zpt_mpi_stats own_stats;
   zpt_buffer send, recv;  /* this rank's block; all blocks in rank order */
   int *counts, *displs;   /* bytes per rank, offsets */
-  zpt_buffer base_local, base_root; /* per_chip_base: y_0 of this rank, of rank 0 */
+  /* per_chip_base: every rank's base outputs of the last call that had a
+   * base query, and what they were computed on */
+  zpt_buffer bases;
+  int have_bases;
+  const float *bases_theta, *bases_inputs;
+  size_t bases_batch;
+  uint64_t bases_sum;
 } mpi_box;
+
+/* Bytes of a block before its outputs: the header, and with one chip per
+ * rank the rank's own base outputs. */
+static size_t lead_bytes(const mpi_box *b, size_t per) {
+  return HDR_BYTES + (b->opt.per_chip_base ? per : 0);
+}
+
+/* FNV-1a over theta: the base outputs of a chip are reused only for the
+ * theta they were computed on. */
+static uint64_t theta_sum(const float *theta, size_t n) {
+  const unsigned char *p = (const unsigned char *)theta;
+  uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; i < n * sizeof(float); i++)
+    h = (h ^ p[i]) * 1099511628211ull;
+  return h;
+}
 
 /* This rank's share of n variations: [lo, hi). */
 static void share(size_t n, int rank, int size, size_t *lo, size_t *hi) {
@@ -74,7 +96,7 @@ static int reserve(mpi_box *b, size_t n_vars, size_t per) {
   for (int r = 0; r < b->size; r++) {
     size_t lo, hi;
     share(n_vars, r, b->size, &lo, &hi);
-    size_t bytes = HDR_BYTES + (hi - lo) * per;
+    size_t bytes = lead_bytes(b, per) + (hi - lo) * per;
     if (bytes > INT_MAX || total > (size_t)INT_MAX - bytes)
       return zpt_fail(ZPT_ERANGE, "MPI exchange of %zu variations x %zu bytes exceeds "
                       "the int range of MPI_Allgatherv: lower the batch", n_vars, per);
@@ -86,22 +108,69 @@ static int reserve(mpi_box *b, size_t n_vars, size_t per) {
   return zpt_buffer_reserve(&b->send, (size_t)b->counts[b->rank], "MPI send buffer");
 }
 
-/* Evaluates this rank's share into its block (status + message on failure). */
+/* Evaluates this rank's share into its block (status + message on failure);
+ * with one chip per rank also this rank's own base query (variation 0, with
+ * rank 0's query index, so chips of one seed draw the same noise). */
 static void local_share(mpi_box *b, const float *theta, const zpt_variation *vars,
                         size_t lo, size_t hi, const float *inputs, size_t batch,
-                        uint64_t first) {
+                        uint64_t first, int own_base) {
   block_header *h = b->send.data;
   memset(h, 0, sizeof *h);
-  if (hi == lo)
-    return;
+  size_t per = batch * b->bb.output_size * sizeof(float);
+  float *base = (float *)((char *)b->send.data + HDR_BYTES);
+  float *out = (float *)((char *)b->send.data + lead_bytes(b, per));
   double t0 = MPI_Wtime();
-  int rc = zpt_blackbox_query(b->inner, theta, vars + lo, hi - lo, inputs, batch,
-                              (float *)((char *)b->send.data + HDR_BYTES), first + lo);
+  int rc = ZPT_OK;
+  int base_in_share = lo == 0 && hi > 0;
+  if (own_base && !base_in_share)
+    rc = zpt_blackbox_query(b->inner, theta, vars, 1, inputs, batch, base, first);
+  if (rc == ZPT_OK && hi > lo)
+    rc = zpt_blackbox_query(b->inner, theta, vars + lo, hi - lo, inputs, batch, out,
+                            first + lo);
+  if (rc == ZPT_OK && own_base && base_in_share)
+    memcpy(base, out, per);
   b->opt.stats->local_seconds += MPI_Wtime() - t0;
   if (rc != ZPT_OK) {
     h->status = rc;
     snprintf(h->message, sizeof h->message, "%s", zpt_error_message());
   }
+}
+
+/* One chip per rank: moves block r's outputs onto rank 0's base,
+ * y' = y - base_r + base_0, so that y' - base_0 is chip r's own difference.
+ * Bases equal bit for bit (chips of one seed): y unchanged. */
+static void rebase_block(const float *base_r, const float *base_0, float *y, size_t n_out,
+                         size_t count) {
+  if (!memcmp(base_r, base_0, n_out * sizeof *y))
+    return;
+  for (size_t v = 0; v < count; v++)
+    for (size_t i = 0; i < n_out; i++)
+      y[v * n_out + i] = (y[v * n_out + i] - base_r[i]) + base_0[i];
+}
+
+/* One chip per rank, after an exchange: keeps every rank's base (or checks
+ * that the cached ones belong to this theta, inputs and batch). */
+static int chip_bases(mpi_box *b, const float *theta, const float *inputs, size_t batch,
+                      size_t per, int with_base) {
+  uint64_t sum = theta_sum(theta, b->bb.n_params);
+  if (with_base) {
+    ZPT_TRY(zpt_buffer_reserve(&b->bases, (size_t)b->size * per, "per-chip bases"));
+    for (int r = 0; r < b->size; r++)
+      memcpy((char *)b->bases.data + (size_t)r * per,
+             (char *)b->recv.data + b->displs[r] + HDR_BYTES, per);
+    b->have_bases = 1;
+    b->bases_theta = theta;
+    b->bases_inputs = inputs;
+    b->bases_batch = batch;
+    b->bases_sum = sum;
+    return ZPT_OK;
+  }
+  if (!b->have_bases || b->bases_theta != theta || b->bases_inputs != inputs ||
+      b->bases_batch != batch || b->bases_sum != sum)
+    return zpt_fail(ZPT_EINVAL, "--chip-per-rank: a call without a base query on a theta "
+                    "whose base was not queried (one chip per rank needs forward "
+                    "differences: zo.diff = forward)");
+  return ZPT_OK;
 }
 
 static int box_query(zpt_blackbox *bb, const float *theta, const zpt_variation *vars,
@@ -112,7 +181,8 @@ static int box_query(zpt_blackbox *bb, const float *theta, const zpt_variation *
   ZPT_TRY(reserve(b, n_vars, per));
   size_t lo, hi;
   share(n_vars, b->rank, b->size, &lo, &hi);
-  local_share(b, theta, vars, lo, hi, inputs, batch, first);
+  int with_base = b->opt.per_chip_base && vars[0].len == 0;
+  local_share(b, theta, vars, lo, hi, inputs, batch, first, with_base);
   double t0 = MPI_Wtime();
   MPI_Request req;
   int mrc = MPI_Iallgatherv(b->send.data, b->counts[b->rank], MPI_BYTE, b->recv.data,
@@ -137,11 +207,16 @@ static int box_query(zpt_blackbox *bb, const float *theta, const zpt_variation *
       return zpt_fail(h->status, "rank %d of %d: %.*s", r, b->size,
                       (int)sizeof h->message, h->message);
   }
+  if (b->opt.per_chip_base)
+    ZPT_TRY(chip_bases(b, theta, inputs, batch, per, with_base));
   for (int r = 0; r < b->size; r++) {
     size_t rlo, rhi;
     share(n_vars, r, b->size, &rlo, &rhi);
-    memcpy((char *)outputs + rlo * per, (char *)b->recv.data + b->displs[r] + HDR_BYTES,
-           (rhi - rlo) * per);
+    float *y = (float *)((char *)outputs + rlo * per);
+    memcpy(y, (char *)b->recv.data + b->displs[r] + lead_bytes(b, per), (rhi - rlo) * per);
+    if (b->opt.per_chip_base && r > 0)
+      rebase_block((const float *)((char *)b->bases.data + (size_t)r * per),
+                   (const float *)b->bases.data, y, per / sizeof(float), rhi - rlo);
   }
   return ZPT_OK;
 }
@@ -153,8 +228,7 @@ static void box_free(zpt_blackbox *bb) {
   zpt_blackbox_free(b->inner);
   zpt_buffer_release(&b->send);
   zpt_buffer_release(&b->recv);
-  zpt_buffer_release(&b->base_local);
-  zpt_buffer_release(&b->base_root);
+  zpt_buffer_release(&b->bases);
   zpt_free(b->counts);
   zpt_free(b->displs);
   zpt_free(b);
