@@ -36,7 +36,10 @@ MPIRUN=(mpirun --oversubscribe)
 [ "$(id -u)" -eq 0 ] && MPIRUN+=(--allow-run-as-root)
 T="$(mktemp -d "${TMPDIR:-/tmp}/zoptic-mpi-XXXXXX")"
 cleanup() { # the drivers this test started (a stopped one outlives its client)
-  [ -e "$T/driver-pids" ] && while read -r p; do kill -CONT "$p" 2>/dev/null; kill -9 "$p" 2>/dev/null; done < "$T/driver-pids"
+  local p
+  if [ -e "$T/driver-pids" ]; then
+    while read -r p; do kill -CONT "$p" 2>/dev/null || true; kill -9 "$p" 2>/dev/null || true; done < "$T/driver-pids"
+  fi
   rm -rf "$T"
 }
 trap cleanup EXIT
