@@ -109,17 +109,18 @@ static void show_held(mpi_run *m) {
   fclose(out);
 }
 
-/* Every rank's exit code, within the timeout.  Returns 1 when all arrived. */
-static int gather_codes(mpi_run *m, int code, int *codes, MPI_Comm comm) {
+/* Every rank's exit code, within *limit seconds (set here).  Returns 1 when
+ * all arrived. */
+static int gather_codes(mpi_run *m, int code, int *codes, MPI_Comm comm, double *limit) {
   MPI_Request req;
   MPI_Iallgather(&code, 1, MPI_INT, codes, 1, MPI_INT, comm, &req);
   /* a failure waits briefly (the others meet the same error at the same
    * point, or are still computing and will not come); success waits for
    * the others to finish their last exchange */
-  double limit = code == 0 ? m->timeout_s : (m->timeout_s < 5 ? m->timeout_s : 5);
+  *limit = code == 0 ? m->timeout_s : (m->timeout_s < 5 ? m->timeout_s : 5);
   double t0 = MPI_Wtime();
   int done = 0;
-  while (!done && MPI_Wtime() - t0 < limit) {
+  while (!done && MPI_Wtime() - t0 < *limit) {
     MPI_Test(&req, &done, MPI_STATUS_IGNORE);
     if (!done)
       usleep(1000);
@@ -202,10 +203,11 @@ int main(int argc, char **argv) {
       print_stats(&m);
   }
   int *codes = calloc((size_t)m.size, sizeof *codes);
-  if (!codes || !gather_codes(&m, code, codes, exit_comm)) {
+  double limit = 0;
+  if (!codes || !gather_codes(&m, code, codes, exit_comm, &limit)) {
     show_held(&m);
     fprintf(stderr, "zoptic-mpi: rank %d: exit code %d; the other ranks did not finish "
-            "within %.3g s: aborting the job\n", m.rank, code, m.timeout_s);
+            "within %.3g s: aborting the job\n", m.rank, code, limit);
     fflush(stderr);
     MPI_Abort(MPI_COMM_WORLD, code ? code : ZPT_EXIT_FAILURE);
   }
