@@ -62,6 +62,10 @@
 #include "zo/blocks.h"
 #include "zo/packed.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Rows of Z buffered before one packed rank-k update. */
 #define ZPT_FISHER_ZBUF_ROWS 32
 
@@ -135,5 +139,9 @@ int zpt_fisher_save(const zpt_fisher *f, zpt_state_writer *w,
 int zpt_fisher_load(zpt_fisher *f, zpt_state_reader *r, const char *prefix);
 
 static inline size_t zpt_packed_size(size_t n) { return n * (n + 1) / 2; }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
