@@ -1,0 +1,146 @@
+/* The trainer's state in a checkpoint: save and load. */
+#include "zo/trainer_internal.h"
+
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/status.h"
+
+/* ---- checkpoints -------------------------------------------------------- */
+
+#define N_COUNTERS 12
+#define N_SHAPE 10
+
+static void shape_of(const zpt_trainer *t, uint64_t s[N_SHAPE]) {
+  s[0] = ZPT_TRAINER_FORMAT;
+  s[1] = t->N;
+  s[2] = t->M;
+  s[3] = t->blocks->n_blocks;
+  s[4] = (uint64_t)t->cfg.method;
+  s[5] = (uint64_t)t->cfg.mode;
+  s[6] = t->cfg.q;
+  s[7] = (uint64_t)t->cfg.diff;
+  s[8] = (uint64_t)t->cfg.optimizer;
+  s[9] = t->cfg.seed;
+}
+
+static const char *const shape_names[N_SHAPE] = {
+    "format version", "n_params", "output_size", "number of blocks", "method",
+    "perturbation mode", "q", "difference type", "optimizer", "seed"};
+
+static void counters_out(const zpt_zo_counters *c, uint64_t v[N_COUNTERS]) {
+  uint64_t a[N_COUNTERS] = {c->iterations,       c->queries,
+                            c->base_queries,     c->perturbed_queries,
+                            c->jacobian_queries, c->sample_forwards,
+                            c->eval_queries,     c->eval_sample_forwards,
+                            c->fisher_updates,   c->fisher_blocks,
+                            c->chol_jitters,     c->perturbations};
+  memcpy(v, a, sizeof a);
+}
+
+static void counters_in(zpt_zo_counters *c, const uint64_t v[N_COUNTERS]) {
+  c->iterations = v[0];
+  c->queries = v[1];
+  c->base_queries = v[2];
+  c->perturbed_queries = v[3];
+  c->jacobian_queries = v[4];
+  c->sample_forwards = v[5];
+  c->eval_queries = v[6];
+  c->eval_sample_forwards = v[7];
+  c->fisher_updates = v[8];
+  c->fisher_blocks = v[9];
+  c->chol_jitters = v[10];
+  c->perturbations = v[11];
+}
+
+static int put_perm(zpt_state_writer *w, const char *name, const size_t *p,
+                    size_t n) {
+  uint64_t *v = zpt_new_array(uint64_t, n, "permutation copy");
+  if (!v)
+    return ZPT_ENOMEM;
+  for (size_t k = 0; k < n; k++)
+    v[k] = p[k];
+  int rc = w->put(w, name, ZPT_T_U64, v, n);
+  zpt_free(v);
+  return rc;
+}
+
+static int get_perm(zpt_state_reader *r, const char *name, size_t *p,
+                    size_t n) {
+  uint64_t *v = zpt_new_array(uint64_t, n, "permutation copy");
+  unsigned char *seen = zpt_new_array(unsigned char, n, "permutation check");
+  int rc = (!v || !seen) ? ZPT_ENOMEM : r->get(r, name, ZPT_T_U64, v, n);
+  for (size_t k = 0; rc == ZPT_OK && k < n; k++) {
+    if (v[k] >= n || seen[v[k]])
+      rc = zpt_fail(ZPT_EFORMAT, "%s: entry %zu = %llu: not a permutation "
+                    "of 0..%zu", name, k, (unsigned long long)v[k], n - 1);
+    else
+      seen[v[k]] = 1;
+  }
+  for (size_t k = 0; rc == ZPT_OK && k < n; k++)
+    p[k] = (size_t)v[k];
+  zpt_free(v);
+  zpt_free(seen);
+  return rc;
+}
+
+int zpt_trainer_save(const zpt_trainer *t, zpt_state_writer *w) {
+  if (t->failed)
+    return zpt_fail(ZPT_EINVAL, "trainer save: the trainer is in a failed "
+                    "state (an iteration failed midway); refusing to write "
+                    "an inconsistent checkpoint");
+  uint64_t shape[N_SHAPE], cnt[N_COUNTERS];
+  shape_of(t, shape);
+  counters_out(&t->c, cnt);
+  double secs[2] = {t->c.iter_seconds, t->c.fisher_seconds};
+  ZPT_TRY(w->put(w, "zo/shape", ZPT_T_U64, shape, N_SHAPE));
+  ZPT_TRY(w->put(w, "zo/theta", ZPT_T_F32, t->theta, t->N));
+  ZPT_TRY(w->put(w, "zo/gradient", ZPT_T_F32, t->grad, t->N));
+  ZPT_TRY(w->put(w, "zo/counters", ZPT_T_U64, cnt, N_COUNTERS));
+  ZPT_TRY(w->put(w, "zo/seconds", ZPT_T_F64, secs, 2));
+  ZPT_TRY(put_perm(w, "zo/perm_perturb", t->perm_perturb, t->blocks->n_blocks));
+  ZPT_TRY(put_perm(w, "zo/perm_fisher", t->perm_fisher, t->blocks->n_blocks));
+  ZPT_TRY(t->opt->save(t->opt_state, w, "zo/"));
+  if (t->fisher)
+    ZPT_TRY(zpt_fisher_save(t->fisher, w, "zo/"));
+  return ZPT_OK;
+}
+
+int zpt_trainer_load(zpt_trainer *t, zpt_state_reader *r) {
+  uint64_t shape[N_SHAPE], want[N_SHAPE], cnt[N_COUNTERS];
+  double secs[2];
+  int rc = r->get(r, "zo/shape", ZPT_T_U64, shape, N_SHAPE);
+  if (rc)
+    return zpt_fail_context(rc, "trainer load: ");
+  shape_of(t, want);
+  for (int k = 0; k < N_SHAPE; k++)
+    if (shape[k] != want[k])
+      return zpt_fail(ZPT_EFORMAT, "trainer load: checkpoint %s is %llu, "
+                      "this trainer has %llu", shape_names[k],
+                      (unsigned long long)shape[k],
+                      (unsigned long long)want[k]);
+  /* from here a failure leaves a partly loaded trainer: mark it failed */
+  t->failed = 1;
+  if ((rc = r->get(r, "zo/theta", ZPT_T_F32, t->theta, t->N)) ||
+      (rc = r->get(r, "zo/gradient", ZPT_T_F32, t->grad, t->N)) ||
+      (rc = r->get(r, "zo/counters", ZPT_T_U64, cnt, N_COUNTERS)) ||
+      (rc = r->get(r, "zo/seconds", ZPT_T_F64, secs, 2)) ||
+      (rc = get_perm(r, "zo/perm_perturb", t->perm_perturb,
+                     t->blocks->n_blocks)) ||
+      (rc = get_perm(r, "zo/perm_fisher", t->perm_fisher,
+                     t->blocks->n_blocks)) ||
+      (rc = t->opt->load(t->opt_state, r, "zo/")) ||
+      (t->fisher && (rc = zpt_fisher_load(t->fisher, r, "zo/"))))
+    return zpt_fail_context(rc, "trainer load: ");
+  counters_in(&t->c, cnt);
+  t->c.iter_seconds = secs[0];
+  t->c.fisher_seconds = secs[1];
+  if (t->fisher && t->fisher->n_present != t->c.fisher_blocks)
+    return zpt_fail(ZPT_EFORMAT, "trainer load: counters say %llu blocks "
+                    "have a Fisher estimate, the checkpoint holds %zu",
+                    (unsigned long long)t->c.fisher_blocks,
+                    t->fisher->n_present);
+  zpt_tr_refresh_fisher_schedule(t, 0);
+  t->failed = 0;
+  return ZPT_OK;
+}

@@ -1,0 +1,289 @@
+/* One iteration of the zeroth-order trainer (perturbations, the gradient
+ * estimate, the update) and evaluation. */
+#include "zo/trainer_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/rng.h"
+#include "core/status.h"
+#include "core/timer.h"
+
+/* ---- perturbations ------------------------------------------------------ */
+
+/* Draws perturbation q of iteration iter on block b (block mode) or on all
+ * blocks into u; support in *off, *len.  Not normalised, and for ZO-NP
+ * complete only after flush_draws(). */
+static void draw_raw(zpt_trainer *t, uint64_t iter, size_t q, size_t b,
+                     float *u, size_t *off, size_t *len) {
+  zpt_rng_derive(t->rng, t->cfg.seed, ZPT_STREAM_PERTURB, iter, q);
+  size_t b0 = t->cfg.mode == ZPT_PERTURB_BLOCK ? b : 0;
+  size_t nbl = t->cfg.mode == ZPT_PERTURB_BLOCK ? 1 : t->blocks->n_blocks;
+  t->sampler->sample(t->sampler_state, t->blocks, t->rng, b0, nbl, u, off,
+                     len);
+}
+
+static void flush_draws(zpt_trainer *t) {
+  if (t->sampler->flush)
+    t->sampler->flush(t->sampler_state);
+}
+
+/* ||u|| = sqrt(N) (method.md §2). */
+static void normalise(const zpt_trainer *t, float *u, size_t len) {
+  if (!t->cfg.normalize)
+    return;
+  double ss = 0;
+  for (size_t k = 0; k < len; k++)
+    ss += (double)u[k] * u[k];
+  if (ss > 0) {
+    float s = (float)sqrt((double)t->N / ss);
+    for (size_t k = 0; k < len; k++)
+      u[k] *= s;
+  }
+}
+
+static int cmp_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* The Q perturbations of iteration iter (blocks already in u_block).  Each
+ * comes from its own stream, so the order of the draws does not matter:
+ * a sampler that defers its work (ZO-NP) gets those of the same block one
+ * after the other, which it solves together. */
+static void draw_all(zpt_trainer *t, uint64_t iter) {
+  const size_t Q = t->cfg.q;
+  for (size_t q = 0; q < Q; q++)
+    t->u_order[q] = (uint64_t)t->u_block[q] * Q + q;
+  if (t->sampler->flush && Q > 1)
+    qsort(t->u_order, Q, sizeof *t->u_order, cmp_u64);
+  for (size_t k = 0; k < Q; k++) {
+    size_t q = (size_t)(t->u_order[k] % Q);
+    draw_raw(t, iter, q, t->u_block[q], t->u + q * t->u_stride, &t->u_off[q],
+             &t->u_len[q]);
+  }
+  flush_draws(t);
+  for (size_t q = 0; q < Q; q++)
+    normalise(t, t->u + q * t->u_stride, t->u_len[q]);
+}
+
+int zpt_trainer_draw(zpt_trainer *t, uint64_t iter, size_t q, size_t block,
+                     float *u, size_t *off, size_t *len) {
+  if (block >= t->blocks->n_blocks)
+    return zpt_fail(ZPT_EINVAL, "draw: block %zu of %zu", block,
+                    t->blocks->n_blocks);
+  draw_raw(t, iter, q, block, u, off, len);
+  flush_draws(t);
+  normalise(t, u, *len);
+  return ZPT_OK;
+}
+
+/* ---- one iteration ------------------------------------------------------ */
+
+static int iterate(zpt_trainer *t, const float *inputs, const float *targets,
+                   size_t batch, zpt_iter_info *info, double t_start) {
+  const size_t Q = t->cfg.q;
+  const int central = t->cfg.diff == ZPT_DIFF_CENTRAL;
+  const double h = t->cfg.mu / sqrt((double)t->N);
+  const uint64_t iter = t->c.iterations;
+  uint64_t q_base = 0, q_jac = 0, q_pert = 0;
+  double base_loss = NAN;
+  int fisher_now = zpt_tr_fisher_due(t);
+  size_t fb = t->next_fblock;
+  if (fisher_now) {
+    double tf = zpt_now();
+    ZPT_TRY(zpt_tr_fisher_update(t, fb, inputs, targets, batch, &base_loss));
+    t->failed = 1; /* the Fisher store changed: no rollback possible */
+    q_base = 1;
+    q_jac = zpt_block_len(t->blocks, fb);
+    t->c.fisher_updates++;
+    zpt_tr_refresh_fisher_schedule(t, 1);
+    t->c.fisher_seconds += zpt_now() - tf;
+  }
+  /* perturbations (after the Fisher update: they use the new Sigma_b) */
+  for (size_t q = 0; q < Q; q++)
+    t->u_block[q] =
+        t->cfg.mode == ZPT_PERTURB_BLOCK ? zpt_tr_next_perturb_block(t) : 0;
+  draw_all(t, iter);
+  /* the variations of this call */
+  size_t nv = 0;
+  int with_base = !central && !fisher_now;
+  if (with_base)
+    t->vars[nv++] = (zpt_variation){0, 0, 0.0f, NULL};
+  for (size_t q = 0; q < Q; q++) {
+    const float *uq = t->u + q * t->u_stride;
+    t->vars[nv++] = (zpt_variation){t->u_off[q], t->u_len[q], (float)h, uq};
+    if (central)
+      t->vars[nv++] = (zpt_variation){t->u_off[q], t->u_len[q], (float)-h, uq};
+  }
+  ZPT_TRY(zpt_tr_reserve_out(t, nv, batch));
+  uint64_t first = t->c.queries + q_base + q_jac;
+  ZPT_TRY(zpt_tr_run_queries(t, t->vars, nv, inputs, batch, t->out.data,
+                             first, "perturbed"));
+  ZPT_TRY(zpt_tr_losses_of(t, t->out.data, nv, targets, batch,
+                           t->var_loss));
+  q_base += (uint64_t)with_base;
+  q_pert = 2 * Q * (uint64_t)central + Q * (uint64_t)!central;
+  const double *lp = t->var_loss + with_base;
+  if (with_base)
+    base_loss = t->var_loss[0];
+  /* g = (lambda / Q) sum_q dl_q u_q */
+  memset(t->grad, 0, t->N * sizeof(float));
+  double reported = 0;
+  for (size_t q = 0; q < Q; q++) {
+    double dl;
+    if (central) {
+      dl = (lp[2 * q] - lp[2 * q + 1]) / (2 * h);
+      reported += lp[2 * q] + lp[2 * q + 1];
+    } else {
+      dl = (lp[q] - base_loss) / h;
+    }
+    const float coef = (float)(t->cfg.lambda / (double)Q * dl);
+    const float *uq = t->u + q * t->u_stride;
+    float *g = t->grad + t->u_off[q];
+    for (size_t k = 0; k < t->u_len[q]; k++)
+      g[k] += coef * uq[k];
+  }
+  for (size_t k = 0; k < t->N; k++)
+    if (!isfinite(t->grad[k]))
+      return zpt_fail(ZPT_ENUMERIC, "iteration %llu: non-finite gradient "
+                      "estimate at theta[%zu]", (unsigned long long)iter, k);
+  t->opt->set_lr(t->opt_state, zpt_trainer_lr(t));
+  t->opt->step(t->opt_state, t->theta, t->grad);
+  /* accounting */
+  uint64_t nq = q_base + q_jac + q_pert;
+  t->c.base_queries += q_base;
+  t->c.jacobian_queries += q_jac;
+  t->c.perturbed_queries += q_pert;
+  t->c.queries += nq;
+  t->c.sample_forwards += nq * batch;
+  t->c.iterations++;
+  if (t->fisher) {
+    t->c.fisher_blocks = t->fisher->n_present;
+    t->c.chol_jitters = t->fisher->n_jitter;
+  }
+  double dt = zpt_now() - t_start;
+  t->c.iter_seconds += dt;
+  t->failed = 0;
+  if (info) {
+    info->loss = central ? reported / (2.0 * Q) : base_loss;
+    if (central && fisher_now)
+      info->loss = base_loss;
+    info->queries = nq;
+    info->fisher_updated = fisher_now;
+    info->fisher_block = fisher_now ? fb : 0;
+    info->seconds = dt;
+  }
+  return ZPT_OK;
+}
+
+int zpt_trainer_iterate(zpt_trainer *t, const float *inputs,
+                        const float *targets, size_t batch,
+                        zpt_iter_info *info) {
+  double t0 = zpt_now();
+  if (t->failed)
+    return zpt_fail(ZPT_EINVAL, "trainer: an earlier iteration failed after "
+                    "changing the trainer's state (iteration %llu); load a "
+                    "checkpoint to continue",
+                    (unsigned long long)t->c.iterations);
+  if (!inputs || !targets || batch == 0)
+    return zpt_fail(ZPT_EINVAL, "iteration %llu: empty mini-batch (inputs "
+                    "%p, targets %p, batch %zu)",
+                    (unsigned long long)t->c.iterations, (const void *)inputs,
+                    (const void *)targets, batch);
+  if (t->bb->max_batch && batch > t->bb->max_batch)
+    return zpt_fail(ZPT_EINVAL, "iteration %llu: mini-batch of %zu samples, "
+                    "black box '%s' takes at most %zu per query",
+                    (unsigned long long)t->c.iterations, batch,
+                    t->bb->type->name, t->bb->max_batch);
+  uint64_t cost = zpt_trainer_next_cost(t);
+  if (t->cfg.budget && t->c.queries + cost > t->cfg.budget)
+    return zpt_fail(ZPT_EBUDGET, "query budget %llu: %llu spent, iteration "
+                    "%llu needs %llu more%s",
+                    (unsigned long long)t->cfg.budget,
+                    (unsigned long long)t->c.queries,
+                    (unsigned long long)t->c.iterations,
+                    (unsigned long long)cost,
+                    zpt_tr_fisher_due(t) ? " (including a Fisher block's Jacobian)"
+                                  : "");
+  const uint64_t p0 = t->c.perturbations;
+  int rc = iterate(t, inputs, targets, batch, info, t0);
+  if (rc && !t->failed && t->cfg.mode == ZPT_PERTURB_BLOCK &&
+      t->c.perturbations != p0) {
+    /* nothing but the block cycle moved: roll it back (it is a function of
+     * the perturbation count), so the failed iteration leaves no trace */
+    const size_t nb = t->blocks->n_blocks;
+    t->c.perturbations = p0;
+    zpt_tr_make_perm(t, t->perm_perturb, p0 / nb, BLOCK_PERTURB_PERM);
+  }
+  return rc;
+}
+
+/* ---- evaluation --------------------------------------------------------- */
+
+int zpt_zo_evaluate(zpt_blackbox *bb, const float *theta,
+                    const zpt_loss *loss, const float *inputs,
+                    const float *targets, size_t n, size_t batch,
+                    uint64_t first_query, zpt_eval_result *res) {
+  memset(res, 0, sizeof *res);
+  res->accuracy = NAN;
+  if (n == 0 || !inputs || !targets)
+    return zpt_fail(ZPT_EINVAL, "evaluate: empty data set");
+  ZPT_TRY(zpt_loss_check(loss, bb->output_size));
+  if (batch == 0)
+    batch = bb->max_batch ? bb->max_batch : 256;
+  if (bb->max_batch && batch > bb->max_batch)
+    batch = bb->max_batch;
+  if (batch > n)
+    batch = n;
+  const size_t M = bb->output_size, ts = zpt_loss_target_size(loss, M);
+  float *out = zpt_floats(batch * M, "evaluation outputs");
+  if (!out)
+    return ZPT_ENOMEM;
+  zpt_variation base = {0, 0, 0.0f, NULL};
+  double total = 0;
+  int rc = ZPT_OK;
+  for (size_t s = 0; s < n && rc == ZPT_OK; s += batch) {
+    size_t k = n - s < batch ? n - s : batch;
+    rc = zpt_blackbox_query(bb, theta, &base, 1, inputs + s * bb->input_size,
+                            k, out, first_query + res->queries);
+    if (rc) {
+      zpt_fail_context(rc, "evaluate: black box '%s' failed on samples "
+                       "%zu..%zu: ", bb->type->name, s, s + k - 1);
+      break;
+    }
+    res->queries++;
+    double mean;
+    rc = zpt_loss_eval(loss, out, targets + s * ts, k, M, NULL, &mean);
+    if (rc) {
+      zpt_fail_context(rc, "evaluate: samples %zu..%zu: ", s, s + k - 1);
+      break;
+    }
+    total += mean * (double)k;
+    if (loss->kind == ZPT_LOSS_XENT)
+      rc = zpt_metric_accuracy(loss, out, targets + s * ts, k, M,
+                               &res->correct, &res->total);
+  }
+  zpt_free(out);
+  if (rc)
+    return rc;
+  res->n = n;
+  res->loss = total / (double)n;
+  if (res->total)
+    res->accuracy = (double)res->correct / (double)res->total;
+  return ZPT_OK;
+}
+
+int zpt_trainer_evaluate(zpt_trainer *t, const float *inputs,
+                         const float *targets, size_t n, size_t batch,
+                         zpt_eval_result *res) {
+  int rc = zpt_zo_evaluate(t->bb, t->theta, &t->cfg.loss, inputs, targets, n,
+                           batch, ZPT_EVAL_QUERY_BASE + t->c.eval_queries,
+                           res);
+  /* every sample of every successful chunk went through one forward */
+  t->c.eval_queries += res->queries;
+  t->c.eval_sample_forwards += rc == ZPT_OK ? n : 0;
+  return rc;
+}
