@@ -1,13 +1,12 @@
 #define _POSIX_C_SOURCE 200809L
 #include "io/config.h"
+#include "io/config_internal.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <ini.h>
 
 #include "core/alloc.h"
 #include "core/status.h"
@@ -139,7 +138,11 @@ static const zpt_cfg_key schema[] = {
 static const char *const sections[] = {"data", "model", "chip", "zo", "train", "output"};
 #define N_KEYS (sizeof schema / sizeof schema[0])
 #define N_SECTIONS (sizeof sections / sizeof sections[0])
-#define ORIGIN_LEN 256
+
+const char *const *zpt_cfg_sections(size_t *n) {
+  *n = N_SECTIONS;
+  return sections;
+}
 
 typedef struct {
   int set;        /* 0: required and never given */
@@ -148,7 +151,7 @@ typedef struct {
   uint64_t u;
   double d;
   int b;
-  char origin[ORIGIN_LEN];
+  char origin[ZPT_CFG_ORIGIN_LEN];
 } cfg_value;
 
 struct zpt_config {
@@ -160,7 +163,7 @@ const zpt_cfg_key *zpt_config_schema(size_t *n) {
   return schema;
 }
 
-static long key_index(const char *section, const char *key) {
+long zpt_cfg_key_index(const char *section, const char *key) {
   for (size_t k = 0; k < N_KEYS; k++)
     if (!strcmp(schema[k].section, section) && !strcmp(schema[k].key, key))
       return (long)k;
@@ -168,18 +171,18 @@ static long key_index(const char *section, const char *key) {
 }
 
 const zpt_cfg_key *zpt_config_key(const char *section, const char *key) {
-  long k = key_index(section, key);
+  long k = zpt_cfg_key_index(section, key);
   return k < 0 ? NULL : &schema[k];
 }
 
-static int known_section(const char *s) {
+int zpt_cfg_known_section(const char *s) {
   for (size_t i = 0; i < N_SECTIONS; i++)
     if (!strcmp(sections[i], s))
       return 1;
   return 0;
 }
 
-static char *dup_text(const char *s) {
+char *zpt_cfg_dup_text(const char *s) {
   size_t n = strlen(s);
   char *p = zpt_alloc(n + 1, "configuration value");
   if (p)
@@ -189,7 +192,7 @@ static char *dup_text(const char *s) {
 
 /* ---- values ---- */
 
-static void describe_expected(const zpt_cfg_key *k, char *buf, size_t len) {
+void zpt_cfg_describe_expected(const zpt_cfg_key *k, char *buf, size_t len) {
   const char *what = "";
   switch (k->type) {
   case ZPT_CFG_INT: what = "an integer"; break;
@@ -311,19 +314,19 @@ static int parse_value(const zpt_cfg_key *k, const char *text,
     break;
   }
   if (!ok) {
-    describe_expected(k, expected, sizeof expected);
+    zpt_cfg_describe_expected(k, expected, sizeof expected);
     return zpt_fail(ZPT_EINVAL, "%s: [%s] %s = '%s': expected %s", where,
                     k->section, k->key, text, expected);
   }
-  out->text = dup_text(canonical);
+  out->text = zpt_cfg_dup_text(canonical);
   if (!out->text)
     return ZPT_ENOMEM;
   out->set = 1;
   return ZPT_OK;
 }
 
-static int assign(zpt_config *c, size_t k, const char *text, const char *where,
-                  const char *origin) {
+int zpt_cfg_assign(zpt_config *c, size_t k, const char *text, const char *where,
+                   const char *origin) {
   cfg_value nv;
   memset(&nv, 0, sizeof nv);
   ZPT_TRY(parse_value(&schema[k], text, where, &nv));
@@ -340,7 +343,8 @@ zpt_config *zpt_config_alloc(void) {
   for (size_t k = 0; k < N_KEYS; k++) {
     if (!schema[k].def)
       continue;
-    if (assign(c, k, schema[k].def, "schema default", "default") != ZPT_OK) {
+    if (zpt_cfg_assign(c, k, schema[k].def, "schema default", "default") !=
+        ZPT_OK) {
       zpt_config_free(c);
       return NULL;
     }
@@ -363,7 +367,7 @@ zpt_config *zpt_config_clone(const zpt_config *c) {
   *d = *c;
   for (size_t k = 0; k < N_KEYS; k++) {
     d->v[k].text = NULL;
-    if (c->v[k].text && !(d->v[k].text = dup_text(c->v[k].text))) {
+    if (c->v[k].text && !(d->v[k].text = zpt_cfg_dup_text(c->v[k].text))) {
       zpt_config_free(d);
       return NULL;
     }
@@ -371,193 +375,11 @@ zpt_config *zpt_config_clone(const zpt_config *c) {
   return d;
 }
 
-/* ---- INI parsing ---- */
-
-typedef struct {
-  zpt_config *c;
-  const char *origin;
-  const char *text; /* remaining input */
-  int line;         /* line of the chunk inih is handling */
-  int lines_done;   /* complete lines read so far */
-  int status;       /* first error, or ZPT_OK */
-  int seen_line[N_KEYS];
-} parse_ctx;
-
-/* fgets over a string, counting lines (inih's handler gets no line number
- * in Debian's build). */
-static char *read_line(char *str, int num, void *stream) {
-  parse_ctx *p = stream;
-  if (!*p->text || num < 2)
-    return NULL;
-  const char *nl = strchr(p->text, '\n');
-  size_t avail = nl ? (size_t)(nl - p->text) + 1 : strlen(p->text);
-  size_t take = avail < (size_t)num - 1 ? avail : (size_t)num - 1;
-  memcpy(str, p->text, take);
-  str[take] = '\0';
-  p->line = p->lines_done + 1;
-  if (take < avail && p->status == ZPT_OK)
-    p->status = zpt_fail(ZPT_EINVAL, "%s:%d: line longer than %d characters",
-                         p->origin, p->line, num - 3);
-  if (take == avail && (nl || !p->text[take]))
-    p->lines_done++;
-  p->text += take;
-  return str;
-}
-
-static int handle_pair(void *user, const char *section, const char *name,
-                       const char *value) {
-  parse_ctx *p = user;
-  if (p->status != ZPT_OK)
-    return 0;
-  char where[ORIGIN_LEN];
-  snprintf(where, sizeof where, "%s:%d", p->origin, p->line);
-  if (!*section) {
-    p->status = zpt_fail(ZPT_EINVAL,
-                         "%s: key '%s' outside any section (expected a "
-                         "[section] line first)", where, name);
-    return 0;
-  }
-  if (!known_section(section)) {
-    p->status = zpt_fail(ZPT_EINVAL,
-                         "%s: unknown section [%s] (expected one of data, "
-                         "model, chip, zo, train, output)", where, section);
-    return 0;
-  }
-  long k = key_index(section, name);
-  if (k < 0) {
-    char known[1024] = "";
-    size_t used = 0;
-    for (size_t j = 0; j < N_KEYS && used < sizeof known; j++)
-      if (!strcmp(schema[j].section, section))
-        used += (size_t)snprintf(known + used, sizeof known - used, "%s%s",
-                                 used ? ", " : "", schema[j].key);
-    p->status = zpt_fail(ZPT_EINVAL,
-                         "%s: unknown key '%s' in section [%s] (known keys: %s)",
-                         where, name, section, known);
-    return 0;
-  }
-  if (p->seen_line[k]) {
-    p->status = zpt_fail(ZPT_EINVAL,
-                         "%s: [%s] %s given twice (first at line %d)", where,
-                         section, name, p->seen_line[k]);
-    return 0;
-  }
-  p->seen_line[k] = p->line;
-  p->status = assign(p->c, (size_t)k, value, where, where);
-  return p->status == ZPT_OK;
-}
-
-int zpt_config_parse_string(zpt_config *c, const char *text,
-                            const char *origin) {
-  parse_ctx p;
-  memset(&p, 0, sizeof p);
-  p.c = c;
-  p.origin = origin;
-  p.text = text;
-  p.status = ZPT_OK;
-  int rc = ini_parse_stream(read_line, &p, handle_pair, &p);
-  if (p.status != ZPT_OK)
-    return p.status;
-  if (rc == -2)
-    return zpt_fail(ZPT_ENOMEM, "%s: out of memory while parsing", origin);
-  if (rc != 0)
-    return zpt_fail(ZPT_EINVAL,
-                    "%s:%d: syntax error (expected '[section]', 'key = value' "
-                    "or a comment starting with ';' or '#')", origin, rc);
-  return ZPT_OK;
-}
-
-int zpt_config_parse_file(zpt_config *c, const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return zpt_fail(ZPT_EIO, "%s: cannot open configuration: %s", path,
-                    strerror(errno));
-  size_t cap = 4096, len = 0;
-  char *buf = malloc(cap);
-  int status = buf ? ZPT_OK : zpt_fail(ZPT_ENOMEM, "%s: out of memory", path);
-  while (status == ZPT_OK) {
-    if (len + 1 >= cap) {
-      char *nb = realloc(buf, cap * 2);
-      if (!nb) {
-        status = zpt_fail(ZPT_ENOMEM, "%s: out of memory", path);
-        break;
-      }
-      buf = nb;
-      cap *= 2;
-    }
-    size_t got = fread(buf + len, 1, cap - 1 - len, f);
-    len += got;
-    if (got == 0) {
-      if (ferror(f))
-        status = zpt_fail(ZPT_EIO, "%s: read error", path);
-      break;
-    }
-  }
-  fclose(f);
-  if (status == ZPT_OK) {
-    buf[len] = '\0';
-    if (strlen(buf) != len)
-      status = zpt_fail(ZPT_EINVAL, "%s: contains a NUL byte (not a text file)",
-                        path);
-    else
-      status = zpt_config_parse_string(c, buf, path);
-  }
-  free(buf);
-  return status;
-}
-
-int zpt_config_set_value(zpt_config *c, const char *name, const char *value,
-                         const char *origin) {
-  char section[64];
-  const char *dot = strchr(name, '.');
-  if (!dot || (size_t)(dot - name) >= sizeof section)
-    return zpt_fail(ZPT_EINVAL, "%s: '%s' is not of the form section.key",
-                    origin, name);
-  memcpy(section, name, (size_t)(dot - name));
-  section[dot - name] = '\0';
-  if (!known_section(section))
-    return zpt_fail(ZPT_EINVAL,
-                    "%s: unknown section [%s] (expected one of data, model, "
-                    "chip, zo, train, output)", origin, section);
-  long k = key_index(section, dot + 1);
-  if (k < 0)
-    return zpt_fail(ZPT_EINVAL, "%s: unknown key '%s' in section [%s]", origin,
-                    dot + 1, section);
-  return assign(c, (size_t)k, value, origin, origin);
-}
-
-int zpt_config_set(zpt_config *c, const char *assignment) {
-  char where[ORIGIN_LEN];
-  snprintf(where, sizeof where, "--set %s", assignment);
-  const char *eq = strchr(assignment, '=');
-  if (!eq)
-    return zpt_fail(ZPT_EINVAL, "%s: expected section.key=value", where);
-  char name[160];
-  const char *a = assignment, *b = eq;
-  while (a < b && isspace((unsigned char)*a)) a++;
-  while (b > a && isspace((unsigned char)b[-1])) b--;
-  if ((size_t)(b - a) >= sizeof name)
-    return zpt_fail(ZPT_EINVAL, "%s: key name too long", where);
-  memcpy(name, a, (size_t)(b - a));
-  name[b - a] = '\0';
-  const char *v = eq + 1;
-  while (isspace((unsigned char)*v)) v++;
-  size_t vl = strlen(v);
-  while (vl && isspace((unsigned char)v[vl - 1])) vl--;
-  char *value = dup_text(v);
-  if (!value)
-    return ZPT_ENOMEM;
-  value[vl] = '\0';
-  int rc = zpt_config_set_value(c, name, value, where);
-  zpt_free(value);
-  return rc;
-}
-
 int zpt_config_check_required(const zpt_config *c, const char *origin) {
   for (size_t k = 0; k < N_KEYS; k++)
     if (!c->v[k].set) {
       char expected[160];
-      describe_expected(&schema[k], expected, sizeof expected);
+      zpt_cfg_describe_expected(&schema[k], expected, sizeof expected);
       return zpt_fail(ZPT_EINVAL,
                       "%s: missing required key [%s] %s (%s; expected %s)",
                       origin, schema[k].section, schema[k].key, schema[k].doc,
@@ -576,7 +398,7 @@ static int lookup(const zpt_config *c, const char *name, zpt_cfg_type want,
     char section[64];
     memcpy(section, name, (size_t)(dot - name));
     section[dot - name] = '\0';
-    k = key_index(section, dot + 1);
+    k = zpt_cfg_key_index(section, dot + 1);
   }
   if (k < 0)
     return zpt_fail(ZPT_ENOTFOUND, "configuration has no key '%s'", name);
@@ -631,136 +453,10 @@ const char *zpt_config_origin(const zpt_config *c, const char *name) {
   char section[64];
   memcpy(section, name, (size_t)(dot - name));
   section[dot - name] = '\0';
-  long k = key_index(section, dot + 1);
+  long k = zpt_cfg_key_index(section, dot + 1);
   return k < 0 ? NULL : c->v[k].origin;
 }
 
-/* ---- writing ---- */
-
-static const char *type_name(const zpt_cfg_key *k) {
-  switch (k->type) {
-  case ZPT_CFG_INT: return "int";
-  case ZPT_CFG_U64: return "uint64";
-  case ZPT_CFG_DOUBLE: return "double";
-  case ZPT_CFG_BOOL: return "bool";
-  case ZPT_CFG_STRING: return "string";
-  case ZPT_CFG_ENUM: return "enum";
-  }
-  return "?";
-}
-
-/* "# " lines of at most ~78 characters (inih reads at most 197). */
-static void write_wrapped_comment(FILE *out, const char *text) {
-  const size_t width = 76;
-  while (*text) {
-    size_t len = strlen(text);
-    size_t cut = len;
-    if (len > width) {
-      cut = width;
-      while (cut > 0 && text[cut] != ' ' && text[cut] != '|')
-        cut--;
-      if (cut == 0)
-        cut = width;
-      else if (text[cut] == '|')
-        cut++;
-    }
-    fprintf(out, "# %.*s\n", (int)cut, text);
-    text += cut;
-    while (*text == ' ')
-      text++;
-  }
-}
-
-int zpt_config_write(const zpt_config *c, FILE *out) {
-  fprintf(out, "# zoptic %s configuration: every key, defaults filled in.\n"
-               "# Keys and meanings: docs/config.md (zoptic config-doc).\n",
-          "resolved");
-  for (size_t s = 0; s < N_SECTIONS; s++) {
-    fprintf(out, "\n[%s]\n", sections[s]);
-    for (size_t k = 0; k < N_KEYS; k++) {
-      if (strcmp(schema[k].section, sections[s]))
-        continue;
-      char expected[160];
-      describe_expected(&schema[k], expected, sizeof expected);
-      char comment[512];
-      snprintf(comment, sizeof comment, "%s (%s: %s)", schema[k].doc,
-               type_name(&schema[k]), expected);
-      write_wrapped_comment(out, comment);
-      if (c->v[k].set)
-        fprintf(out, "%s = %s\n", schema[k].key, c->v[k].text);
-      else
-        fprintf(out, "# %s = (required, not set)\n", schema[k].key);
-    }
-  }
-  if (ferror(out))
-    return zpt_fail(ZPT_EIO, "writing the configuration failed");
-  return ZPT_OK;
-}
-
-char *zpt_config_to_string(const zpt_config *c) {
-  char *buf = NULL;
-  size_t len = 0;
-  FILE *f = open_memstream(&buf, &len);
-  if (!f) {
-    zpt_fail(ZPT_ENOMEM, "out of memory writing the configuration");
-    return NULL;
-  }
-  int rc = zpt_config_write(c, f);
-  if (fclose(f) != 0 && rc == ZPT_OK)
-    rc = zpt_fail(ZPT_ENOMEM, "out of memory writing the configuration");
-  char *out = NULL;
-  if (rc == ZPT_OK && buf)
-    out = dup_text(buf);
-  free(buf);
-  return out;
-}
-
-int zpt_config_write_doc(FILE *out) {
-  fprintf(out,
-          "# Configuration reference\n\n"
-          "<!-- Generated by `zoptic config-doc` from the schema in src/io/config.c;\n"
-          "     tests/cli_test.sh checks that this file is up to date. -->\n\n"
-          "A run is configured by an INI file with the sections `[data]`, `[model]`,\n"
-          "`[chip]`, `[zo]`, `[train]` and `[output]`. Comments start with `#` or `;` at\n"
-          "the start of a line (`;` also after a blank inside a line). Every key below has\n"
-          "a default except the required ones; unknown sections or keys, a key given twice,\n"
-          "and values of the wrong type or out of range are errors that name\n"
-          "`FILE:LINE`, the key and what was expected. `--set section.key=value` on the\n"
-          "command line overrides a key with the same checks (errors name `--set`).\n"
-          "Lines may hold at most 197 characters.\n\n"
-          "Types: `int` (decimal integer), `uint64` (non-negative integer), `double`\n"
-          "(finite number, `1e-3` allowed), `bool` (`true`/`false`; `yes`/`no`, `on`/`off`,\n"
-          "`1`/`0` accepted), `string` (one line, no ` ;`), `enum` (one of the listed values).\n\n"
-          "The run directory holds `config.ini`, the *resolved* configuration: every key\n"
-          "with its value (defaults filled in, `train.metric` resolved), which re-parses\n"
-          "to the same values.\n");
-  for (size_t s = 0; s < N_SECTIONS; s++) {
-    fprintf(out, "\n## [%s]\n\n| key | type | default | allowed | meaning |\n"
-                 "| --- | --- | --- | --- | --- |\n", sections[s]);
-    for (size_t k = 0; k < N_KEYS; k++) {
-      const zpt_cfg_key *key = &schema[k];
-      if (strcmp(key->section, sections[s]))
-        continue;
-      char expected[160];
-      describe_expected(key, expected, sizeof expected);
-      if (key->type == ZPT_CFG_ENUM) {
-        /* pipes would split the table cell */
-        char *p = expected;
-        while ((p = strchr(p, '|')))
-          *p = ',';
-      }
-      char def[128];
-      if (!key->def)
-        snprintf(def, sizeof def, "**required**");
-      else if (!*key->def)
-        snprintf(def, sizeof def, "(empty)");
-      else
-        snprintf(def, sizeof def, "`%s`", key->def);
-      fprintf(out, "| `%s.%s` | %s | %s | %s | %s |\n", key->section, key->key,
-              type_name(key), def, expected, key->doc);
-    }
-  }
-  if (ferror(out))
-    return zpt_fail(ZPT_EIO, "writing the configuration reference failed");
-  return ZPT_OK;
+const char *zpt_cfg_value_text(const zpt_config *c, size_t k) {
+  return c->v[k].set ? c->v[k].text : NULL;
 }
