@@ -1,5 +1,6 @@
 #define _POSIX_C_SOURCE 200809L
-#include "io/checkpoint.h"
+/* Reading and listing a checkpoint (writing: checkpoint_write.c). */
+#include "io/checkpoint_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,400 +12,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <hdf5.h>
 #include <zlib.h>
 
 #include "core/alloc.h"
 #include "core/status.h"
 #include "zoptic.h"
-
-#define PATH_MAX_LEN 4096
-
-struct zpt_ckpt_writer {
-  zpt_state_writer sw;
-  hid_t file;
-  char path[PATH_MAX_LEN];
-  char tmp[PATH_MAX_LEN];
-  long delay_ms; /* test hook */
-  int failed;
-};
-
-struct zpt_ckpt_reader {
-  zpt_state_reader sr;
-  hid_t file;
-  char path[PATH_MAX_LEN];
-};
-
-/* HDF5 prints its own error stack on stderr by default: we report ours. */
-static void quiet_hdf5(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
-
-static hid_t file_type_of(zpt_elem_type t) {
-  switch (t) {
-  case ZPT_T_F32: return H5T_IEEE_F32LE;
-  case ZPT_T_F64: return H5T_IEEE_F64LE;
-  case ZPT_T_U64: return H5T_STD_U64LE;
-  case ZPT_T_I64: return H5T_STD_I64LE;
-  case ZPT_T_U8: return H5T_STD_U8LE;
-  }
-  return -1;
-}
-
-static hid_t mem_type_of(zpt_elem_type t) {
-  switch (t) {
-  case ZPT_T_F32: return H5T_NATIVE_FLOAT;
-  case ZPT_T_F64: return H5T_NATIVE_DOUBLE;
-  case ZPT_T_U64: return H5T_NATIVE_UINT64;
-  case ZPT_T_I64: return H5T_NATIVE_INT64;
-  case ZPT_T_U8: return H5T_NATIVE_UINT8;
-  }
-  return -1;
-}
-
-static const char *elem_name(int t) {
-  switch (t) {
-  case ZPT_T_F32: return "float32";
-  case ZPT_T_F64: return "float64";
-  case ZPT_T_U64: return "uint64";
-  case ZPT_T_I64: return "int64";
-  case ZPT_T_U8: return "uint8";
-  }
-  return "unsupported type";
-}
-
-/* Our element type of an HDF5 datatype, 0 if none matches. */
-static int elem_of_h5(hid_t type) {
-  H5T_class_t cls = H5Tget_class(type);
-  size_t size = H5Tget_size(type);
-  if (cls == H5T_FLOAT)
-    return size == 4 ? ZPT_T_F32 : size == 8 ? ZPT_T_F64 : 0;
-  if (cls == H5T_INTEGER) {
-    int sign = H5Tget_sign(type) == H5T_SGN_2;
-    if (size == 8)
-      return sign ? ZPT_T_I64 : ZPT_T_U64;
-    if (size == 1 && !sign)
-      return ZPT_T_U8;
-  }
-  return 0;
-}
-
-static uint32_t crc_of(const void *data, size_t bytes) {
-  uLong crc = crc32(0L, Z_NULL, 0);
-  const unsigned char *p = data;
-  while (bytes > 0) {
-    uInt chunk = bytes > (1u << 30) ? (1u << 30) : (uInt)bytes;
-    crc = crc32(crc, p, chunk);
-    p += chunk;
-    bytes -= chunk;
-  }
-  return (uint32_t)crc;
-}
-
-/* Names are '/'-separated segments of [A-Za-z0-9_.-]. */
-static int valid_name(const char *name) {
-  size_t n = strlen(name);
-  if (n == 0 || n >= ZPT_CKPT_NAME_MAX - 8 || name[0] == '/' || name[n - 1] == '/')
-    return 0;
-  for (size_t i = 0; i < n; i++) {
-    char ch = name[i];
-    if (ch == '/') {
-      if (name[i + 1] == '/')
-        return 0;
-      continue;
-    }
-    if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-          (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-'))
-      return 0;
-    if (ch == '.' && (i == 0 || name[i - 1] == '/') &&
-        (name[i + 1] == '/' || name[i + 1] == 0 ||
-         (name[i + 1] == '.' && (name[i + 2] == '/' || name[i + 2] == 0))))
-      return 0; /* "." and ".." segments */
-  }
-  return 1;
-}
-
-/* ---- attributes ---- */
-
-static int write_attr_text(hid_t obj, const char *name, const char *text) {
-  size_t len = strlen(text);
-  hid_t type = H5Tcopy(H5T_C_S1);
-  hid_t space = H5Screate(H5S_SCALAR);
-  hid_t attr = -1;
-  herr_t rc = -1;
-  if (type >= 0 && space >= 0 && H5Tset_size(type, len + 1) >= 0 &&
-      H5Tset_strpad(type, H5T_STR_NULLTERM) >= 0) {
-    attr = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
-    if (attr >= 0)
-      rc = H5Awrite(attr, type, text);
-  }
-  if (attr >= 0) H5Aclose(attr);
-  if (space >= 0) H5Sclose(space);
-  if (type >= 0) H5Tclose(type);
-  return rc < 0 ? -1 : 0;
-}
-
-static int write_attr_scalar(hid_t obj, const char *name, hid_t ftype,
-                             hid_t mtype, const void *value) {
-  hid_t space = H5Screate(H5S_SCALAR);
-  hid_t attr = space >= 0 ? H5Acreate2(obj, name, ftype, space, H5P_DEFAULT,
-                                       H5P_DEFAULT) : -1;
-  herr_t rc = attr >= 0 ? H5Awrite(attr, mtype, value) : -1;
-  if (attr >= 0) H5Aclose(attr);
-  if (space >= 0) H5Sclose(space);
-  return rc < 0 ? -1 : 0;
-}
-
-static int read_attr_scalar(hid_t obj, const char *name, hid_t mtype,
-                            void *value) {
-  if (H5Aexists(obj, name) <= 0)
-    return -1;
-  hid_t attr = H5Aopen(obj, name, H5P_DEFAULT);
-  herr_t rc = attr >= 0 ? H5Aread(attr, mtype, value) : -1;
-  if (attr >= 0) H5Aclose(attr);
-  return rc < 0 ? -1 : 0;
-}
-
-/* Reads a string attribute (fixed or variable length) into a new buffer;
- * returns 0, or -1 if absent/unreadable. */
-static int read_attr_text(hid_t obj, const char *name, char **out) {
-  *out = NULL;
-  if (H5Aexists(obj, name) <= 0)
-    return -1;
-  hid_t attr = H5Aopen(obj, name, H5P_DEFAULT);
-  if (attr < 0)
-    return -1;
-  hid_t ftype = H5Aget_type(attr);
-  int rc = -1;
-  if (ftype >= 0 && H5Tget_class(ftype) == H5T_STRING && !H5Tis_variable_str(ftype)) {
-    size_t size = H5Tget_size(ftype);
-    hid_t mtype = H5Tcopy(H5T_C_S1);
-    char *buf = zpt_alloc(size + 1, "checkpoint attribute");
-    if (mtype >= 0 && buf && H5Tset_size(mtype, size) >= 0 &&
-        H5Aread(attr, mtype, buf) >= 0) {
-      buf[size] = '\0';
-      *out = buf;
-      buf = NULL;
-      rc = 0;
-    }
-    zpt_free(buf);
-    if (mtype >= 0) H5Tclose(mtype);
-  }
-  if (ftype >= 0) H5Tclose(ftype);
-  H5Aclose(attr);
-  return rc;
-}
-
-/* ---- writing ---- */
-
-static void test_delay(const zpt_ckpt_writer *w) {
-  if (w->delay_ms > 0) {
-    struct timespec ts = {w->delay_ms / 1000, (w->delay_ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-  }
-}
-
-/* Creates dataset `path` (intermediate groups too) of the given shape and
- * writes `data` with a crc32 attribute. */
-static int write_dataset(zpt_ckpt_writer *w, const char *path,
-                         zpt_elem_type type, const void *data, int ndim,
-                         const hsize_t *dims, size_t count, hid_t *keep) {
-  hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
-  hid_t space = H5Screate_simple(ndim, dims, NULL);
-  hid_t dset = -1;
-  int ok = 0;
-  if (lcpl >= 0 && space >= 0 && H5Pset_create_intermediate_group(lcpl, 1) >= 0) {
-    dset = H5Dcreate2(w->file, path, file_type_of(type), space, lcpl,
-                      H5P_DEFAULT, H5P_DEFAULT);
-    if (dset >= 0) {
-      uint32_t crc = crc_of(data, count * zpt_elem_size(type));
-      ok = (count == 0 || H5Dwrite(dset, mem_type_of(type), H5S_ALL, H5S_ALL,
-                                   H5P_DEFAULT, data) >= 0) &&
-           write_attr_scalar(dset, "crc32", H5T_STD_U32LE, H5T_NATIVE_UINT32,
-                             &crc) == 0;
-    }
-  }
-  int exists = dset < 0 && H5Lexists(w->file, path, H5P_DEFAULT) > 0;
-  if (ok && keep)
-    *keep = dset;
-  else if (dset >= 0)
-    H5Dclose(dset);
-  if (space >= 0) H5Sclose(space);
-  if (lcpl >= 0) H5Pclose(lcpl);
-  if (!ok) {
-    w->failed = 1;
-    if (exists)
-      return zpt_fail(ZPT_EINVAL, "%s: checkpoint item '%s' written twice",
-                      w->path, path);
-    return zpt_fail(ZPT_EIO, "%s: cannot write checkpoint item '%s' (%zu x %s)"
-                    " to %s", w->path, path, count, elem_name(type), w->tmp);
-  }
-  test_delay(w);
-  return ZPT_OK;
-}
-
-static int writer_put(zpt_state_writer *sw, const char *name,
-                      zpt_elem_type type, const void *data, size_t count) {
-  zpt_ckpt_writer *w = sw->impl;
-  if (!valid_name(name))
-    return zpt_fail(ZPT_EINVAL,
-                    "%s: invalid checkpoint item name '%s' (expected "
-                    "'/'-separated parts of [A-Za-z0-9_.-])", w->path, name);
-  if (file_type_of(type) < 0)
-    return zpt_fail(ZPT_EINVAL, "%s: item '%s': unknown element type %d",
-                    w->path, name, (int)type);
-  if (count > 0 && !data)
-    return zpt_fail(ZPT_EINVAL, "%s: item '%s': no data", w->path, name);
-  char path[ZPT_CKPT_NAME_MAX + 16];
-  snprintf(path, sizeof path, "/state/%s", name);
-  hsize_t dims[1] = {count};
-  return write_dataset(w, path, type, data, 1, dims, count, NULL);
-}
-
-int zpt_ckpt_create(const char *path, const char *config_text,
-                    zpt_ckpt_writer **out) {
-  quiet_hdf5();
-  *out = NULL;
-  if (strlen(path) + 8 >= PATH_MAX_LEN)
-    return zpt_fail(ZPT_EINVAL, "checkpoint path too long: %s", path);
-  zpt_ckpt_writer *w = zpt_new(zpt_ckpt_writer, "checkpoint writer");
-  if (!w)
-    return ZPT_ENOMEM;
-  snprintf(w->path, sizeof w->path, "%s", path);
-  snprintf(w->tmp, sizeof w->tmp, "%s.tmp", path);
-  w->sw.put = writer_put;
-  w->sw.impl = w;
-  const char *delay = getenv("ZOPTIC_TEST_CKPT_DELAY_MS");
-  w->delay_ms = delay ? strtol(delay, NULL, 10) : 0;
-  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-  /* 1.8 file format: metadata checksums, readable by every current tool */
-  if (fapl >= 0)
-    H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18);
-  w->file = fapl >= 0 ? H5Fcreate(w->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl) : -1;
-  if (fapl >= 0)
-    H5Pclose(fapl);
-  if (w->file < 0) {
-    int e = errno;
-    zpt_free(w);
-    return zpt_fail(ZPT_EIO, "%s.tmp: cannot create checkpoint file (%s)", path,
-                    e ? strerror(e) : "HDF5 error");
-  }
-  char created[64] = "unknown", host[256] = "unknown";
-  time_t now = time(NULL);
-  struct tm tm;
-  if (gmtime_r(&now, &tm))
-    strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  if (gethostname(host, sizeof host) != 0)
-    snprintf(host, sizeof host, "unknown");
-  host[sizeof host - 1] = '\0';
-  int64_t version = ZPT_CKPT_VERSION;
-  int bad = write_attr_text(w->file, "format", ZPT_CKPT_FORMAT) ||
-            write_attr_scalar(w->file, "format_version", H5T_STD_I64LE,
-                              H5T_NATIVE_INT64, &version) ||
-            write_attr_text(w->file, "zoptic_version", ZOPTIC_VERSION) ||
-            write_attr_text(w->file, "created", created) ||
-            write_attr_text(w->file, "host", host) ||
-            write_attr_text(w->file, "config", config_text ? config_text : "");
-  hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
-  hid_t g = -1;
-  if (!bad && gcpl >= 0 &&
-      H5Pset_link_creation_order(gcpl, H5P_CRT_ORDER_TRACKED |
-                                           H5P_CRT_ORDER_INDEXED) >= 0)
-    g = H5Gcreate2(w->file, "params", H5P_DEFAULT, gcpl, H5P_DEFAULT);
-  hid_t s = g >= 0 ? H5Gcreate2(w->file, "state", H5P_DEFAULT, H5P_DEFAULT,
-                                H5P_DEFAULT) : -1;
-  if (gcpl >= 0) H5Pclose(gcpl);
-  if (g >= 0) H5Gclose(g);
-  if (s >= 0) H5Gclose(s);
-  if (bad || g < 0 || s < 0) {
-    zpt_ckpt_abort(w);
-    return zpt_fail(ZPT_EIO, "%s.tmp: cannot write checkpoint header", path);
-  }
-  *out = w;
-  return ZPT_OK;
-}
-
-zpt_state_writer *zpt_ckpt_state_writer(zpt_ckpt_writer *w) { return &w->sw; }
-
-int zpt_ckpt_put_params(zpt_ckpt_writer *w, const zpt_params *p) {
-  hsize_t n = p->n_params;
-  ZPT_TRY(write_dataset(w, "/theta", ZPT_T_F32, p->theta, 1, &n, p->n_params, NULL));
-  for (size_t v = 0; v < p->n_views; v++) {
-    const zpt_view *view = &p->views[v];
-    hsize_t dims[ZPT_VIEW_MAX_DIMS];
-    for (int d = 0; d < view->ndim; d++)
-      dims[d] = view->shape[d];
-    char path[ZPT_VIEW_NAME_MAX + 16];
-    snprintf(path, sizeof path, "/params/%s", view->name);
-    hid_t dset = -1;
-    ZPT_TRY(write_dataset(w, path, ZPT_T_F32, p->theta + view->offset,
-                          view->ndim, dims, view->size, &dset));
-    uint64_t offset = view->offset;
-    int bad = write_attr_scalar(dset, "offset", H5T_STD_U64LE,
-                                H5T_NATIVE_UINT64, &offset);
-    H5Dclose(dset);
-    if (bad) {
-      w->failed = 1;
-      return zpt_fail(ZPT_EIO, "%s: cannot write offset of view '%s'", w->path,
-                      view->name);
-    }
-  }
-  return ZPT_OK;
-}
-
-static int fsync_path(const char *path, int directory) {
-  int fd = open(path, directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
-  if (fd < 0)
-    return -1;
-  int rc = fsync(fd);
-  close(fd);
-  return rc;
-}
-
-int zpt_ckpt_commit(zpt_ckpt_writer *w) {
-  quiet_hdf5();
-  if (w->failed) {
-    zpt_ckpt_abort(w);
-    return zpt_fail(ZPT_EIO, "checkpoint not written: an earlier item failed");
-  }
-  herr_t fl = H5Fflush(w->file, H5F_SCOPE_GLOBAL);
-  herr_t cl = H5Fclose(w->file);
-  w->file = -1;
-  int status = ZPT_OK;
-  if (fl < 0 || cl < 0)
-    status = zpt_fail(ZPT_EIO, "%s: cannot flush/close checkpoint", w->tmp);
-  else if (fsync_path(w->tmp, 0) != 0)
-    status = zpt_fail(ZPT_EIO, "%s: fsync failed: %s", w->tmp, strerror(errno));
-  else if (rename(w->tmp, w->path) != 0)
-    status = zpt_fail(ZPT_EIO, "cannot rename %s to %s: %s", w->tmp, w->path,
-                      strerror(errno));
-  else {
-    char dir[PATH_MAX_LEN];
-    snprintf(dir, sizeof dir, "%s", w->path);
-    char *slash = strrchr(dir, '/');
-    if (!slash)
-      snprintf(dir, sizeof dir, ".");
-    else if (slash == dir)
-      dir[1] = '\0';
-    else
-      *slash = '\0';
-    if (fsync_path(dir, 1) != 0)
-      status = zpt_fail(ZPT_EIO, "%s: fsync of directory failed: %s", dir,
-                        strerror(errno));
-  }
-  if (status != ZPT_OK)
-    unlink(w->tmp);
-  zpt_free(w);
-  return status;
-}
-
-void zpt_ckpt_abort(zpt_ckpt_writer *w) {
-  if (!w)
-    return;
-  quiet_hdf5();
-  if (w->file >= 0)
-    H5Fclose(w->file);
-  unlink(w->tmp);
-  zpt_free(w);
-}
 
 /* ---- reading ---- */
 
@@ -438,7 +50,7 @@ static int describe_dataset(hid_t dset, dset_info *info) {
   hid_t s = H5Dget_space(dset);
   int ok = t >= 0 && s >= 0;
   if (ok) {
-    info->type = elem_of_h5(t);
+    info->type = zpt_ck_elem_of_h5(t);
     info->ndim = H5Sget_simple_extent_ndims(s);
     ok = info->ndim >= 0 && info->ndim <= 4 &&
          H5Sget_simple_extent_dims(s, info->dims, NULL) >= 0;
@@ -470,18 +82,18 @@ static int read_dataset(zpt_ckpt_reader *r, const char *path, const char *item,
            (data && info->count != count))
     status = zpt_fail(ZPT_EFORMAT, "%s: item '%s' holds %zu x %s (%d-D), "
                       "expected %zu x %s%s", r->path, item, info->count,
-                      elem_name(info->type), info->ndim, count, elem_name(type),
-                      want_1d ? " (1-D)" : "");
+                      zpt_ck_elem_name(info->type), info->ndim, count,
+                      zpt_ck_elem_name(type), want_1d ? " (1-D)" : "");
   else if (data) {
     uint32_t stored = 0;
-    if (count > 0 && H5Dread(dset, mem_type_of(type), H5S_ALL, H5S_ALL,
+    if (count > 0 && H5Dread(dset, zpt_ck_mem_type_of(type), H5S_ALL, H5S_ALL,
                              H5P_DEFAULT, data) < 0)
       status = zpt_fail(ZPT_EFORMAT, "%s: item '%s': read failed (file corrupt "
                         "or truncated)", r->path, item);
-    else if (read_attr_scalar(dset, "crc32", H5T_NATIVE_UINT32, &stored) != 0)
+    else if (zpt_ck_read_attr_scalar(dset, "crc32", H5T_NATIVE_UINT32, &stored) != 0)
       status = zpt_fail(ZPT_EFORMAT, "%s: item '%s' has no crc32 attribute "
                         "(not written by zoptic?)", r->path, item);
-    else if (stored != crc_of(data, count * zpt_elem_size(type)))
+    else if (stored != zpt_ck_crc_of(data, count * zpt_elem_size(type)))
       status = zpt_fail(ZPT_EFORMAT, "%s: item '%s': checksum mismatch (the "
                         "file is corrupt)", r->path, item);
   }
@@ -492,11 +104,11 @@ static int read_dataset(zpt_ckpt_reader *r, const char *path, const char *item,
 static int reader_get(zpt_state_reader *sr, const char *name,
                       zpt_elem_type type, void *data, size_t count) {
   zpt_ckpt_reader *r = sr->impl;
-  quiet_hdf5();
-  if (!valid_name(name))
+  zpt_ck_quiet_hdf5();
+  if (!zpt_ck_valid_name(name))
     return zpt_fail(ZPT_EINVAL, "%s: invalid checkpoint item name '%s'",
                     r->path, name);
-  if (file_type_of(type) < 0)
+  if (zpt_ck_file_type_of(type) < 0)
     return zpt_fail(ZPT_EINVAL, "%s: item '%s': unknown element type %d",
                     r->path, name, (int)type);
   char path[ZPT_CKPT_NAME_MAX + 16];
@@ -512,8 +124,8 @@ static int reader_get(zpt_state_reader *sr, const char *name,
 static int reader_size(zpt_state_reader *sr, const char *name,
                        zpt_elem_type type, size_t *count) {
   zpt_ckpt_reader *r = sr->impl;
-  quiet_hdf5();
-  if (!valid_name(name))
+  zpt_ck_quiet_hdf5();
+  if (!zpt_ck_valid_name(name))
     return zpt_fail(ZPT_EINVAL, "%s: invalid checkpoint item name '%s'",
                     r->path, name);
   char path[ZPT_CKPT_NAME_MAX + 16];
@@ -525,7 +137,7 @@ static int reader_size(zpt_state_reader *sr, const char *name,
 }
 
 int zpt_ckpt_open(const char *path, zpt_ckpt_reader **out) {
-  quiet_hdf5();
+  zpt_ck_quiet_hdf5();
   *out = NULL;
   struct stat st;
   if (stat(path, &st) != 0)
@@ -545,11 +157,11 @@ int zpt_ckpt_open(const char *path, zpt_ckpt_reader **out) {
   char *format = NULL;
   int64_t version = -1;
   int status = ZPT_OK;
-  if (read_attr_text(file, "format", &format) != 0 ||
+  if (zpt_ck_read_attr_text(file, "format", &format) != 0 ||
       strcmp(format, ZPT_CKPT_FORMAT) != 0)
     status = zpt_fail(ZPT_EFORMAT, "%s: not a zoptic checkpoint (root attribute "
                       "'format' is not \"%s\")", path, ZPT_CKPT_FORMAT);
-  else if (read_attr_scalar(file, "format_version", H5T_NATIVE_INT64, &version) != 0)
+  else if (zpt_ck_read_attr_scalar(file, "format_version", H5T_NATIVE_INT64, &version) != 0)
     status = zpt_fail(ZPT_EFORMAT, "%s: checkpoint has no readable "
                       "'format_version' attribute (corrupt?)", path);
   else if (version != ZPT_CKPT_VERSION)
@@ -578,7 +190,7 @@ int zpt_ckpt_open(const char *path, zpt_ckpt_reader **out) {
 void zpt_ckpt_close(zpt_ckpt_reader *r) {
   if (!r)
     return;
-  quiet_hdf5();
+  zpt_ck_quiet_hdf5();
   H5Fclose(r->file);
   zpt_free(r);
 }
@@ -586,15 +198,15 @@ void zpt_ckpt_close(zpt_ckpt_reader *r) {
 zpt_state_reader *zpt_ckpt_state_reader(zpt_ckpt_reader *r) { return &r->sr; }
 
 int zpt_ckpt_attr_text(zpt_ckpt_reader *r, const char *name, char **text) {
-  quiet_hdf5();
-  if (read_attr_text(r->file, name, text) != 0)
+  zpt_ck_quiet_hdf5();
+  if (zpt_ck_read_attr_text(r->file, name, text) != 0)
     return zpt_fail(ZPT_ENOTFOUND, "%s: checkpoint has no text attribute '%s'",
                     r->path, name);
   return ZPT_OK;
 }
 
 int zpt_ckpt_get_theta(zpt_ckpt_reader *r, float **theta, size_t *n) {
-  quiet_hdf5();
+  zpt_ck_quiet_hdf5();
   *theta = NULL;
   dset_info info;
   ZPT_TRY(read_dataset(r, "theta", "theta", ZPT_T_F32, NULL, 0, 1, &info));
@@ -612,7 +224,7 @@ int zpt_ckpt_get_theta(zpt_ckpt_reader *r, float **theta, size_t *n) {
 }
 
 int zpt_ckpt_get_params(zpt_ckpt_reader *r, zpt_params *p) {
-  quiet_hdf5();
+  zpt_ck_quiet_hdf5();
   for (size_t v = 0; v < p->n_views; v++) {
     const zpt_view *view = &p->views[v];
     char path[ZPT_VIEW_NAME_MAX + 16], item[ZPT_VIEW_NAME_MAX + 16];
@@ -636,7 +248,7 @@ int zpt_ckpt_get_params(zpt_ckpt_reader *r, zpt_params *p) {
     hid_t dset = H5Dopen2(r->file, path, H5P_DEFAULT);
     uint64_t offset = UINT64_MAX;
     if (dset >= 0) {
-      read_attr_scalar(dset, "offset", H5T_NATIVE_UINT64, &offset);
+      zpt_ck_read_attr_scalar(dset, "offset", H5T_NATIVE_UINT64, &offset);
       H5Dclose(dset);
     }
     if (offset != view->offset)
@@ -709,7 +321,7 @@ static herr_t list_one(hid_t group, const char *name, const H5L_info_t *linfo,
         it->shape[d] = (size_t)info.dims[d];
       it->count = info.count;
       uint64_t off = 0;
-      if (read_attr_scalar(obj, "offset", H5T_NATIVE_UINT64, &off) == 0)
+      if (zpt_ck_read_attr_scalar(obj, "offset", H5T_NATIVE_UINT64, &off) == 0)
         it->offset = (size_t)off;
       c->n++;
     }
@@ -720,7 +332,7 @@ static herr_t list_one(hid_t group, const char *name, const H5L_info_t *linfo,
 
 int zpt_ckpt_list(zpt_ckpt_reader *r, const char *group, zpt_ckpt_item **items,
                   size_t *n) {
-  quiet_hdf5();
+  zpt_ck_quiet_hdf5();
   *items = NULL;
   *n = 0;
   if (H5Lexists(r->file, group, H5P_DEFAULT) <= 0)
