@@ -1,0 +1,424 @@
+/* The model's forward pass and the batched evaluation of parameter
+ * variations with prefix reuse (see docs/layers.md, "Batched variations");
+ * building a model is in model.c. */
+#include "nn/model.h"
+#include "nn/model_internal.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/rng.h"
+#include "core/status.h"
+#include "nn/nn_internal.h"
+
+/* ---------------------------------------------------------------- forward */
+
+/* Floats per sample written by the step starting at layer k. */
+static size_t step_out_size(const zpt_model *m, size_t k) {
+  return m->layers[k + m->span[k] - 1]->out_size;
+}
+
+/* The widest activation a forward writes: the input and the output of
+ * every step (the inner activations of a fused run are never written). */
+static size_t widest_activation(const zpt_model *m) {
+  size_t w = m->input_size;
+  for (size_t k = 0; k < m->n_layers; k += m->span[k])
+    if (step_out_size(m, k) > w)
+      w = step_out_size(m, k);
+  return w;
+}
+
+static int check_ready(const zpt_model *m, const char *what) {
+  ZPT_TRY(nn_model_check_usable(m, what));
+  if (m->n_layers == 0)
+    return zpt_fail(ZPT_EINVAL, "%s: the model has no layers", what);
+  if (m->param_end != m->params->n_params)
+    return zpt_fail(ZPT_EINVAL, "%s: parameter views [%zu, %zu) were registered after the "
+                    "last layer and belong to no layer", what, m->param_end,
+                    m->params->n_params);
+  return ZPT_OK;
+}
+
+/* Reserves n floats in buf; the size product is overflow-checked. */
+static int reserve_floats(zpt_buffer *buf, size_t a, size_t b, const char *what) {
+  size_t n, bytes;
+  if (zpt_mul_size(a, b, &n) != ZPT_OK || zpt_mul_size(n, sizeof(float), &bytes) != ZPT_OK)
+    return zpt_fail(ZPT_ERANGE, "workspace for %s: %zu x %zu floats overflows", what, a, b);
+  return zpt_buffer_reserve(buf, bytes, what);
+}
+
+/* Runs the step starting at layer k (one layer, or a fused run of span[k]
+ * layers) with that layer's parameters. */
+static int run_step(const zpt_model *m, fwd_ws *w, size_t k, const float *params,
+                    const float *in, float *out, size_t n, gsl_rng *noise) {
+  const zpt_layer *l = m->layers[k];
+  size_t span = m->span[k];
+  zpt_fwd_ctx ctx = {noise, &w->work};
+  w->stats.layer_calls += span;
+  w->stats.sample_forwards += span * n;
+  if (span > 1) {
+    w->stats.fused_calls++;
+    int rc = m->fused[k]((const zpt_layer *const *)m->layers + k, params, in, out, n, &ctx);
+    if (rc != ZPT_OK)
+      return zpt_fail_context(rc, "layers '%s'..'%s' (fused): ", l->name,
+                              m->layers[k + span - 1]->name);
+    return ZPT_OK;
+  }
+  int rc = l->ops->forward(l, params, in, out, n, &ctx);
+  if (rc != ZPT_OK)
+    return zpt_fail_context(rc, "%s layer '%s': ", l->ops->kind, l->name);
+  return ZPT_OK;
+}
+
+int zpt_model_forward(zpt_model *m, const float *theta, const float *in,
+                      size_t n, float *out, gsl_rng *noise) {
+  static const float no_params[1] = {0};
+  if (m && !theta && m->params->n_params == 0)
+    theta = no_params; /* a model without parameters needs no theta */
+  if (!m || !theta || !in || !out)
+    return zpt_fail(ZPT_EINVAL, "zpt_model_forward: NULL %s",
+                    !m ? "model" : !theta ? "theta" : !in ? "input" : "output");
+  ZPT_TRY(check_ready(m, "zpt_model_forward"));
+  if (n == 0)
+    return zpt_fail(ZPT_EINVAL, "zpt_model_forward: batch of 0 samples");
+  size_t wide = widest_activation(m);
+  ZPT_TRY(reserve_floats(&m->base_pp[0], n, wide, "activations"));
+  ZPT_TRY(reserve_floats(&m->base_pp[1], n, wide, "activations"));
+  nn_model_clear_stats(m);
+  const float *src = in;
+  int pp = 0; /* ping-pong: a step never writes the buffer it reads */
+  for (size_t k = 0; k < m->n_layers; k += m->span[k]) {
+    const zpt_layer *l = m->layers[k];
+    float *dst = k + m->span[k] == m->n_layers ? out : m->base_pp[pp].data;
+    ZPT_TRY(run_step(m, &m->ws[0], k, theta + l->param_offset, src, dst, n, noise));
+    src = dst;
+    pp ^= 1;
+  }
+  return ZPT_OK;
+}
+
+/* ------------------------------------------------ batched variations */
+
+static int plan_cmp(const void *a, const void *b) {
+  const var_plan *x = a, *y = b;
+  if (x->diverge != y->diverge)
+    return x->diverge < y->diverge ? -1 : 1;
+  if (x->end != y->end)
+    return x->end < y->end ? -1 : 1;
+  return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* In-place heap sort of the plans (glibc's qsort may allocate; the key
+ * includes the index, so stability does not matter). */
+static void sift_down(var_plan *a, size_t root, size_t n) {
+  for (;;) {
+    size_t child = 2 * root + 1;
+    if (child >= n)
+      return;
+    if (child + 1 < n && plan_cmp(&a[child], &a[child + 1]) < 0)
+      child++;
+    if (plan_cmp(&a[root], &a[child]) >= 0)
+      return;
+    var_plan t = a[root];
+    a[root] = a[child];
+    a[child] = t;
+    root = child;
+  }
+}
+
+static void sort_plans(var_plan *a, size_t n) {
+  for (size_t i = n / 2; i-- > 0;)
+    sift_down(a, i, n);
+  for (size_t end = n; end-- > 1;) {
+    var_plan t = a[0];
+    a[0] = a[end];
+    a[end] = t;
+    sift_down(a, 0, end);
+  }
+}
+
+/* Does variation v give layer l a private (perturbed) parameter slice? */
+static int perturbs(const zpt_variation *v, const zpt_layer *l) {
+  return l->n_params > 0 && v->len > 0 && v->offset < l->param_offset + l->n_params &&
+         l->param_offset < v->offset + v->len;
+}
+
+/* Writes layer l's parameters under variation v into dst. */
+static void perturbed_slice(const zpt_layer *l, const float *theta,
+                            const zpt_variation *v, float *dst) {
+  size_t lo = l->param_offset, hi = lo + l->n_params;
+  memcpy(dst, theta + lo, l->n_params * sizeof *dst);
+  size_t a = v->offset > lo ? v->offset : lo;
+  size_t b = v->offset + v->len < hi ? v->offset + v->len : hi;
+  const float *d = v->delta + (a - v->offset);
+  float s = v->scale;
+  float *t = dst + (a - lo);
+  for (size_t i = 0; i < b - a; i++)
+    t[i] += s * d[i];
+}
+
+static int validate_vars(const zpt_model *m, const zpt_variation *vars, size_t n_vars) {
+  size_t N = m->params->n_params;
+  for (size_t v = 0; v < n_vars; v++) {
+    const zpt_variation *x = &vars[v];
+    if (x->len == 0)
+      continue;
+    if (x->offset > N || x->len > N - x->offset)
+      return zpt_fail(ZPT_ERANGE, "variation %zu: range [%zu, %zu + %zu) exceeds the model's "
+                      "%zu parameters", v, x->offset, x->offset, x->len, N);
+    if (!x->delta)
+      return zpt_fail(ZPT_EINVAL, "variation %zu: delta is NULL but len is %zu", v, x->len);
+  }
+  return ZPT_OK;
+}
+
+static int ensure_rngs(fwd_ws *m, size_t count) {
+  if (count <= m->n_rngs)
+    return ZPT_OK;
+  gsl_rng **r = realloc(m->rngs, count * sizeof *r);
+  if (!r)
+    return zpt_fail(ZPT_ENOMEM, "out of memory for %zu noise streams", count);
+  m->rngs = r;
+  while (m->n_rngs < count) {
+    r[m->n_rngs] = zpt_rng_alloc(0, ZPT_STREAM_NOISE, 0, 0);
+    if (!r[m->n_rngs])
+      return ZPT_ENOMEM;
+    m->n_rngs++;
+  }
+  return ZPT_OK;
+}
+
+/* Base activations (unperturbed theta, no noise) at every layer boundary
+ * some variation diverges at; boundary 0 is the input itself. */
+static int base_pass(zpt_model *m, const float *theta, const float *in, size_t n,
+                     const var_plan *plans, size_t n_vars, size_t **offsets) {
+  size_t L = m->n_layers;
+  ZPT_TRY(zpt_buffer_reserve(&m->base_off, (L + 1) * sizeof(size_t), "boundary offsets"));
+  size_t *off = m->base_off.data;
+  const size_t none = SIZE_MAX;
+  for (size_t k = 0; k <= L; k++)
+    off[k] = none;
+  size_t deepest = 0;
+  for (size_t v = 0; v < n_vars; v++) {
+    off[plans[v].diverge] = 0;
+    if (plans[v].diverge > deepest)
+      deepest = plans[v].diverge;
+  }
+  size_t total = 0;
+  for (size_t k = 1; k <= deepest; k++)
+    if (off[k] != none) {
+      off[k] = total;
+      total += m->layers[k - 1]->out_size; /* per sample; scaled below */
+    }
+  ZPT_TRY(reserve_floats(&m->base_store, n, total ? total : 1, "base activations"));
+  size_t wide = widest_activation(m);
+  ZPT_TRY(reserve_floats(&m->base_pp[0], n, wide, "base activations"));
+  ZPT_TRY(reserve_floats(&m->base_pp[1], n, wide, "base activations"));
+  float *store = m->base_store.data;
+  const float *src = in;
+  int pp = 0;
+  for (size_t k = 0; k < deepest; k += m->span[k]) {
+    const zpt_layer *l = m->layers[k];
+    size_t end = k + m->span[k];
+    float *dst = off[end] != none ? store + n * off[end] : m->base_pp[pp].data;
+    ZPT_TRY(run_step(m, &m->ws[0], k, theta + l->param_offset, src, dst, n, NULL));
+    src = dst;
+    pp ^= 1;
+  }
+  *offsets = off;
+  return ZPT_OK;
+}
+
+static const float *base_at(const zpt_model *m, const size_t *off, size_t k,
+                            const float *in, size_t n) {
+  return k == 0 ? in : (const float *)m->base_store.data + n * off[k];
+}
+
+/* Runs the variations plans[0..count) (sorted by divergence layer) from
+ * their divergence layer to the output. */
+static int run_chunk(zpt_model *m, fwd_ws *w, const float *theta, const zpt_variation *vars,
+                     const var_plan *plans, size_t count, const float *in, size_t n,
+                     const size_t *off, float *out, uint64_t noise_seed,
+                     uint64_t first_query) {
+  size_t L = m->n_layers;
+  size_t out_size = zpt_model_output_size(m);
+  int noisy = noise_seed != 0;
+  if (noisy) {
+    ZPT_TRY(ensure_rngs(w, count));
+    for (size_t i = 0; i < count; i++)
+      zpt_rng_derive(w->rngs[i], noise_seed, ZPT_STREAM_NOISE,
+                     first_query + plans[i].index, 0);
+  }
+  float *act_in = w->act[0].data, *act_out = w->act[1].data;
+  float *pert = w->pert.data;
+  for (size_t k = plans[0].diverge; k < L; k += m->span[k]) {
+    const zpt_layer *l = m->layers[k];
+    const float *base_params = theta + l->param_offset;
+    size_t isz = l->in_size, osz = step_out_size(m, k);
+    size_t i = 0;
+    while (i < count && plans[i].diverge <= k) {
+      const var_plan *p = &plans[i];
+      const zpt_variation *v = &vars[p->index];
+      int priv = perturbs(v, l);
+      /* One call per variation, never one over several variations' samples:
+       * a layer's arithmetic may depend on its row count (OpenBLAS picks
+       * kernels by size; MZI meshes pick their route by n), so merging would
+       * make a variation's output depend on which others share the call,
+       * the thread count and, under zoptic-mpi, the number of ranks
+       * (docs/distributed.md, "Bit-identical for every R"). */
+      const float *params = base_params;
+      if (priv) {
+        perturbed_slice(l, theta, v, pert);
+        params = pert;
+      }
+      const float *src = p->diverge == k ? base_at(m, off, k, in, n) : act_in + i * n * isz;
+      ZPT_TRY(run_step(m, w, k, params, src, act_out + i * n * osz, n,
+                       noisy ? w->rngs[i] : NULL));
+      i++;
+    }
+    float *t = act_in;
+    act_in = act_out;
+    act_out = t;
+  }
+  size_t per_var = n * out_size;
+  for (size_t i = 0; i < count; i++) {
+    const float *src = plans[i].diverge == L ? base_at(m, off, L, in, n) : act_in + i * per_var;
+    memcpy(out + plans[i].index * per_var, src, per_var * sizeof *out);
+  }
+  return ZPT_OK;
+}
+
+/* One thread's share of a batched call: its plans, in chunks. */
+typedef struct {
+  zpt_model *m;
+  fwd_ws *w;
+  const float *theta;
+  const zpt_variation *vars;
+  const var_plan *plans;
+  size_t count, chunk;
+  const float *in;
+  size_t n;
+  const size_t *off;
+  float *out;
+  uint64_t noise_seed, first_query;
+  int rc;
+  char msg[256]; /* the error message (messages are per thread) */
+} fwd_job;
+
+static void *fwd_worker(void *arg) {
+  fwd_job *j = arg;
+  for (size_t start = 0; start < j->count && j->rc == ZPT_OK; start += j->chunk) {
+    size_t count = j->count - start < j->chunk ? j->count - start : j->chunk;
+    j->w->stats.chunks++;
+    j->rc = run_chunk(j->m, j->w, j->theta, j->vars, j->plans + start, count, j->in, j->n,
+                      j->off, j->out, j->noise_seed, j->first_query);
+  }
+  if (j->rc != ZPT_OK)
+    snprintf(j->msg, sizeof j->msg, "%s", zpt_error_message());
+  return NULL;
+}
+
+int zpt_model_forward_variations(zpt_model *m, const float *theta,
+                                 const zpt_variation *vars, size_t n_vars,
+                                 const float *in, size_t n, float *out,
+                                 uint64_t noise_seed, uint64_t first_query) {
+  const char *fn = "zpt_model_forward_variations";
+  static const float no_params[1] = {0};
+  if (m && !theta && m->params->n_params == 0)
+    theta = no_params;
+  if (!m || !theta || !vars || !in || !out)
+    return zpt_fail(ZPT_EINVAL, "%s: NULL %s", fn,
+                    !m ? "model" : !theta ? "theta" : !vars ? "variations"
+                    : !in ? "input" : "output");
+  ZPT_TRY(check_ready(m, fn));
+  if (n == 0 || n_vars == 0)
+    return zpt_fail(ZPT_EINVAL, "%s: %zu variations of %zu samples: both must be >= 1", fn,
+                    n_vars, n);
+  ZPT_TRY(validate_vars(m, vars, n_vars));
+  nn_model_clear_stats(m);
+  size_t L = m->n_layers;
+
+  /* plan: where each variation stops sharing the base activations */
+  size_t stoch = L;
+  if (noise_seed != 0)
+    for (size_t k = 0; k < L && stoch == L; k++)
+      if (m->layers[k]->stochastic)
+        stoch = k;
+  ZPT_TRY(zpt_buffer_reserve(&m->plans, n_vars * sizeof(var_plan), "variation plans"));
+  var_plan *plans = m->plans.data;
+  for (size_t v = 0; v < n_vars; v++) {
+    var_plan *p = &plans[v];
+    p->index = v;
+    p->first = L;
+    p->end = L;
+    for (size_t k = 0; k < L; k++)
+      if (perturbs(&vars[v], m->layers[k])) {
+        if (p->first == L)
+          p->first = k;
+        p->end = k + 1;
+      }
+    p->diverge = p->first < stoch ? p->first : stoch;
+  }
+  sort_plans(plans, n_vars);
+
+  size_t *off;
+  ZPT_TRY(base_pass(m, theta, in, n, plans, n_vars, &off));
+
+  /* chunks of variations bounded by the activation workspace */
+  size_t wide = widest_activation(m);
+  size_t per_var = n * wide; /* cannot overflow: base_pass reserved n x wide */
+  size_t chunk = m->chunk_floats / per_var;
+  if (chunk < 1)
+    chunk = 1;
+  if (chunk > n_vars)
+    chunk = n_vars;
+  size_t max_params = 1;
+  for (size_t k = 0; k < L; k++)
+    if (m->layers[k]->n_params > max_params)
+      max_params = m->layers[k]->n_params;
+  /* threads: thread t takes plans t, t + T, t + 2T, ... (each share stays
+   * sorted, and early-diverging, costly variations are spread evenly) */
+  size_t T = m->n_threads < n_vars ? m->n_threads : n_vars;
+  if (T > 1 && plans[0].diverge == L)
+    T = 1; /* nothing left to compute after the base pass */
+  size_t t_chunk = T > 1 ? (chunk + T - 1) / T : chunk;
+  fwd_job jobs[ZPT_MODEL_MAX_THREADS];
+  for (size_t t = 0; t < T; t++) {
+    fwd_ws *w = &m->ws[t];
+    size_t share = (n_vars - t + T - 1) / T;
+    size_t c = t_chunk < share ? t_chunk : share;
+    ZPT_TRY(reserve_floats(&w->pert, max_params, 1, "perturbed parameter slice"));
+    if (plans[0].diverge < L) { /* someone needs per-variation activations */
+      ZPT_TRY(reserve_floats(&w->act[0], c, per_var, "variation activations"));
+      ZPT_TRY(reserve_floats(&w->act[1], c, per_var, "variation activations"));
+    }
+    const var_plan *mine = plans;
+    if (T > 1) {
+      ZPT_TRY(zpt_buffer_reserve(&w->plans, share * sizeof(var_plan), "variation plans"));
+      var_plan *dst = w->plans.data;
+      for (size_t k = 0; k < share; k++)
+        dst[k] = plans[t + k * T];
+      mine = dst;
+    }
+    jobs[t] = (fwd_job){m, w, theta, vars, mine, share, c, in, n, off, out,
+                        noise_seed, first_query, ZPT_OK, ""};
+  }
+  pthread_t tid[ZPT_MODEL_MAX_THREADS];
+  size_t started = 1;
+  for (size_t t = 1; t < T; t++, started++)
+    if (pthread_create(&tid[t], NULL, fwd_worker, &jobs[t]) != 0) {
+      fwd_worker(&jobs[t]); /* no thread: run it here */
+      break;
+    }
+  fwd_worker(&jobs[0]);
+  for (size_t t = 1; t < started; t++)
+    pthread_join(tid[t], NULL);
+  for (size_t t = started + 1; t < T; t++)
+    fwd_worker(&jobs[t]);
+  for (size_t t = 0; t < T; t++)
+    if (jobs[t].rc != ZPT_OK)
+      return t == 0 ? jobs[t].rc : zpt_fail(jobs[t].rc, "%s", jobs[t].msg);
+  return ZPT_OK;
+}
