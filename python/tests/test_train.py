@@ -269,3 +269,26 @@ def test_run_errors(mzi_cfg, tmp_path):
         zoptic.Run(mzi_cfg, out=tmp_path / "c")
     with pytest.raises(zoptic.ZopticIOError):
         zoptic.Run.resume(tmp_path / "nothing")
+
+
+def test_run_config_equals_zoptic_train(mzi_cfg, tmp_path, zoptic_bin):
+    """A config file whose data.path is relative to its own folder: the run
+    directory's config.ini of zoptic.Run equals that of `zoptic train`
+    (data path made absolute, output.dir recorded, task metric filled in)
+    apart from output.dir itself."""
+    sub = tmp_path / "exp"
+    sub.mkdir()
+    (sub / "d.csv").write_text(open(mzi_cfg["data"]["path"]).read())
+    cfg = dict(mzi_cfg, data=dict(mzi_cfg["data"], path="d.csv"))
+    ini = sub / "run.ini"
+    ini.write_text(config_text(cfg))
+    subprocess.run([zoptic_bin, "train", str(ini), "--out", str(tmp_path / "cli")],
+                   check=True, capture_output=True, cwd=str(tmp_path))
+    zoptic.Run(str(ini), out=tmp_path / "py").train()
+
+    def lines(p):
+        return [l for l in open(p).read().splitlines()
+                if not l.startswith(("#", ";", "dir")) and l.strip()]
+    a, b = lines(tmp_path / "cli" / "config.ini"), lines(tmp_path / "py" / "config.ini")
+    assert a == b
+    assert "path = %s" % os.path.realpath(sub / "d.csv") in a

@@ -14,6 +14,19 @@ def _ini_value(v):
     return str(v)
 
 
+def _config_file(config):
+    """The path when `config` names an INI file, else None."""
+    if isinstance(config, os.PathLike) or (
+            isinstance(config, str) and "\n" not in config
+            and config.endswith(".ini") and os.path.exists(config)):
+        return os.fspath(config)
+    return None
+
+
+_DEFAULT_DATA = {"mnist10k": "datasets/mnist/", "digits": "datasets/digits/digits.csv.gz",
+                 "cifar10": "datasets/cifar10/"}
+
+
 def config_text(config=None, overrides=None):
     """INI text from `config`: INI text, a path (os.PathLike, or a str naming
     an existing *.ini file), or a dict of "section.key" -> value or of
@@ -21,9 +34,7 @@ def config_text(config=None, overrides=None):
     are applied after it."""
     if config is None:
         config = {}
-    if isinstance(config, os.PathLike) or (
-            isinstance(config, str) and "\n" not in config
-            and config.endswith(".ini") and os.path.exists(config)):
+    if _config_file(config):
         with open(config) as f:
             text = f.read()
     elif isinstance(config, str):
@@ -52,7 +63,10 @@ def config_text(config=None, overrides=None):
 class Config:
     """A resolved zoptic configuration (the schema of docs/config.md):
     Config(config, overrides) parses INI text / a dict / a file and applies
-    the overrides; errors name the key (ZopticValueError)."""
+    the overrides; errors name the key (ZopticValueError).  As with
+    `zoptic train`, data.path / data.labels become absolute: relative to
+    the file's folder when written in a config file, else to the working
+    directory (an empty data.path: the task's default under datasets/)."""
 
     def __init__(self, config=None, overrides=None, origin="python", _ptr=None):
         if _ptr is not None:
@@ -62,10 +76,40 @@ class Config:
         if p == ffi.NULL:
             check(lib.zpt_error_status() or EINVAL, "config")
         self._c = ffi.gc(p, lib.zpt_config_free)
-        check(lib.zpt_config_parse_string(self._c, cstr(config_text(config)),
-                                          cstr(origin)))
+        path = _config_file(config)
+        if path:
+            check(lib.zpt_config_parse_file(self._c, cstr(path)))
+        else:
+            check(lib.zpt_config_parse_string(self._c, cstr(config_text(config)),
+                                              cstr(origin)))
         for k, v in (overrides or {}).items():
             self.set(k, v)
+        if origin != "checkpoint":
+            self._absolute_data_paths(os.path.dirname(os.path.abspath(path)) if path
+                                      else os.getcwd(), overrides or {})
+
+    def _task(self):
+        out = ffi.new("const char *[1]")
+        if lib.zpt_config_string(self._c, b"data.task", out) != 0:
+            lib.zpt_error_clear()  # unset (e.g. a trainer's [zo]-only config)
+            return ""
+        return pystr(out[0])
+
+    def _absolute_data_paths(self, base, overrides):
+        """As src/cli/paths.c does for `zoptic train CONFIG`."""
+        for key in ("data.path", "data.labels"):
+            v, b = self.get(key), base
+            if key in overrides:
+                b = os.getcwd()
+            if not v:
+                v = _DEFAULT_DATA.get(self._task()) if key == "data.path" else None
+                b = os.getcwd()
+                if not v:
+                    continue
+            p = os.path.join(b, v)  # unchanged when v is absolute
+            if os.path.exists(p):
+                p = os.path.realpath(p) + ("/" if len(v) > 1 and v.endswith("/") else "")
+            self.set(key, p, "made absolute")
 
     def set(self, name, value, origin="python"):
         check(lib.zpt_config_set_value(self._c, cstr(name), cstr(_ini_value(value)),

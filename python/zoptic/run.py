@@ -36,6 +36,8 @@ class Run:
             raise ValueError("Run: give out=DIR (or output.dir) for the run directory")
         self.dir = os.fspath(out)
         self.ckpt = os.path.join(self.dir, "ckpt.h5")
+        if _resume_text is None:  # as zoptic train --out DIR records it
+            self.cfg.set("output.dir", os.path.abspath(self.dir), "run directory")
         self._build()
         self._log = None
         self.counters = dict(iteration=0, queries=0, sample_forwards=0, seconds=0.0,
