@@ -292,7 +292,12 @@ class Model:
         if x.shape[0] == 0:
             return out
         noisy = query_index is not None
-        box = self.box(noise=noisy)
+        if noisy:
+            box = self.box(noise=True)
+        else:
+            if self._box is None:
+                self._box = self.box(noise=False)
+            box = self._box
         check(lib.zpt_api_blackbox_query_base(box._bb, fptr(th), fptr(x), x.shape[0],
                                               fptr(out), query_index or 0))
         return out

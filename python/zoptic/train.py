@@ -182,6 +182,7 @@ class Trainer:
                 raise TypeError("Trainer: give theta0 (%d values)" % n)
             theta0 = self.model.theta
         th = as_floats(theta0, "theta0", (n,))
+        self._theta0 = th  # kept alive: a trainer may keep using the caller's theta
         if isinstance(zo, Config):
             cfg = zo
         else:  # train.budget must be set; the budget argument replaces it
