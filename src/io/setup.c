@@ -2,6 +2,7 @@
  * io/setup.h and docs/tasks.md). */
 #define _POSIX_C_SOURCE 200809L
 #include "io/setup.h"
+#include "io/setup_internal.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -72,34 +73,6 @@ static int split_file_set(zpt_dataset *all, uint64_t n_train, uint64_t n_test,
                     "need 1 <= n_test < %zu", nte, all->name, all->n, all->n);
   ZPT_TRY(zpt_split_random(all, nte, seed, train, test));
   return limit_train(train, n_train);
-}
-
-static _Thread_local char note[1024];
-
-const char *zpt_setup_data_note(void) { return note; }
-
-/* data.task = csv: the file with data.header, data.label_column and
- * data.n_classes; what was found goes to the note. */
-static int load_csv(const zpt_config *cfg, const char *path, zpt_dataset **all) {
-  zpt_csv_options opt = zpt_csv_defaults();
-  long long col;
-  const char *header;
-  ZPT_TRY(zpt_config_int(cfg, "data.label_column", &col));
-  ZPT_TRY(zpt_config_string(cfg, "data.header", &header));
-  ZPT_TRY(get_size(cfg, "data.n_classes", &opt.n_classes));
-  opt.label_column = (long)col;
-  opt.header = !strcmp(header, "auto") ? ZPT_CSV_HEADER_AUTO
-               : !strcmp(header, "true") ? ZPT_CSV_HEADER_YES : ZPT_CSV_HEADER_NO;
-  zpt_csv_info ci;
-  ZPT_TRY(zpt_csv_load_info(path, &opt, "csv", all, &ci));
-  char head[64] = "no header line";
-  if (ci.header_line)
-    snprintf(head, sizeof head, "line %zu taken as the header", ci.header_line);
-  snprintf(note, sizeof note, "%s: %s; %zu rows, %zu features, label column %zu "
-           "(data.label_column = %lld), %zu classes%s: %s", path, head, ci.rows, ci.features,
-           ci.label_column, col, ci.n_classes, ci.mapped ? ", labels mapped" : "",
-           ci.classes);
-  return ZPT_OK;
 }
 
 static int load_sets(const zpt_config *cfg, const char *task,
@@ -175,7 +148,7 @@ static int load_sets(const zpt_config *cfg, const char *task,
       return zpt_fail(ZPT_EINVAL, "data.task = csv needs data.path");
     if (!exists(path))
       return missing("data.path", path, NULL);
-    ZPT_TRY(load_csv(cfg, path, &all));
+    ZPT_TRY(zpt_setup_load_csv(cfg, path, &all));
     rc = split_file_set(all, n_train, n_test, seed, train, test);
   } else if (!strcmp(task, "cifar10")) {
     if (!*path)
@@ -275,7 +248,7 @@ int zpt_setup_data(const zpt_config *cfg, zpt_dataset **train,
   *train = *test = NULL;
   const char *task, *st;
   size_t bins;
-  note[0] = 0;
+  zpt_setup_clear_note();
   ZPT_TRY(zpt_config_string(cfg, "data.task", &task));
   ZPT_TRY(zpt_config_string(cfg, "data.standardize", &st));
   /* auto: a table's columns have arbitrary units; pixels are scaled to
@@ -397,27 +370,6 @@ static int build_mixer(const zpt_config *cfg, const zpt_dataset *meta,
   return ZPT_OK;
 }
 
-static int build_mlp(const zpt_config *cfg, const zpt_dataset *meta, zpt_model **model,
-                     zpt_setup_model_info *info) {
-  if (meta->kind != ZPT_TASK_CLASSIFICATION)
-    return zpt_fail(ZPT_EINVAL, "model.kind = mlp is a classifier; %s is not a "
-                    "classification set", meta->name);
-  zpt_mlp_config c = zpt_mlp_default(meta->input_size, meta->n_classes);
-  size_t width, layers;
-  ZPT_TRY(get_size(cfg, "model.width", &width));
-  ZPT_TRY(get_size(cfg, "model.layers", &layers));
-  if (width)
-    c.hidden = width;
-  if (layers)
-    c.layers = layers;
-  *model = zpt_mlp_alloc(&c);
-  if (!*model)
-    return zpt_fail_context(zpt_error_status(), "model.kind = mlp: ");
-  info->loss = zpt_loss_xent(meta->n_classes);
-  info->metric = "accuracy";
-  return ZPT_OK;
-}
-
 static int chip_config(const zpt_config *cfg, zpt_chip_config *c) {
   *c = zpt_chip_config_ideal();
   long long bits;
@@ -445,21 +397,8 @@ static int build_mzi_classifier(const zpt_config *cfg, const zpt_dataset *meta,
   ZPT_TRY(get_size(cfg, "model.L", &L));
   ZPT_TRY(zpt_config_double(cfg, "model.score_scale", &scale));
   ZPT_TRY(chip_config(cfg, &chip));
-  if (meta->kind == ZPT_TASK_CLASSIFICATION && !meta->height && meta->n_classes >= 2) {
-    /* plain features (a table's rows): a trainable projection to K channels */
-    size_t C = meta->n_classes;
-    if (!K)
-      K = C > 16 ? C + (C & 1) : 16;
-    if (K < C || (L && L > K))
-      return zpt_fail(ZPT_EINVAL, "model.K = %zu, model.L = %zu: the mzi-classifier on %s "
-                      "reads %zu classes from K channels; need K >= %zu and L <= K", K, L,
-                      meta->name, C, C);
-    ZPT_TRY(zpt_mzi_feature_classifier_alloc(meta->input_size, K, L, C, &chip, model));
-    info->loss = zpt_loss_xent_seq(1, C, scale);
-    info->n_max = 512;
-    info->metric = "accuracy";
-    return ZPT_OK;
-  }
+  if (meta->kind == ZPT_TASK_CLASSIFICATION && !meta->height && meta->n_classes >= 2)
+    return zpt_setup_mzi_features(meta, K, L, scale, &chip, model, info);
   if (!K)
     K = 16;
   if (meta->kind != ZPT_TASK_CLASSIFICATION || meta->n_classes != 10)
@@ -526,7 +465,7 @@ static const struct {
 } builders[] = {
   {"cnn", build_cnn},
   {"mixer", build_mixer},
-  {"mlp", build_mlp},
+  {"mlp", zpt_setup_build_mlp},
   {"mzi-classifier", build_mzi_classifier},
   {"mzi-equalizer", build_mzi_equalizer},
   {"mzi-rnn", build_mzi_rnn},

@@ -1,0 +1,27 @@
+/* The table (CSV) parts of building a run (setup_table.c), shared with
+ * setup.c; not installed. */
+#ifndef ZPT_IO_SETUP_INTERNAL_H
+#define ZPT_IO_SETUP_INTERNAL_H
+
+#include "data/dataset.h"
+#include "io/config.h"
+#include "io/setup.h"
+#include "mzi/chip.h"
+#include "nn/model.h"
+
+/* data.task = csv: reads data.path with data.header, data.label_column and
+ * data.n_classes; what the file held becomes zpt_setup_data_note(). */
+int zpt_setup_load_csv(const zpt_config *cfg, const char *path, zpt_dataset **all);
+void zpt_setup_clear_note(void);
+
+/* model.kind = mlp (model.width, model.layers). */
+int zpt_setup_build_mlp(const zpt_config *cfg, const zpt_dataset *meta,
+                        zpt_model **model, zpt_setup_model_info *info);
+
+/* model.kind = mzi-classifier on plain features: the projection to K
+ * channels (K = 0: 16, or the class count rounded up to even if larger). */
+int zpt_setup_mzi_features(const zpt_dataset *meta, size_t K, size_t L, double scale,
+                           const zpt_chip_config *chip, zpt_model **model,
+                           zpt_setup_model_info *info);
+
+#endif
