@@ -86,8 +86,8 @@ def large_section(g, p):
     if ti and tn:
         p("  ZO-NP / ZO-I per epoch at N_max = 512: %.3f in CPU-seconds (paper 656.5 / 638.8 = %.3f);"
           % (tn / ti, 656.5 / 638.8))
-        p("  wall-clock under this run's load: ZO-I %.0f s, ZO-NP %.0f s per epoch (%.3f)"
-          % (wi or 0, wn or 0, wn / wi if wi and wn else 0))
+        p("  wall-clock under this run's load (other jobs: not comparable between processes):")
+        p("  ZO-I %.0f s, ZO-NP %.0f s per epoch" % (wi or 0, wn or 0))
         p("  per epoch = 500 x the median of 2 timed iterations (+ 5 x the Fisher update's excess for")
         p("  ZO-NP): scaled from a fraction of an epoch, not a full epoch")
     p("")
