@@ -161,7 +161,8 @@ def main():
             LABEL[m], N_MAX[m], q, 1e3 * ti, 1e3 * (tc or 0), 1e3 * tn, 100 * (tn / ti - 1),
             100 * (cn / ci - 1) if ci and cn else 0,
             ri / MIB, rc / MIB, rn / MIB, fb / MIB, (rn - ri) / MIB))
-    p("  (Fisher = bytes of the F_b and L_b blocks allocated at the end; NP-I RSS = extra peak RSS)")
+    p("  (Fisher = bytes of the L_b blocks (and F_b, kept only when alpha < 1) allocated at the end;")
+    p("  NP-I RSS = extra peak RSS)")
     p("  ZO-NP ms = median regular iteration + (Fisher-update iteration - regular) / T_ud")
     p("")
     p("ZO-NP memory with EVERY Fisher block present (T_ud = 1, cycle schedule, n_blocks iterations)")
