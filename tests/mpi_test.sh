@@ -9,6 +9,7 @@
 #   --config): bit-identical with chips of one seed; runs with distinct seeds;
 # - a killed rank ends the job in bounded time naming the rank; the last
 #   checkpoint loads; resuming with another R gives the uninterrupted run;
+# - a rank that hangs (SIGSTOP): the others abort the job after --mpi-timeout;
 # - a chip driver of one rank that hangs or dies: every rank stops with an
 #   error naming the rank, within chip.timeout_s; resume continues.
 # Every mpirun runs under `timeout`: the test never hangs.
@@ -215,6 +216,33 @@ else
   same_run long-ref killed "killed rank, resumed on 3 ranks"
 fi
 
+# chip.timeout_s and --mpi-timeout of the fault cases: short, longer under the
+# sanitizer build (slower processes, slower driver handshakes)
+TMO=3
+case "$B" in *asan*) TMO=15 ;; esac
+
+# ---- a rank that hangs (stopped) outside its driver: the others give up
+# after --mpi-timeout and abort the job, naming the exchange ----
+timeout -k 5 60 "${MPIRUN[@]}" -n 2 "$ZM" --mpi-timeout $TMO train cnn.ini --out stopped \
+  --set train.budget=60000 >/dev/null 2>stopped.err &
+job=$!
+for _ in $(seq 300); do [ -e stopped/ckpt.h5 ] && break; sleep 0.05; done
+victim=$(rank_pid 1 "stopped")
+if [ -z "$victim" ]; then
+  fail "no rank 1 process to stop"
+  wait $job || true
+else
+  echo "$victim" >> "$T/driver-pids" # a stopped rank outlives the abort: cleanup kills it
+  start=$SECONDS
+  kill -STOP "$victim"
+  rc=0; wait $job || rc=$?
+  [ $rc -ne 0 ] || fail "a stopped rank: the job exited 0"
+  [ $((SECONDS - start)) -le $((TMO + 20)) ] || fail "a stopped rank: the job took $((SECONDS - start)) s to stop"
+  grep -q "got no answer from some of the 2 ranks within $TMO s" stopped.err \
+    || fail "a stopped rank: no timeout message: $(cat stopped.err)"
+  "$Z" info stopped/ckpt.h5 >/dev/null 2>&1 || fail "the last checkpoint does not load after a stopped rank"
+fi
+
 # ---- a chip driver of one rank hangs, or dies: every rank stops in bounded
 # time with an error naming the rank; the checkpoint is intact; resume ----
 cat > drv.sh <<EOF
@@ -232,9 +260,6 @@ fi
 wait \$pid
 EOF
 chmod +x drv.sh
-# chip.timeout_s: 2 s; the sanitizer build's drivers start slower (handshake)
-TMO=2
-case "$B" in *asan*) TMO=15 ;; esac
 for mode in STOP KILL; do
   touch fault
   start=$SECONDS

@@ -181,7 +181,7 @@ static int box_query(zpt_blackbox *bb, const float *theta, const zpt_variation *
   ZPT_TRY(reserve(b, n_vars, per));
   size_t lo, hi;
   share(n_vars, b->rank, b->size, &lo, &hi);
-  int with_base = b->opt.per_chip_base && vars[0].len == 0;
+  int with_base = b->opt.per_chip_base && n_vars > 0 && vars[0].len == 0;
   local_share(b, theta, vars, lo, hi, inputs, batch, first, with_base);
   double t0 = MPI_Wtime();
   MPI_Request req;
