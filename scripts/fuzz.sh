@@ -12,6 +12,9 @@
 #   FUZZ_RUNS=N      run each target for N executions instead (a campaign)
 #   FUZZ_TARGETS="fuzz_config fuzz_ckpt"   only these
 #   FUZZ_OUT=DIR     build and corpus directory (default build-fuzz)
+#   FUZZ_SANITIZE=address,undefined (default) / undefined: sanitizers
+#   FUZZ_OPT=-O1     optimisation (a long campaign: -O2 and undefined only)
+#   FUZZ_TIMEOUT=60  seconds one input may take (a loaded machine stalls)
 # Exits non-zero if any target crashes, leaks, trips a sanitizer or a
 # round-trip check; the crashing input is kept in build-fuzz/<target>/ and
 # the log in build-fuzz/<target>/run.log.  Prints one summary line per
@@ -50,12 +53,13 @@ sources() {
     fuzz_idx|fuzz_cifar|fuzz_csv) echo src/core/alloc.c src/core/rng.c src/core/status.c src/data/*.c ;;
     fuzz_config) echo src/core/alloc.c src/core/status.c src/io/config*.c src/io/runcheck.c src/io/runlog.c ;;
     fuzz_chip_proto) echo src/core/alloc.c src/core/status.c src/hw/chip_proto.c ;;
-    fuzz_ckpt) echo src/core/alloc.c src/core/status.c src/core/params.c src/io/checkpoint*.c ;;
+    fuzz_ckpt) echo src/core/alloc.c src/core/status.c src/core/params.c src/io/checkpoint*.c src/io/ckpt_file.c ;;
     *) echo "fuzz.sh: no source list for $1" >&2; return 1 ;;
   esac
 }
 
-SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
+SAN="-fsanitize=${FUZZ_SANITIZE:-address,undefined} -fno-sanitize-recover=undefined"
+FOPT=${FUZZ_OPT:--O1}
 PKGFLAGS="$(pkg-config --cflags gsl zlib hdf5 inih)"
 LIBS="$(pkg-config --libs gsl zlib hdf5 inih | sed 's/-lgslcblas//') -lopenblas -lpthread -lm"
 targets=${FUZZ_TARGETS:-$(for f in fuzz/fuzz_*.c; do basename "$f" .c; done)}
@@ -67,7 +71,7 @@ for t in $targets; do
   for s in $(sources "$t"); do objs+=("$OUT/${s%.c}.o"); done
 done
 # shellcheck disable=SC2046
-CI= make --no-print-directory -s BUILD=$OUT CC="$CLANG" OPT="-O1" \
+CI= make --no-print-directory -s BUILD=$OUT CC="$CLANG" OPT="$FOPT" \
   EXTRA_CFLAGS="-fsanitize=fuzzer-no-link $SAN -Wno-unknown-warning-option" \
   $(printf '%s\n' "${objs[@]}" | sort -u) >&2
 
@@ -76,13 +80,13 @@ for name in $targets; do
   mkdir -p "$OUT/$name/corpus"
   objs=(); for s in $(sources "$name"); do objs+=("$OUT/${s%.c}.o"); done
   # shellcheck disable=SC2086
-  "$CLANG" -std=c11 -D_DEFAULT_SOURCE -g -O1 -fsanitize=fuzzer $SAN -Isrc $PKGFLAGS \
+  "$CLANG" -std=c11 -D_DEFAULT_SOURCE -g $FOPT -fsanitize=fuzzer $SAN -Isrc $PKGFLAGS \
     "fuzz/$name.c" "${objs[@]}" $LIBS -o "$OUT/$name/$name"
   if [ -n "${FUZZ_RUNS:-}" ]; then limit="-runs=$FUZZ_RUNS"; else limit="-max_total_time=$SECONDS_EACH"; fi
   seeds="$PWD/fuzz/corpus/$name"
   [ -d "$seeds" ] || { echo "fuzz.sh: $name has no seed corpus $seeds" >&2; failed+=("$name"); continue; }
   if (cd "$OUT/$name" && LSAN_OPTIONS="suppressions=$ROOT/fuzz/lsan.supp:print_suppressions=0" \
-        "./$name" "$limit" -max_len=65536 -timeout=20 -rss_limit_mb=2048 \
+        "./$name" "$limit" -max_len=65536 -timeout=${FUZZ_TIMEOUT:-60} -rss_limit_mb=2048 \
         -print_final_stats=1 corpus "$seeds" > run.log 2>&1); then
     execs=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$OUT/$name/run.log" | grep -Eo '[0-9]+$' || echo '?')
     cov=$(grep -Eo 'cov: [0-9]+' "$OUT/$name/run.log" | tail -1 || true)

@@ -36,7 +36,7 @@ expect 2 "give either CONFIG" "$Z" train "$CFG" --resume x
 
 # ---- configuration errors: exit 2, FILE:LINE and the key ----
 printf '[data]\ntask = toy\n[model]\nkind = toy-linear\n[zo]\nQ = 0\n[train]\nbudget = 10\n' > bad1.ini
-expect 2 "bad1.ini:6: [zo] Q = '0': expected an integer >= 1" "$Z" train bad1.ini --out r_bad
+expect 2 "bad1.ini:6: [zo] Q = '0': expected an integer in [1, 100000]" "$Z" train bad1.ini --out r_bad
 [ ! -e r_bad ] || fail "a bad config created a run directory"
 printf '[data]\ntask = toy\n[model]\nkind = toy-linear\nwidht = 3\n[train]\nbudget = 10\n' > bad2.ini
 expect 2 "bad2.ini:5: unknown key 'widht' in section [model]" "$Z" train bad2.ini
@@ -179,13 +179,13 @@ expect 3 "small.csv: 40 rows; need n_train + n_test = 512 + 256 rows" \
 cp ref/ckpt.h5 good.h5
 size=$(stat -c %s good.h5)
 head -c $((size / 2)) good.h5 > trunc.h5
-expect 4 "trunc.h5: cannot open HDF5 file (truncated or corrupt)" "$Z" info trunc.h5
-expect 4 "trunc.h5: cannot open HDF5 file (truncated or corrupt)" "$Z" eval trunc.h5
+expect 4 "trunc.h5: corrupt zoptic checkpoint (size check: the file has $((size / 2)) bytes" "$Z" info trunc.h5
+expect 4 "trunc.h5: corrupt zoptic checkpoint (size check" "$Z" eval trunc.h5
 printf 'not hdf5 at all\n' > junk.h5
-expect 4 "junk.h5: not an HDF5 file" "$Z" info junk.h5
+expect 4 "junk.h5: not a zoptic checkpoint (not an HDF5 file" "$Z" info junk.h5
 expect 4 "missing.h5: cannot open checkpoint" "$Z" info missing.h5
 mkdir -p broken && cp ref/config.ini ref/log.csv broken/ && cp trunc.h5 broken/ckpt.h5
-expect 4 "cannot open HDF5 file (truncated or corrupt)" "$Z" train --resume broken
+expect 4 "corrupt zoptic checkpoint (size check" "$Z" train --resume broken
 # HDF5's own error stack is silenced
 out=$("$Z" info trunc.h5 2>&1 || true)
 ! grep -q 'HDF5-DIAG' <<<"$out" || fail "HDF5 error stack printed: $out"

@@ -6,12 +6,13 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/info_errors.h"
 #include "io/checkpoint.h"
 #include "zoptic.h"
 
 static void info_usage(FILE *out) {
   fprintf(out,
-          "usage: zoptic info CHECKPOINT [--values] [--no-config]\n"
+          "usage: zoptic info CHECKPOINT [--values] [--no-config] [--errors]\n"
           "\n"
           "Prints what CHECKPOINT holds: format and creation info, the parameter\n"
           "views with shapes and the parameter count, every state item (type and\n"
@@ -19,6 +20,7 @@ static void info_usage(FILE *out) {
           "configuration the run used.\n"
           "  --values     print every value of theta and of every state item\n"
           "  --no-config  do not print the configuration\n"
+          "  --errors     print the chip's stored fabrication errors, one per line\n"
           "exit codes: 0 ok, 2 usage error, 4 checkpoint missing or corrupt\n");
 }
 
@@ -65,7 +67,7 @@ static int print_values(zpt_ckpt_reader *r, const zpt_ckpt_item *it) {
 
 int zpt_cmd_info(int argc, char **argv) {
   const char *path = NULL;
-  int values = 0, show_config = 1;
+  int values = 0, show_config = 1, errors = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
       info_usage(stdout);
@@ -74,6 +76,8 @@ int zpt_cmd_info(int argc, char **argv) {
       values = 1;
     } else if (!strcmp(argv[i], "--no-config")) {
       show_config = 0;
+    } else if (!strcmp(argv[i], "--errors")) {
+      errors = 1;
     } else if (argv[i][0] == '-' && argv[i][1]) {
       fprintf(stderr, "zoptic info: unknown option '%s' (try --help)\n", argv[i]);
       return ZPT_EXIT_USAGE;
@@ -146,6 +150,10 @@ int zpt_cmd_info(int argc, char **argv) {
       goto done;
     }
     printf("\n");
+  }
+  if (errors && zpt_info_print_errors(r, items, n_items) != ZPT_OK) {
+    code = zpt_cli_error(ZPT_EXIT_CHECKPOINT, "info --errors");
+    goto done;
   }
   if (show_config && zpt_ckpt_attr_text(r, "config", &attr) == ZPT_OK) {
     printf("config:\n");

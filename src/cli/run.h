@@ -86,6 +86,10 @@ struct zpt_task_type {
   int (*save)(zpt_task *task, zpt_state_writer *w);
   int (*load)(zpt_task *task, zpt_state_reader *r);
   void (*destroy)(zpt_task *task); /* frees task->impl */
+  /* Restores what defines the model besides theta (the chip's realised
+   * fabrication errors, mzi/chip_errors.h) from a checkpoint; used by
+   * eval and by load.  NULL: nothing to restore. */
+  int (*load_model)(zpt_task *task, zpt_state_reader *r);
 };
 
 /* Hooks of the zoptic-mpi program (src/mpi/main.c, docs/distributed.md);

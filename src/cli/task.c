@@ -274,17 +274,28 @@ static int task_write_outputs(zpt_task *task, FILE *csv) {
   return ferror(csv) ? zpt_fail(ZPT_EIO, "writing the outputs failed") : ZPT_OK;
 }
 
+/* The chip's realised errors (in-process chips only: behind a driver the
+ * errors are the driver's, unknown here). */
 static int task_save(zpt_task *task, zpt_state_writer *w) {
   gtask *g = task->impl;
   ZPT_TRY(zpt_trainer_save(g->trainer, w));
+  if (!zpt_chip_client_info(g->bb))
+    ZPT_TRY(zpt_chip_errors_save(g->model, w));
   ZPT_TRY(zpt_batcher_save(g->batcher, w, "task/batcher"));
   /* the split: which rows of the data file trained and which tested */
   ZPT_TRY(zpt_split_save(g->train, w, "task/split/train_rows"));
   return zpt_split_save(g->test, w, "task/split/test_rows");
 }
 
+static int task_load_model(zpt_task *task, zpt_state_reader *r) {
+  gtask *g = task->impl;
+  size_t found;
+  return zpt_chip_errors_load(g->model, r, &found);
+}
+
 static int task_load(zpt_task *task, zpt_state_reader *r) {
   gtask *g = task->impl;
+  ZPT_TRY(task_load_model(task, r));
   ZPT_TRY(zpt_trainer_load(g->trainer, r));
   ZPT_TRY(zpt_batcher_restore(g->batcher, r, "task/batcher"));
   sync_params(g);
@@ -299,7 +310,7 @@ static int task_load(zpt_task *task, zpt_state_reader *r) {
   const zpt_task_type zpt_task_##fn = {kind, metric, create_##fn, task_params, \
                                        task_step, task_evaluate,               \
                                        task_write_outputs, task_save,          \
-                                       task_load, task_destroy};
+                                       task_load, task_destroy, task_load_model};
 TASK_TYPE(cnn, "cnn", "accuracy")
 TASK_TYPE(mixer, "mixer", "accuracy")
 TASK_TYPE(mlp, "mlp", "accuracy")

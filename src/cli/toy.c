@@ -471,4 +471,5 @@ static int toy_load(zpt_task *task, zpt_state_reader *r) {
 const zpt_task_type zpt_task_toy_linear = {
   "toy-linear", "relative_loss", toy_create, toy_params, toy_step,
   toy_evaluate, toy_write_outputs, toy_save, toy_load, toy_destroy,
+  NULL, /* load_model: theta is the whole toy model */
 };

@@ -556,7 +556,8 @@ int zpt_cmd_eval(int argc, char **argv) {
     goto done;
   }
   task.type = type;
-  if (zpt_ckpt_get_params(ck, type->params(&task)) != ZPT_OK) {
+  if (zpt_ckpt_get_params(ck, type->params(&task)) != ZPT_OK ||
+      (type->load_model && type->load_model(&task, zpt_ckpt_state_reader(ck)) != ZPT_OK)) {
     code = zpt_cli_error(ZPT_EXIT_CHECKPOINT, "eval");
     goto done;
   }

@@ -16,6 +16,7 @@
 
 #include "core/alloc.h"
 #include "core/status.h"
+#include "io/ckpt_file.h"
 #include "zoptic.h"
 
 /* ---- reading ---- */
@@ -94,8 +95,8 @@ static int read_dataset(zpt_ckpt_reader *r, const char *path, const char *item,
       status = zpt_fail(ZPT_EFORMAT, "%s: item '%s' has no crc32 attribute "
                         "(not written by zoptic?)", r->path, item);
     else if (stored != zpt_ck_crc_of(data, count * zpt_elem_size(type)))
-      status = zpt_fail(ZPT_EFORMAT, "%s: item '%s': checksum mismatch (the "
-                        "file is corrupt)", r->path, item);
+      status = zpt_fail(ZPT_EFORMAT, "%s: corrupt zoptic checkpoint (item '%s': CRC-32 "
+                        "check of its data failed)", r->path, item);
   }
   H5Dclose(dset);
   return status;
@@ -147,18 +148,34 @@ int zpt_ckpt_open(const char *path, zpt_ckpt_reader **out) {
     return zpt_fail(ZPT_EFORMAT, "%s: not a checkpoint file (not a regular file)", path);
   if (strlen(path) >= PATH_MAX_LEN)
     return zpt_fail(ZPT_EINVAL, "checkpoint path too long: %s", path);
-  if (H5Fis_hdf5(path) <= 0)
-    return zpt_fail(ZPT_EFORMAT, "%s: not an HDF5 file (no HDF5 signature: "
-                    "corrupt, or not a checkpoint)", path);
-  hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  /* every byte is checked (ckpt_file.h) before HDF5 parses any */
+  unsigned char *image;
+  size_t size;
+  int legacy;
+  int rc = zpt_ckpt_file_read(path, &image, &size, &legacy);
+  if (rc != ZPT_OK)
+    return rc;
+  /* HDF5 opens the image (without the zoptic trailer) under a name that is
+   * no file on disk (the core driver refuses to shadow one) */
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), file = -1;
+  size_t img_size = legacy ? size : size - ZPT_CKPT_TRAILER;
+  if (fapl >= 0 && H5Pset_fapl_core(fapl, (size_t)1 << 20, 0) >= 0 &&
+      H5Pset_file_image(fapl, image, img_size) >= 0)
+    file = H5Fopen("zoptic checkpoint image (not a file)", H5F_ACC_RDONLY, fapl);
+  if (fapl >= 0)
+    H5Pclose(fapl);
+  zpt_free(image); /* HDF5 holds its own copy */
   if (file < 0)
-    return zpt_fail(ZPT_EFORMAT, "%s: cannot open HDF5 file (truncated or "
-                    "corrupt)", path);
+    return zpt_fail(ZPT_EFORMAT, "%s: %s", path,
+                    legacy ? "cannot open HDF5 file (truncated or corrupt)"
+                           : "corrupt zoptic checkpoint (HDF5 cannot open its image)");
   char *format = NULL;
   int64_t version = -1;
   int status = ZPT_OK;
-  if (zpt_ck_read_attr_text(file, "format", &format) != 0 ||
-      strcmp(format, ZPT_CKPT_FORMAT) != 0)
+  if (H5Aexists(file, "format") > 0 && zpt_ck_read_attr_text(file, "format", &format) != 0)
+    status = zpt_fail(ZPT_EFORMAT, "%s: corrupt zoptic checkpoint (root attribute 'format' "
+                      "unreadable)", path);
+  else if (!format || strcmp(format, ZPT_CKPT_FORMAT) != 0)
     status = zpt_fail(ZPT_EFORMAT, "%s: not a zoptic checkpoint (root attribute "
                       "'format' is not \"%s\")", path, ZPT_CKPT_FORMAT);
   else if (zpt_ck_read_attr_scalar(file, "format_version", H5T_NATIVE_INT64, &version) != 0)

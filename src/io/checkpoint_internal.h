@@ -20,6 +20,8 @@ struct zpt_ckpt_writer {
   char tmp[PATH_MAX_LEN];
   long delay_ms; /* test hook */
   int failed;
+  int fd; /* the temporary, open from create to commit: a write in progress
+             is visible as <path>.tmp, an unwritable directory fails at once */
 };
 
 struct zpt_ckpt_reader {

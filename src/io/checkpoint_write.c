@@ -16,6 +16,7 @@
 
 #include "core/alloc.h"
 #include "core/status.h"
+#include "io/ckpt_file.h"
 #include "zoptic.h"
 
 /* ---- writing ---- */
@@ -99,18 +100,28 @@ int zpt_ckpt_create(const char *path, const char *config_text,
   w->sw.impl = w;
   const char *delay = getenv("ZOPTIC_TEST_CKPT_DELAY_MS");
   w->delay_ms = delay ? strtol(delay, NULL, 10) : 0;
+  /* Built in memory (core driver, no backing store) and written by
+   * zpt_ckpt_commit with write(2): a full disk is an ordinary I/O error,
+   * never a failing H5Fclose (ckpt_file.h).  HDF5's default (earliest)
+   * file format: the 1.8 format's superblock checksum comes out wrong in
+   * an image taken from an open file (HDF5 1.10.8: its status flags are
+   * cleared after the checksum); the zoptic trailer's CRC-32s cover every
+   * byte instead. */
+  w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (w->fd < 0) {
+    int e = errno;
+    zpt_free(w);
+    return zpt_fail(ZPT_EIO, "%s.tmp: cannot create checkpoint file: %s", path, strerror(e));
+  }
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-  /* 1.8 file format: metadata checksums, readable by every current tool */
-  if (fapl >= 0)
-    H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18);
-  w->file = fapl >= 0 ? H5Fcreate(w->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl) : -1;
+  w->file = -1;
+  if (fapl >= 0 && H5Pset_fapl_core(fapl, (size_t)1 << 20, 0) >= 0)
+    w->file = H5Fcreate(w->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
   if (fapl >= 0)
     H5Pclose(fapl);
   if (w->file < 0) {
-    int e = errno;
-    zpt_free(w);
-    return zpt_fail(ZPT_EIO, "%s.tmp: cannot create checkpoint file (%s)", path,
-                    e ? strerror(e) : "HDF5 error");
+    zpt_ckpt_abort(w);
+    return zpt_fail(ZPT_EIO, "%s.tmp: cannot create checkpoint image (HDF5 error)", path);
   }
   char created[64] = "unknown", host[256] = "unknown";
   time_t now = time(NULL);
@@ -184,20 +195,38 @@ static int fsync_path(const char *path, int directory) {
   return rc;
 }
 
+/* Writes the image (and its trailer) through the writer's descriptor,
+ * which is closed whatever happens. */
+static int write_image(zpt_ckpt_writer *w, unsigned char *image, size_t size) {
+  int fd = w->fd;
+  w->fd = -1;
+  return zpt_ckpt_file_write_fd(fd, w->tmp, image, size);
+}
+
 int zpt_ckpt_commit(zpt_ckpt_writer *w) {
   zpt_ck_quiet_hdf5();
   if (w->failed) {
     zpt_ckpt_abort(w);
     return zpt_fail(ZPT_EIO, "checkpoint not written: an earlier item failed");
   }
-  herr_t fl = H5Fflush(w->file, H5F_SCOPE_GLOBAL);
+  /* the in-memory image; closing a core file does no I/O and cannot fail
+   * on a full disk (every handle is closed exactly once, here) */
+  unsigned char *image = NULL;
+  ssize_t size = H5Fflush(w->file, H5F_SCOPE_GLOBAL) >= 0
+                     ? H5Fget_file_image(w->file, NULL, 0) : -1;
+  /* room for the zoptic trailer after the image */
+  if (size > 0 &&
+      (image = zpt_alloc((size_t)size + ZPT_CKPT_TRAILER, "checkpoint image")) != NULL &&
+      H5Fget_file_image(w->file, image, (size_t)size) != size)
+    size = -1;
   herr_t cl = H5Fclose(w->file);
   w->file = -1;
   int status = ZPT_OK;
-  if (fl < 0 || cl < 0)
-    status = zpt_fail(ZPT_EIO, "%s: cannot flush/close checkpoint", w->tmp);
-  else if (fsync_path(w->tmp, 0) != 0)
-    status = zpt_fail(ZPT_EIO, "%s: fsync failed: %s", w->tmp, strerror(errno));
+  if (size <= 0 || !image || cl < 0)
+    status = image || size <= 0 ? zpt_fail(ZPT_EIO, "%s: cannot build the checkpoint image "
+                                           "(HDF5 error)", w->tmp) : ZPT_ENOMEM;
+  else if ((status = write_image(w, image, (size_t)size + ZPT_CKPT_TRAILER)) != ZPT_OK)
+    ; /* the message names the file and the system's reason */
   else if (rename(w->tmp, w->path) != 0)
     status = zpt_fail(ZPT_EIO, "cannot rename %s to %s: %s", w->tmp, w->path,
                       strerror(errno));
@@ -215,8 +244,11 @@ int zpt_ckpt_commit(zpt_ckpt_writer *w) {
       status = zpt_fail(ZPT_EIO, "%s: fsync of directory failed: %s", dir,
                         strerror(errno));
   }
+  if (w->fd >= 0 && status != ZPT_OK) /* failed before the write */
+    close(w->fd);
   if (status != ZPT_OK)
     unlink(w->tmp);
+  zpt_free(image);
   zpt_free(w);
   return status;
 }
@@ -227,6 +259,8 @@ void zpt_ckpt_abort(zpt_ckpt_writer *w) {
   zpt_ck_quiet_hdf5();
   if (w->file >= 0)
     H5Fclose(w->file);
+  if (w->fd >= 0)
+    close(w->fd);
   unlink(w->tmp);
   zpt_free(w);
 }

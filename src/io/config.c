@@ -10,6 +10,8 @@
 
 #include "core/alloc.h"
 #include "core/status.h"
+#include "io/config_lines.h"
+#include "io/config_float.h"
 
 #define TI ZPT_CFG_INT
 #define TU ZPT_CFG_U64
@@ -38,16 +40,16 @@ static const zpt_cfg_key schema[] = {
   {"data", "n_classes", TI, "0", NULL, GE, 0, 0, "csv and idx: number of classes; every label must then be an integer in [0, n_classes) (0: from the data: every class present, or refused with the label counts)"},
   {"data", "n_train", TU, "0", NULL, 0, 0, 0, "training samples to use or generate (0: all of the file's training part; copying 2000, equalization 8000, cifar10-synthetic 50000, toy 512)"},
   {"data", "n_test", TU, "0", NULL, 0, 0, 0, "test samples (0: a fifth of a file set, copying 500, equalization 2000, cifar10-synthetic 10000, toy 256; mnist10k: the fixed 8000/2000 split; cifar10: all of test_batch)"},
-  {"data", "batch", TU, "64", NULL, GE, 1, 0, "mini-batch size of a training query"},
+  {"data", "batch", TU, "64", NULL, GE | LE, 1, 1048576, "mini-batch size of a training query"},
   {"data", "shuffle", TB, "true", NULL, 0, 0, 0, "visit training samples in a fresh random order every epoch"},
   {"data", "drop_last", TB, "false", NULL, 0, 0, 0, "skip an epoch's last partial batch (false: a shorter last batch)"},
   {"data", "seed", TU, "1", NULL, 0, 0, 0, "seed of generated data, train/test splits and batch order"},
   {"data", "standardize", TE, "auto", "auto|true|false|yes|no|on|off|1|0", 0, 0, 0, "standardise each feature with the mean and deviation of the training rows only (after pixel scaling to [0, 1]); auto: true for data.task = csv, false for pixels and generated signals"},
   {"data", "header", TE, "auto", "auto|true|false", 0, 0, 0, "csv: the first line (after blank and # lines) is a header of column names (auto: when a field outside the label column is a name, i.e. starts with a letter, _ or a quote)"},
-  {"data", "dft_bins", TI, "0", NULL, GE, 0, 0, "replace each input by its DFT bins 1..K as 2K floats (0: raw inputs; the mzi-classifier has its own DFT encoder, leave 0)"},
-  {"data", "copy_delay", TI, "100", NULL, GE, 1, 0, "copying task: delay T between the 10 symbols and their recall"},
+  {"data", "dft_bins", TI, "0", NULL, GE | LE, 0, 4096, "replace each input by its DFT bins 1..K as 2K floats (0: raw inputs; the mzi-classifier has its own DFT encoder, leave 0)"},
+  {"data", "copy_delay", TI, "100", NULL, GE | LE, 1, 100000, "copying task: delay T between the 10 symbols and their recall"},
   {"data", "snr_db", TD, "20", NULL, 0, 0, 0, "equalization tasks: signal-to-noise ratio of the received signal in dB"},
-  {"data", "taps", TI, "0", NULL, GE, 0, 0, "equalization tasks: received samples per decision window (0: 21 for model.kind = mzi-equalizer, else the channel's default, ISI 8, IM/DD 9)"},
+  {"data", "taps", TI, "0", NULL, GE | LE, 0, 4096, "equalization tasks: received samples per decision window (0: 21 for model.kind = mzi-equalizer, else the channel's default, ISI 8, IM/DD 9)"},
   {"data", "centre", TI, "-1", NULL, GE, -1, 0, "equalization tasks: window position of the current sample (-1: default, ISI 7, IM/DD 4)"},
   {"data", "delay", TI, "-1", NULL, GE, -1, 0, "equalization tasks: the target is the symbol this many steps back (-1: default, ISI 2, IM/DD 0)"},
   {"data", "imdd_length_km", TD, "4", NULL, GE, 0, 0, "IM/DD task: fibre length in km"},
@@ -64,15 +66,15 @@ static const zpt_cfg_key schema[] = {
   {"model", "L", TI, "0", NULL, GE | LE, 0, 1024, "mzi-classifier: MZI columns of each Clements mesh, 1..K (0: K, a universal mesh)"},
   {"model", "screen", TB, "false", NULL, 0, 0, 0, "mzi-rnn: add a phase screen to the recurrent mesh (K more parameters)"},
   {"model", "score_scale", TD, "1", NULL, GT, 0, 0, "MZI models: softmax logits = score_scale x photodetected powers"},
-  {"model", "width", TI, "0", NULL, GE, 0, 0, "hidden width (0: the model's default: cnn dense layer 16, mixer channels 32, mlp 32)"},
+  {"model", "width", TI, "0", NULL, GE | LE, 0, 65536, "hidden width (0: the model's default: cnn dense layer 16, mixer channels 32, mlp 32)"},
   {"model", "layers", TI, "0", NULL, GE | LE, 0, 64, "mlp: hidden layers (0: 1)"},
-  {"model", "blocks", TI, "0", NULL, GE, 0, 0, "mixer: number of mixer blocks (0: 3)"},
-  {"model", "channels", TI, "6", NULL, GE, 1, 0, "cnn: channels of the first convolution"},
-  {"model", "channels2", TI, "16", NULL, GE, 1, 0, "cnn: channels of the second convolution"},
-  {"model", "kernel", TI, "5", NULL, GE, 1, 0, "cnn: convolution kernel size (k x k)"},
-  {"model", "patch", TI, "4", NULL, GE, 1, 0, "mixer: patch size (patch x patch pixels per token)"},
-  {"model", "token_hidden", TI, "64", NULL, GE, 1, 0, "mixer: hidden width of the token MLP"},
-  {"model", "channel_hidden", TI, "0", NULL, GE, 0, 0, "mixer: hidden width of the channel MLP (0: the width)"},
+  {"model", "blocks", TI, "0", NULL, GE | LE, 0, 1024, "mixer: number of mixer blocks (0: 3)"},
+  {"model", "channels", TI, "6", NULL, GE | LE, 1, 4096, "cnn: channels of the first convolution"},
+  {"model", "channels2", TI, "16", NULL, GE | LE, 1, 4096, "cnn: channels of the second convolution"},
+  {"model", "kernel", TI, "5", NULL, GE | LE, 1, 64, "cnn: convolution kernel size (k x k)"},
+  {"model", "patch", TI, "4", NULL, GE | LE, 1, 256, "mixer: patch size (patch x patch pixels per token)"},
+  {"model", "token_hidden", TI, "64", NULL, GE | LE, 1, 65536, "mixer: hidden width of the token MLP"},
+  {"model", "channel_hidden", TI, "0", NULL, GE | LE, 0, 65536, "mixer: hidden width of the channel MLP (0: the width)"},
   {"model", "init_seed", TU, "1", NULL, 0, 0, 0, "seed of the parameter initialisation"},
   {"model", "init_scale", TD, "1", NULL, GT, 0, 0, "multiplier of the default initialisation scale"},
   /* ---- chip ---- */
@@ -93,10 +95,10 @@ static const zpt_cfg_key schema[] = {
   /* ---- zo ---- (zpt_zo_config, src/zo/trainer.h, docs/method.md) */
   {"zo", "method", TE, "zo-np", "zo-i|zo-co|zo-np", 0, 0, 0, "perturbation sampler: zo-i Gaussian N(0, I), zo-co coordinate directions, zo-np natural perturbations (block Fisher covariances)"},
   {"zo", "mode", TE, "block", "block|all", 0, 0, 0, "block: each perturbation covers one parameter block (a random-permutation cycle of blocks); all: every perturbation covers all blocks"},
-  {"zo", "Q", TI, "20", NULL, GE, 1, 0, "perturbations per iteration"},
+  {"zo", "Q", TI, "20", NULL, GE | LE, 1, 100000, "perturbations per iteration"},
   {"zo", "mu", TD, "0.001", NULL, GT, 0, 0, "finite-difference step: parameter-space length of a perturbation"},
   {"zo", "lambda", TD, "1", NULL, GT, 0, 0, "estimator scale lambda: multiplies the gradient estimate (not a damping term)"},
-  {"zo", "n_max", TI, "0", NULL, GE, 0, 0, "largest parameter block; larger views are split (0: the task's default as in the paper: cnn 431, mzi-equalizer 28, mzi-rnn 45, mixer 510, others 512)"},
+  {"zo", "n_max", TI, "0", NULL, GE | LE, 0, 65536, "largest parameter block; larger views are split (0: the task's default as in the paper: cnn 431, mzi-equalizer 28, mzi-rnn 45, mixer 510, others 512)"},
   {"zo", "normalize", TB, "true", NULL, 0, 0, 0, "rescale each perturbation u to ||u|| = sqrt(N), N the number of parameters (false: the raw draw; the step stays mu / sqrt(N))"},
   {"zo", "rho", TD, "1", NULL, GT, 0, 0, "zo-np: Fisher regulariser, Sigma_b = (1 + rho) (F_b + rho I)^-1"},
   {"zo", "t_ud", TI, "100", NULL, GE, 1, 0, "zo-np: iterations between Fisher block updates"},
@@ -205,9 +207,11 @@ void zpt_cfg_describe_expected(const zpt_cfg_key *k, char *buf, size_t len) {
   int n = snprintf(buf, len, "%s", what);
   if (n < 0 || (size_t)n >= len)
     return;
+  /* integer bounds in full (1048576, not 1.04858e+06) */
+  int whole = k->type == ZPT_CFG_INT || k->type == ZPT_CFG_U64;
   if ((k->range & (ZPT_CFG_MIN | ZPT_CFG_MIN_OPEN)) &&
       (k->range & (ZPT_CFG_MAX | ZPT_CFG_MAX_OPEN)))
-    snprintf(buf + n, len - (size_t)n, " in %s%g, %g%s",
+    snprintf(buf + n, len - (size_t)n, whole ? " in %s%.0f, %.0f%s" : " in %s%g, %g%s",
              (k->range & ZPT_CFG_MIN) ? "[" : "(", k->min, k->max,
              (k->range & ZPT_CFG_MAX) ? "]" : ")");
   else if (k->range & ZPT_CFG_MIN)
@@ -318,6 +322,11 @@ static int parse_value(const zpt_cfg_key *k, const char *text,
     return zpt_fail(ZPT_EINVAL, "%s: [%s] %s = '%s': expected %s", where,
                     k->section, k->key, text, expected);
   }
+  char why[200]; /* a real key used in float32 must be a normal float32 */
+  if (k->type == ZPT_CFG_DOUBLE &&
+      zpt_config_float_unusable(k->section, k->key, out->d, why, sizeof why))
+    return zpt_fail(ZPT_EINVAL, "%s: [%s] %s = '%s': %s", where, k->section, k->key, text,
+                    why);
   out->text = zpt_cfg_dup_text(canonical);
   if (!out->text)
     return ZPT_ENOMEM;

@@ -12,6 +12,7 @@
 
 #include "core/alloc.h"
 #include "core/status.h"
+#include "io/config_lines.h"
 
 /* ---- INI parsing ---- */
 
@@ -99,6 +100,7 @@ int zpt_config_parse_string(zpt_config *c, const char *text,
   p.origin = origin;
   p.text = text;
   p.status = ZPT_OK;
+  ZPT_TRY(zpt_config_check_lines(text, origin));
   p.schema = zpt_config_schema(&p.n_keys);
   p.seen_line = zpt_new_array(int, p.n_keys, "configuration key lines");
   if (!p.seen_line)

@@ -265,6 +265,10 @@ static void mesh_destroy(zpt_layer *l) {
 static const zpt_layer_ops mesh_ops = {"mzi_mesh", mesh_forward, mesh_init,
                                        mesh_flops, mesh_destroy};
 
+zpt_mesh_hw *zpt_mesh_layer_hw(const zpt_layer *l) {
+  return l && l->ops == &mesh_ops ? ((const mesh_impl *)l->impl)->hw : NULL;
+}
+
 zpt_mesh_route zpt_mesh_layer_route(const zpt_layer *l, size_t n) {
   if (!l || l->ops != &mesh_ops)
     return ZPT_ROUTE_AUTO;

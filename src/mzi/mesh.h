@@ -132,6 +132,27 @@ void zpt_mesh_hw_coef(const zpt_mesh_hw *hw, const zpt_mesh_topology *t,
                       const float *phases, const float *screen_phases,
                       zpt_mzi_coef *coef, zpt_cfloat *screen);
 
+/* The realised fabrication errors of a mesh (docs/checkpoint.md, "Chip
+ * errors"): gamma[2q + s] the splitting-angle error (rad) of splitter s
+ * (0: first, behind the external phase; 1: second) of MZI q; zeta[4q + 2g +
+ * a] the attenuation-phase factor of arm a (0: upper channel m, 1: lower
+ * m + 1) of PS-BS stage g (0: external, 1: internal) of MZI q; zeta_screen[k]
+ * that of screen channel k (1 without a screen).  MZIs are numbered column
+ * by column, top to bottom, as their phases in theta. */
+typedef struct {
+  size_t n_mzi, K;
+  const double *gamma;
+  const zpt_cdouble *zeta, *zeta_screen;
+} zpt_mesh_hw_errors_view;
+void zpt_mesh_hw_errors(const zpt_mesh_hw *hw, zpt_mesh_hw_errors_view *v);
+/* Replaces the errors (2 n_mzi, 4 n_mzi and K values; e.g. those stored in a
+ * checkpoint) and recomputes what derives from them.  ZPT_ENUMERIC for a
+ * non-finite value (nothing changed then). */
+int zpt_mesh_hw_set_errors(zpt_mesh_hw *hw, const double *gamma, const zpt_cdouble *zeta,
+                           const zpt_cdouble *zeta_screen);
+/* The hardware of a mesh layer, NULL for any other layer. */
+zpt_mesh_hw *zpt_mesh_layer_hw(const zpt_layer *l);
+
 #ifdef __cplusplus
 }
 #endif

@@ -32,6 +32,21 @@ void zpt_mesh_hw_free(zpt_mesh_hw *hw) {
   zpt_free(hw);
 }
 
+/* The splitters' cos/sin and the ideal flag from the errors. */
+static void hw_derive(zpt_mesh_hw *hw) {
+  int fabrication = 0;
+  for (size_t k = 0; k < 2 * hw->n_mzi; k++) {
+    double a = 0.5 * (M_PI / 2 + hw->gamma[k]); /* BS angle (pi/2 + gamma)/2 */
+    hw->bs[2 * k] = cos(a);
+    hw->bs[2 * k + 1] = sin(a);
+    fabrication |= hw->gamma[k] != 0 || hw->zeta[k] != 1 || hw->zeta[2 * hw->n_mzi + k] != 1;
+  }
+  for (size_t k = 0; k < hw->K; k++)
+    fabrication |= hw->zeta_screen[k] != 1;
+  hw->ideal = !fabrication && hw->cfg.loss_db == 0;
+  hw->phase_effects = hw->cfg.phase_bits > 0 || hw->cfg.crosstalk > 0;
+}
+
 int zpt_mesh_hw_alloc(const zpt_mesh_topology *t, int screen, zpt_chip *chip,
                       zpt_mesh_hw **out) {
   *out = NULL;
@@ -74,16 +89,34 @@ int zpt_mesh_hw_alloc(const zpt_mesh_topology *t, int screen, zpt_chip *chip,
     zpt_mesh_hw_free(hw);
     return ZPT_ENOMEM;
   }
-  int fabrication = 0;
-  for (size_t k = 0; k < 2 * t->n_mzi; k++) {
-    double a = 0.5 * (M_PI / 2 + hw->gamma[k]); /* BS angle (pi/2 + gamma)/2 */
-    hw->bs[2 * k] = cos(a);
-    hw->bs[2 * k + 1] = sin(a);
-    fabrication |= hw->gamma[k] != 0 || hw->zeta[k] != 1 || hw->zeta[2 * t->n_mzi + k] != 1;
-  }
-  hw->ideal = !fabrication && hw->cfg.loss_db == 0;
-  hw->phase_effects = hw->cfg.phase_bits > 0 || hw->cfg.crosstalk > 0;
+  hw_derive(hw);
   *out = hw;
+  return ZPT_OK;
+}
+
+void zpt_mesh_hw_errors(const zpt_mesh_hw *hw, zpt_mesh_hw_errors_view *v) {
+  v->n_mzi = hw->n_mzi;
+  v->K = hw->K;
+  v->gamma = hw->gamma;
+  v->zeta = hw->zeta;
+  v->zeta_screen = hw->zeta_screen;
+}
+
+int zpt_mesh_hw_set_errors(zpt_mesh_hw *hw, const double *gamma, const double complex *zeta,
+                           const double complex *zeta_screen) {
+  for (size_t k = 0; k < 2 * hw->n_mzi; k++)
+    if (!isfinite(gamma[k]))
+      return zpt_fail(ZPT_ENUMERIC, "splitter error %zu is %g", k, gamma[k]);
+  for (size_t k = 0; k < 4 * hw->n_mzi; k++)
+    if (!isfinite(creal(zeta[k])) || !isfinite(cimag(zeta[k])))
+      return zpt_fail(ZPT_ENUMERIC, "arm attenuation factor %zu is not finite", k);
+  for (size_t k = 0; k < hw->K; k++)
+    if (!isfinite(creal(zeta_screen[k])) || !isfinite(cimag(zeta_screen[k])))
+      return zpt_fail(ZPT_ENUMERIC, "screen attenuation factor %zu is not finite", k);
+  memcpy(hw->gamma, gamma, 2 * hw->n_mzi * sizeof *gamma);
+  memcpy(hw->zeta, zeta, 4 * hw->n_mzi * sizeof *zeta);
+  memcpy(hw->zeta_screen, zeta_screen, hw->K * sizeof *zeta_screen);
+  hw_derive(hw);
   return ZPT_OK;
 }
 

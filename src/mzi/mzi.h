@@ -5,6 +5,7 @@
 
 #include "mzi/builders.h"
 #include "mzi/chip.h"
+#include "mzi/chip_errors.h"
 #include "mzi/decompose.h"
 #include "mzi/layers.h"
 #include "mzi/mesh.h"

@@ -123,6 +123,10 @@ static void rnn_destroy(zpt_layer *l) {
 static const zpt_layer_ops rnn_ops = {"mzi_rnn", rnn_forward, rnn_init, rnn_flops,
                                       rnn_destroy};
 
+zpt_mesh_hw *zpt_rnn_layer_hw(const zpt_layer *l) {
+  return l && l->ops == &rnn_ops ? ((const rnn_impl *)l->impl)->hw : NULL;
+}
+
 int zpt_rnn_layer_matrix(const zpt_layer *l, const float *params, zpt_cfloat *U) {
   if (!l || l->ops != &rnn_ops || !params || !U)
     return zpt_fail(ZPT_EINVAL, "zpt_rnn_layer_matrix: %s is not an RNN layer or NULL "

@@ -40,6 +40,10 @@ int zpt_rnn_layer_alloc(zpt_params *p, const char *name, const zpt_rnn_spec *spe
 /* The recurrent matrix U (K x K row-major) of an RNN layer with params. */
 int zpt_rnn_layer_matrix(const zpt_layer *l, const float *params, zpt_cfloat *U);
 
+/* The chip hardware (fabrication errors) of an RNN cell's mesh U, NULL for
+ * any other layer (mesh.h: zpt_mesh_hw_errors). */
+zpt_mesh_hw *zpt_rnn_layer_hw(const zpt_layer *l);
+
 #ifdef __cplusplus
 }
 #endif
