@@ -15,6 +15,7 @@
 #   FUZZ_SANITIZE=address,undefined (default) / undefined: sanitizers
 #   FUZZ_OPT=-O1     optimisation (a long campaign: -O2 and undefined only)
 #   FUZZ_TIMEOUT=60  seconds one input may take (a loaded machine stalls)
+#   FUZZ_FRESH=1     start from the committed seed corpus only
 # Exits non-zero if any target crashes, leaks, trips a sanitizer or a
 # round-trip check; the crashing input is kept in build-fuzz/<target>/ and
 # the log in build-fuzz/<target>/run.log.  Prints one summary line per
@@ -77,6 +78,9 @@ CI= make --no-print-directory -s BUILD=$OUT CC="$CLANG" OPT="$FOPT" \
 
 failed=()
 for name in $targets; do
+  # FUZZ_FRESH=1 (make check): start from the committed seeds only, not from
+  # inputs an earlier run of another version kept
+  [ -z "${FUZZ_FRESH:-}" ] || rm -rf "$OUT/$name/corpus"
   mkdir -p "$OUT/$name/corpus"
   objs=(); for s in $(sources "$name"); do objs+=("$OUT/${s%.c}.o"); done
   # shellcheck disable=SC2086

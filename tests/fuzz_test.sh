@@ -19,4 +19,4 @@ if ! clang -fsanitize=fuzzer "${TMPDIR:-/tmp}/zoptic-lf-probe-$$.c" -o "${TMPDIR
   exit 0
 fi
 rm -f "${TMPDIR:-/tmp}/zoptic-lf-probe-$$"*
-FUZZ_SECONDS=${FUZZ_SECONDS:-3} bash scripts/fuzz.sh
+FUZZ_FRESH=1 FUZZ_SECONDS=${FUZZ_SECONDS:-3} bash scripts/fuzz.sh
