@@ -7,7 +7,9 @@
 #   2. the resume of that run to its end,
 #   3. an eval of its checkpoint with --outputs,
 #   4. a driver session: an MZI classifier trained through zoptic-chipd
-#      --config (both processes under valgrind), then zoptic info.
+#      --config (both processes under valgrind; chip.timeout_s = 900: the
+#      driver builds its model under valgrind before its handshake, which
+#      took longer than the default 30 s), then zoptic info.
 # OpenBLAS is pinned to its Haswell (AVX2) kernels and one thread for the
 # same reason.  Exits non-zero on the first failure; logs are kept in
 # build-valgrind/logs/.
@@ -62,7 +64,7 @@ grep -q "final: test_metric=" "$LOGS/resume.log" || { cat "$LOGS/resume.log" >&2
 step eval "$Z" eval toy/ckpt.h5 --outputs toy-outputs.csv
 # 4. a driver session
 "$Z" config "$ROOT/experiments/mzi-classifier-digits.ini" --set model.K=10 --set zo.Q=2 \
-  --set zo.method=zo-i --set train.budget=60 --set train.eval_every=10 \
+  --set zo.method=zo-i --set train.budget=60 --set train.eval_every=10 --set chip.timeout_s=900 \
   --set data.path="$ROOT/datasets/digits/digits.csv.gz" > mzi.ini
 [ -e "$ROOT/datasets/digits/digits.csv.gz" ] || bash "$ROOT/datasets/fetch.sh" digits >&2
 step driver "$Z" train mzi.ini --out mzi --set chip.driver="$CHIPD --config $PWD/mzi.ini --quiet"
