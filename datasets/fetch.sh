@@ -5,7 +5,8 @@
 #
 # NAME: digits         UCI handwritten digits, extracted from Debian's python3-sklearn
 #       mnist          MNIST (LeCun, Cortes, Burges)
-#       fashion-mnist  Fashion-MNIST (Zalando Research)
+#       fashion-mnist  Fashion-MNIST (Zalando Research): from Debian's
+#                      dataset-fashion-mnist if installed (or installable), else downloaded
 #       cifar10        CIFAR-10, binary version (Krizhevsky)
 # --from DIR  take already-downloaded files from DIR instead of the network
 #             (only the files present there are taken; each is verified).
@@ -23,7 +24,7 @@ put() { [ "$1" -ef "$2" ] || install -m 644 "$1" "$2"; }
 die() { echo "fetch.sh: $*" >&2; exit 1; }
 say() { echo "fetch.sh: $*" >&2; }
 
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 [ $# -ge 1 ] || usage
 name=$1; shift
@@ -82,6 +83,12 @@ GZ_MD5[fashion-mnist/t10k-labels-idx1-ubyte]=bb300cfdad3c16e7a12a480ee83cd310
 # different .gz checksum but the same content)
 RAW_MD5[mnist/t10k-images-idx3-ubyte]=2646ac647ad5339dbf082846283269ea
 RAW_MD5[mnist/t10k-labels-idx1-ubyte]=27ae3e4e09519cfbb04c329615203637
+# Fashion-MNIST's decompressed files (the checksums dataset loaders list next
+# to Zalando's .gz ones; Debian's dataset-fashion-mnist re-compressed the .gz)
+RAW_MD5[fashion-mnist/train-images-idx3-ubyte]=f4a8712d7a061bf5bd6d2ca38dc4d50a
+RAW_MD5[fashion-mnist/train-labels-idx1-ubyte]=9018921c3c673c538a1fc5bad174d6f9
+RAW_MD5[fashion-mnist/t10k-images-idx3-ubyte]=8181f5470baa50b63fa0f6fddb340f0a
+RAW_MD5[fashion-mnist/t10k-labels-idx1-ubyte]=15d484375f8d13e6eb1aabb0c3f46965
 
 # verify_idx SET FILE PATH: 0 if PATH (gz or raw) matches a known checksum.
 verify_idx() {
@@ -127,6 +134,37 @@ fetch_idx() {
     say "$set: INCOMPLETE: only $got of the ${#IDX_FILES[@]} files (the t10k pair alone serves data.task = mnist10k)"
     exit 3
   fi
+}
+
+# ---- fashion-mnist: Debian's dataset-fashion-mnist first ----------------------
+# ZPT_FASHION_DEB_DIR overrides where the package's files are looked for (tests).
+FASHION_DEB_DIR=${ZPT_FASHION_DEB_DIR:-/usr/share/datasets/fashion-mnist}
+fetch_fashion() {
+  if [ -z "$from" ]; then
+    if [ ! -f "$FASHION_DEB_DIR/train-images-idx3-ubyte.gz" ] && [ -z "${ZPT_FASHION_DEB_DIR:-}" ] &&
+       command -v apt-get >/dev/null 2>&1; then
+      if [ "$(id -u)" -eq 0 ]; then
+        say "apt-get install dataset-fashion-mnist"
+        apt-get install -y -q dataset-fashion-mnist >/dev/null 2>"$tmp/apt.err" ||
+          say "apt-get install dataset-fashion-mnist failed: $(tail -1 "$tmp/apt.err")"
+      else
+        say "Debian's dataset-fashion-mnist is not installed (as root: apt-get install dataset-fashion-mnist)"
+      fi
+    fi
+    if [ -f "$FASHION_DEB_DIR/train-images-idx3-ubyte.gz" ]; then
+      say "using Debian's dataset-fashion-mnist in $FASHION_DEB_DIR (re-compressed: checked by the md5 of the content)"
+      from=$FASHION_DEB_DIR
+      fetch_idx fashion-mnist
+      local f
+      for f in "${IDX_FILES[@]}"; do
+        [ -f "$dest/$f.gz" ] || die "$FASHION_DEB_DIR lacks $f.gz: the package is incomplete"
+      done
+      return
+    fi
+    say "no Debian package files in $FASHION_DEB_DIR: downloading"
+  fi
+  fetch_idx fashion-mnist http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/ \
+    https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/
 }
 
 # ---- digits ------------------------------------------------------------------
@@ -220,8 +258,7 @@ fetch_cifar() {
 case "$name" in
   digits) fetch_digits ;;
   mnist) fetch_idx mnist https://yann.lecun.com/exdb/mnist/ https://ossci-datasets.s3.amazonaws.com/mnist/ ;;
-  fashion-mnist) fetch_idx fashion-mnist http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/ \
-                   https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/ ;;
+  fashion-mnist) fetch_fashion ;;
   cifar10) fetch_cifar ;;
   *) die "unknown data set '$name' (digits, mnist, fashion-mnist, cifar10)" ;;
 esac

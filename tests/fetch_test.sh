@@ -36,4 +36,21 @@ rc=0; out=$(bash datasets/fetch.sh cifar10 --from "$tmp/src" 2>&1) || rc=$?
 grep -q "INCOMPLETE: only 1 of the 6" <<<"$out" || fail "cifar10 partial: message: $out"
 [ "$(stat -c %s "$ZPT_DATASETS_DIR/cifar10/test_batch.bin")" -eq 30730000 ] || fail "test_batch.bin not copied"
 grep -q "no checksum is published" <<<"$out" || fail "cifar10 --from does not say the files are unverified"
+# fashion-mnist takes Debian's dataset-fashion-mnist files (re-compressed
+# .gz, verified by the md5 of their content); a fake package is refused
+mkdir -p "$tmp/fakedeb"
+for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do
+  printf 'not fashion' | gzip > "$tmp/fakedeb/$f.gz"
+done
+ZPT_FASHION_DEB_DIR="$tmp/fakedeb" expect_fail "checksum" fashion-mnist
+[ -e "$ZPT_DATASETS_DIR/fashion-mnist/train-images-idx3-ubyte.gz" ] && fail "a fake Fashion-MNIST file was copied"
+deb=/usr/share/datasets/fashion-mnist
+if [ -f "$deb/t10k-labels-idx1-ubyte.gz" ]; then
+  out=$(bash datasets/fetch.sh fashion-mnist 2>&1) || fail "fashion-mnist from $deb: $out"
+  [ "$(grep -c "matches the known checksum" <<<"$out")" -eq 4 ] || fail "fashion-mnist: not 4 verified files: $out"
+  cmp -s "$deb/t10k-labels-idx1-ubyte.gz" "$ZPT_DATASETS_DIR/fashion-mnist/t10k-labels-idx1-ubyte.gz" \
+    || fail "fashion-mnist: t10k labels not copied"
+else
+  echo "fetch_test: $deb absent (dataset-fashion-mnist not installed): its copy is not tested"
+fi
 echo "fetch_test: ok"

@@ -56,14 +56,14 @@ int zpt_cli_resolve_data_paths(zpt_config *cfg, const char *config_path) {
     return zpt_fail(ZPT_EIO, "cannot read the working directory");
   snprintf(tmp, sizeof tmp, "%s", config_path);
   ZPT_TRY(absolute("config", cwd, dirname(tmp), dir, sizeof dir));
-  const char *keys[2] = {"data.path", "data.labels"};
-  for (int k = 0; k < 2; k++) {
+  const char *keys[4] = {"data.path", "data.labels", "data.test_path", "data.test_labels"};
+  for (int k = 0; k < 4; k++) {
     const char *v, *origin, *task, *base = cwd;
     ZPT_TRY(zpt_config_string(cfg, keys[k], &v));
     origin = zpt_config_origin(cfg, keys[k]);
     if (!*v) {
       ZPT_TRY(zpt_config_string(cfg, "data.task", &task));
-      if (k == 1 || !(v = default_path(task)))
+      if (k >= 1 || !(v = default_path(task)))
         continue;
     } else if (origin && strncmp(origin, "--set", 5) != 0) {
       base = dir; /* written in the config file */

@@ -36,6 +36,8 @@ static const zpt_cfg_key schema[] = {
    "idx: the images IDX file; digits: default datasets/digits/digits.csv.gz; csv: the CSV file; "
    "cifar10: directory of data_batch_*.bin and test_batch.bin, default datasets/cifar10/; toy: optional CSV of inputs then targets)"},
   {"data", "labels", TS, "", NULL, 0, 0, 0, "mnist10k and idx: the labels IDX file (empty: path with images replaced by labels)"},
+  {"data", "test_path", TS, "", NULL, 0, 0, 0, "idx: images IDX file of a fixed test set, e.g. the official t10k file (empty: a random split of data.path, data.n_test samples)"},
+  {"data", "test_labels", TS, "", NULL, 0, 0, 0, "idx: the labels IDX file of data.test_path (empty: test_path with images replaced by labels)"},
   {"data", "label_column", TI, "-1", NULL, 0, 0, 0, "csv: 0-based column of the class label (negative: from the end); labels are integers 0..C-1, or other integers or names, mapped to 0..C-1 in sorted order and reported"},
   {"data", "n_classes", TI, "0", NULL, GE, 0, 0, "csv and idx: number of classes; every label must then be an integer in [0, n_classes) (0: from the data: every class present, or refused with the label counts)"},
   {"data", "n_train", TU, "0", NULL, 0, 0, 0, "training samples to use or generate (0: all of the file's training part; copying 2000, equalization 8000, cifar10-synthetic 50000, toy 512)"},
