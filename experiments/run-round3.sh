@@ -1,0 +1,54 @@
+#!/bin/bash
+# Round 3 (experiments/preregistration-round3.md): stages of the
+# pre-registered plan, one per argument, in the order of the plan.
+#   ZOPTIC=/tmp/zoptic-r3-COMMIT nice -n 5 experiments/run-round3.sh val-t1 norm-t1 test-t1
+# val-t1   T1 lr grid {0.001, 0.002, 0.005} for ZO-I, ZO-co, ZO-NP on the
+#          50,000 / 10,000 validation split of the Fashion-MNIST training
+#          file, seeds 101-102, 157,500 queries (1/8 of the test budget)
+# norm-t1  the zo.normalize question: ZO-NP at its picked lr, true and
+#          false, validation seeds 101-104
+# test-t1  T1 at Q = 20: the official 60k / 10k split, 1.26 M queries,
+#          test seeds 201-210 one seed at a time (all methods of a seed
+#          before the next), checkpoints every 2,000 iterations: an
+#          interrupted run is resumed by running the stage again
+# Every stage reuses finished runs, so a stage can be rerun to continue.
+set -e
+cd "$(dirname "$0")/.."
+# shellcheck source=experiments/tuned-lib.sh
+. experiments/tuned-lib.sh
+T1=paper-cnn-fashion-mnist
+VAL_T1="--set data.test_path= --set data.test_labels= --set data.n_test=10000"
+VAL_BUDGET=157500
+JOBS=${JOBS:-2}
+
+run_val-t1() {
+  datasets/fetch.sh fashion-mnist >/dev/null 2>&1 || [ -f datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz ]
+  # shellcheck disable=SC2086
+  grid r3-val-t1 $T1 "0.001 0.002 0.005" --seeds 2 --first-seed 101 --budget $VAL_BUDGET \
+       --jobs "$JOBS" $VAL_T1
+}
+
+pick_t1() { experiments/pick_lr.py experiments/out/r3-val-t1 2>/dev/null; }
+
+run_norm-t1() {
+  local lr; lr=$(pick_t1 | tr ' ' '\n' | sed -n 's/^zo-np:zo.lr=//p')
+  [ -n "$lr" ] || { echo "run-round3: no ZO-NP pick in experiments/out/r3-val-t1" >&2; exit 1; }
+  # shellcheck disable=SC2086
+  $C $T1 --name r3-norm-t1 --methods zo-np@norm,zo-np@raw --seeds 4 --first-seed 101 \
+     --budget $VAL_BUDGET --jobs "$JOBS" --no-plot --ref zo-np@raw $COS $VAL_T1 \
+     --set zo.lr="$lr" --method-set zo-np@norm:zo.normalize=true \
+     --method-set zo-np@raw:zo.normalize=false
+}
+
+run_test-t1() {
+  local pick s; pick=$(pick_t1)
+  [ -n "$pick" ] || { echo "run-round3: no picks in experiments/out/r3-val-t1" >&2; exit 1; }
+  for s in $(seq "${FIRST:-201}" "${LAST:-210}"); do
+    # shellcheck disable=SC2086
+    $C $T1 --name r3-test-t1-s$s --methods "${METHODS:-zo-i,zo-co,zo-np}" --seeds 1 \
+       --first-seed "$s" --budget 1260000 --jobs "$JOBS" --no-plot $COS $pick \
+       --set train.checkpoint_every=2000
+  done
+}
+
+for x in "$@"; do "run_$x"; done
