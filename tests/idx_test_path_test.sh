@@ -59,6 +59,11 @@ out=$("$Z" train a.ini --out r3 --set data.test_path="$T/many-images-idx3-ubyte"
 m=$(final "$out"); [ "$m" = 0 ] || [ "$m" = 1 ] || fail "identical test samples: accuracy $m is neither 0 nor 1"
 # explicit test labels
 expect 0 "final:" "$Z" train a.ini --out r4 --set data.test_labels="$T/one-labels-idx1-ubyte"
+# relative paths in a config file resolve against the file's folder
+mkdir -p sub && sed -e "s|$T/tr-|../tr-|; s|$T/one-|../one-|" a.ini > sub/rel.ini
+grep -q "test_path = ../one-images" sub/rel.ini || fail "sub/rel.ini was not written as intended"
+(cd / && "$Z" train "$T/sub/rel.ini" --out "$T/r5" >/dev/null 2>&1) || fail "relative test_path from another folder failed"
+grep -q "^test_path = $T/one-images-idx3-ubyte" r5/config.ini || fail "test_path not recorded absolute: $(grep test_path r5/config.ini)"
 # refusals name the key and the file
 expect 3 "data.test_path = $T/absent-images-idx3-ubyte: no such file" "$Z" train a.ini --out e1 --set data.test_path="$T/absent-images-idx3-ubyte"
 expect 3 "data.test_labels = $T/nolabels" "$Z" train a.ini --out e2 --set data.test_labels="$T/nolabels"
