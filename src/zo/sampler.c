@@ -64,11 +64,14 @@ static zpt_fisher *fisher_np(void *state) { return state; }
 static void free_np(void *state) { zpt_fisher_free(state); }
 
 static const zpt_sampler_type type_i = {"zo-i", alloc_none, sample_i,
-                                        fisher_none, free_none, NULL};
+                                        fisher_none, free_none, NULL,
+                                        NULL, NULL, NULL};
 static const zpt_sampler_type type_co = {"zo-co", alloc_none, sample_co,
-                                         fisher_none, free_none, NULL};
+                                         fisher_none, free_none, NULL,
+                                         NULL, NULL, NULL};
 static const zpt_sampler_type type_np = {"zo-np", alloc_np, sample_np,
-                                         fisher_np, free_np, flush_np};
+                                         fisher_np, free_np, flush_np,
+                                         NULL, NULL, NULL};
 
 const zpt_sampler_type *const zpt_sampler_zo_i = &type_i;
 const zpt_sampler_type *const zpt_sampler_zo_co = &type_co;
