@@ -1,10 +1,11 @@
 #!/bin/bash
 # Round 3 (experiments/preregistration-round3.md): stages of the
 # pre-registered plan, one per argument, in the order of the plan.
-#   ZOPTIC=/tmp/zoptic-r3-COMMIT nice -n 5 experiments/run-round3.sh val-t1 norm-t1 test-t1
+#   ZOPTIC=/tmp/zoptic-r3-COMMIT nice -n 5 experiments/run-round3.sh val-t1 edge-t1 norm-t1 test-t1
 # val-t1   T1 lr grid {0.001, 0.002, 0.005} for ZO-I, ZO-co, ZO-NP on the
 #          50,000 / 10,000 validation split of the Fashion-MNIST training
 #          file, seeds 101-102, 157,500 queries (1/8 of the test budget)
+# edge-t1  the edge rule: one more rate for a method picked at a grid edge
 # norm-t1  the zo.normalize question: ZO-NP at its picked lr, true and
 #          false, validation seeds 101-104
 # test-t1  T1 at Q = 20: the official 60k / 10k split, 1.26 M queries,
@@ -29,6 +30,27 @@ run_val-t1() {
 }
 
 pick_t1() { experiments/pick_lr.py experiments/out/r3-val-t1 2>/dev/null; }
+
+# The pre-registered edge rule: a method whose pick is at an edge of the grid
+# {0.001, 0.002, 0.005} gets one more rate in that direction (0.0005 or
+# 0.01) on validation, once; the grid is then rerun with every rate so far
+# (finished runs reused), and the pick redone over all of them.
+run_edge-t1() {
+  local pick m lr methods="" sets=() extra=0
+  pick=$(pick_t1)
+  for m in zo-i zo-co zo-np; do
+    lr=$(tr ' ' '\n' <<<"$pick" | sed -n "s/^$m:zo.lr=//p")
+    for x in 0.001 0.002 0.005; do methods="$methods,$m@lr$x"; sets+=(--method-set "$m@lr$x:zo.lr=$x"); done
+    case "$lr" in
+      0.001) methods="$methods,$m@lr0.0005"; sets+=(--method-set "$m@lr0.0005:zo.lr=0.0005"); extra=1 ;;
+      0.005) methods="$methods,$m@lr0.01"; sets+=(--method-set "$m@lr0.01:zo.lr=0.01"); extra=1 ;;
+    esac
+  done
+  [ $extra -eq 1 ] || { echo "run-round3: no pick at a grid edge" >&2; return 0; }
+  # shellcheck disable=SC2086
+  $C $T1 --name r3-val-t1 --methods "${methods#,}" "${sets[@]}" --no-plot --ref zo-np@lr0.001 \
+     $COS --seeds 2 --first-seed 101 --budget $VAL_BUDGET --jobs "$JOBS" $VAL_T1
+}
 
 run_norm-t1() {
   local lr; lr=$(pick_t1 | tr ' ' '\n' | sed -n 's/^zo-np:zo.lr=//p')

@@ -3,6 +3,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "io/setup.h"
 #include "io/setup_internal.h"
+#include "io/setup_idx.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -75,48 +76,6 @@ static int split_file_set(zpt_dataset *all, uint64_t n_train, uint64_t n_test,
   return limit_train(train, n_train);
 }
 
-/* data.test_path (task idx): the fixed test set of an IDX pair, e.g. the
- * official t10k files, instead of a random split of data.path.  Takes
- * *all as the training set. */
-static int idx_fixed_test(const zpt_config *cfg, const char *test_path,
-                          size_t n_classes, zpt_dataset **all,
-                          uint64_t n_train, uint64_t n_test,
-                          zpt_dataset **train, zpt_dataset **test) {
-  const char *labels;
-  ZPT_TRY(zpt_config_string(cfg, "data.test_labels", &labels));
-  char lab[PATH_LEN];
-  if (*labels)
-    snprintf(lab, sizeof lab, "%s", labels);
-  else {
-    const char *at = strstr(test_path, "images");
-    if (!at)
-      return zpt_fail(ZPT_EINVAL, "data.test_path = %s: cannot derive the labels file "
-                      "(no 'images' in the name): set data.test_labels", test_path);
-    snprintf(lab, sizeof lab, "%.*slabels%s", (int)(at - test_path), test_path, at + 6);
-    if (strstr(lab, "idx3"))
-      memcpy(strstr(lab, "idx3"), "idx1", 4);
-  }
-  if (!exists(test_path))
-    return missing("data.test_path", test_path, NULL);
-  if (!exists(lab))
-    return missing("data.test_labels", lab, NULL);
-  ZPT_TRY(zpt_idx_load_pair(test_path, lab, n_classes, "idx-test", test));
-  if ((*test)->input_size != (*all)->input_size)
-    return zpt_fail(ZPT_EINVAL, "data.test_path = %s: %zu values per image, data.path has %zu",
-                    test_path, (*test)->input_size, (*all)->input_size);
-  ZPT_TRY(zpt_scale_range(*test, 0.0f, 255.0f));
-  if (n_test && n_test < (*test)->n) {
-    zpt_dataset *head = NULL, *rest = NULL;
-    ZPT_TRY(zpt_split_first(*test, (size_t)n_test, &head, &rest));
-    zpt_dataset_free(rest);
-    zpt_dataset_free(*test);
-    *test = head;
-  }
-  *train = *all;
-  *all = NULL;
-  return limit_train(train, n_train);
-}
-
 static int load_sets(const zpt_config *cfg, const char *task,
                      zpt_dataset **train, zpt_dataset **test) {
   const char *path, *labels;
@@ -178,7 +137,7 @@ static int load_sets(const zpt_config *cfg, const char *task,
       const char *test_path;
       rc = zpt_config_string(cfg, "data.test_path", &test_path);
       if (rc == ZPT_OK && *test_path)
-        rc = idx_fixed_test(cfg, test_path, n_classes, &all, n_train, n_test, train, test);
+        rc = zpt_setup_idx_fixed_test(cfg, test_path, n_classes, &all, n_train, n_test, train, test);
       else if (rc == ZPT_OK)
         rc = split_file_set(all, n_train, n_test, seed, train, test);
     }

@@ -173,9 +173,10 @@ int zpt_cmaes_alloc(zpt_cmaes **out, size_t n, const double *m0,
   c->yw = zpt_new_array(double, n, "cmaes tmp");
   if (!c->w || !c->m || !c->ps || !c->pc || !c->C || !c->B || !c->D || !c->z ||
       !c->y || !c->order || !c->wp || !c->tmp || !c->tmp2 || !c->yw) {
+    int full = c->full;
     zpt_cmaes_free(c);
     return zpt_fail_context(ZPT_ENOMEM, "cmaes (n = %zu%s): ", n,
-                            c->full ? ", full covariance" : "");
+                            full ? ", full covariance" : "");
   }
   if (c->full) {
     c->ews = gsl_eigen_symmv_alloc(n);
