@@ -3,7 +3,7 @@
 #ifndef ZOPTIC_H
 #define ZOPTIC_H
 
-#define ZOPTIC_VERSION "0.1.0"
+#include "core/version.h"
 
 #include "core/alloc.h"
 #include "core/params.h"

@@ -884,7 +884,7 @@ START_TEST(test_sequence_variations) {
   OK(zpt_model_forward_variations(m, p->theta, vars, 5, x, n, out, 0, 0));
   check_variations(m, vars, 5, x, n, out, 0, 0);
   /* a layer table without forward() is refused at allocation */
-  static const zpt_layer_ops no_forward = {"id", NULL, NULL, NULL, NULL};
+  static const zpt_layer_ops no_forward = {"id", NULL, NULL, NULL, NULL, NULL};
   ck_assert_ptr_null(zpt_layer_alloc(&no_forward, "id", 2, 2));
   ck_assert_ptr_nonnull(strstr(zpt_error_message(), "no forward"));
   zpt_free(delta);
@@ -900,7 +900,7 @@ static int noisy_forward(const zpt_layer *l, const float *params, const float *i
     out[i] = in[i] + (ctx->noise ? (float)gsl_ran_gaussian_ziggurat(ctx->noise, 0.1) : 0.0f);
   return ZPT_OK;
 }
-static const zpt_layer_ops noisy_ops = {"noisy", noisy_forward, NULL, NULL, NULL};
+static const zpt_layer_ops noisy_ops = {"noisy", noisy_forward, NULL, NULL, NULL, NULL};
 
 static zpt_model *noisy_model(void) {
   zpt_model *m = zpt_model_alloc(6);

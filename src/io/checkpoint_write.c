@@ -16,8 +16,8 @@
 
 #include "core/alloc.h"
 #include "core/status.h"
+#include "core/version.h"
 #include "io/ckpt_file.h"
-#include "zoptic.h"
 
 /* ---- writing ---- */
 

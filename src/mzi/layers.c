@@ -64,7 +64,7 @@ static double modrelu_flops(const zpt_layer *l) {
 }
 
 static const zpt_layer_ops modrelu_ops = {"modrelu", modrelu_forward, NULL, modrelu_flops,
-                                          destroy_plain};
+                                          destroy_plain, NULL};
 
 int zpt_modrelu_layer_alloc(zpt_params *p, const char *name, size_t K, zpt_layer **out) {
   if (!out)
@@ -119,7 +119,7 @@ static double detect_flops(const zpt_layer *l) {
 }
 
 static const zpt_layer_ops detect_ops = {"detect", detect_forward, NULL, detect_flops,
-                                         destroy_plain};
+                                         destroy_plain, NULL};
 
 int zpt_detect_layer_alloc(zpt_params *p, const char *name, size_t K, size_t start, size_t count,
                            size_t groups, const zpt_chip *chip, zpt_layer **out) {
@@ -204,7 +204,7 @@ static double cmap_flops(const zpt_layer *l) {
 }
 
 static const zpt_layer_ops cmap_ops = {"cmap", cmap_forward, cmap_init, cmap_flops,
-                                       destroy_plain};
+                                       destroy_plain, NULL};
 
 int zpt_cmap_layer_alloc(zpt_params *p, const char *name, size_t in_dim, size_t out_dim,
                          int complex_input, zpt_layer **out) {
@@ -288,7 +288,7 @@ static double dft_flops(const zpt_layer *l) {
   return 2.5 * d->P * log2((double)d->P) + 2.0 * d->K;
 }
 
-static const zpt_layer_ops dft_ops = {"dft", dft_forward, NULL, dft_flops, dft_destroy};
+static const zpt_layer_ops dft_ops = {"dft", dft_forward, NULL, dft_flops, dft_destroy, NULL};
 
 int zpt_dft_layer_alloc(zpt_params *p, const char *name, size_t P, size_t K, int centred,
                         zpt_layer **out) {

@@ -263,7 +263,7 @@ static void mesh_destroy(zpt_layer *l) {
 }
 
 static const zpt_layer_ops mesh_ops = {"mzi_mesh", mesh_forward, mesh_init,
-                                       mesh_flops, mesh_destroy};
+                                       mesh_flops, mesh_destroy, NULL};
 
 zpt_mesh_hw *zpt_mesh_layer_hw(const zpt_layer *l) {
   return l && l->ops == &mesh_ops ? ((const mesh_impl *)l->impl)->hw : NULL;

@@ -1,6 +1,6 @@
 /* MZI mesh topologies: the Clements, Reck and diagonal layouts as
  * tables of MZIs by column. */
-#include "mzi/mesh.h"
+#include "mzi/topology.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -121,7 +121,7 @@ static void rnn_destroy(zpt_layer *l) {
 }
 
 static const zpt_layer_ops rnn_ops = {"mzi_rnn", rnn_forward, rnn_init, rnn_flops,
-                                      rnn_destroy};
+                                      rnn_destroy, NULL};
 
 zpt_mesh_hw *zpt_rnn_layer_hw(const zpt_layer *l) {
   return l && l->ops == &rnn_ops ? ((const rnn_impl *)l->impl)->hw : NULL;

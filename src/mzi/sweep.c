@@ -2,6 +2,7 @@
  * the two-column sweeps (sweep.h; docs/mzi.md, "The rotation kernel"). */
 #include "mzi/sweep.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "core/alloc.h"

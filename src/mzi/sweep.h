@@ -35,7 +35,7 @@
 
 #include <stddef.h>
 
-#include "mzi/mesh.h"
+#include "mzi/topology.h"
 
 /* padding rows above (and below) the channels of a planar chunk */
 #define ZPT_SWEEP_PAD 1

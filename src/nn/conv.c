@@ -111,8 +111,11 @@ static double conv_flops(const zpt_layer *l) {
   return outs * (2.0 * (double)(d->c * d->kh * d->kw) + 1.0);
 }
 
+/* conv2d -> ReLU -> max-pool(2, 2) fusion (defined with the pooling layers) */
+static zpt_fused_fn conv_fuse(const zpt_layer *const *ls, size_t count, size_t *span);
+
 static const zpt_layer_ops conv_ops = {"conv2d", conv_forward, conv_init, conv_flops,
-                                       nn_destroy_impl};
+                                       nn_destroy_impl, conv_fuse};
 
 static int need_image(const zpt_model *m, const char *kind, const char *name) {
   zpt_shape s = zpt_model_shape(m);
@@ -239,9 +242,9 @@ static double avgpool_flops(const zpt_layer *l) {
 }
 
 static const zpt_layer_ops maxpool_ops = {"maxpool", maxpool_forward, NULL, maxpool_flops,
-                                          nn_destroy_impl};
+                                          nn_destroy_impl, NULL};
 static const zpt_layer_ops avgpool_ops = {"avgpool", avgpool_forward, NULL, avgpool_flops,
-                                          nn_destroy_impl};
+                                          nn_destroy_impl, NULL};
 
 static int add_pool(zpt_model *m, const zpt_layer_ops *ops, const char *name, size_t k,
                     size_t stride) {
@@ -277,7 +280,7 @@ static int conv_relu_pool_forward(const zpt_layer *const *ls, const float *param
   return nn_conv_relu_pool(&g, params, params + d->oc * d->c * d->kh * d->kw, in, out, n, ctx);
 }
 
-nn_fused_fn nn_fusion_find(const zpt_layer *const *ls, size_t count, size_t *span) {
+static zpt_fused_fn conv_fuse(const zpt_layer *const *ls, size_t count, size_t *span) {
   *span = 1;
   if (count < 3 || ls[0]->ops != &conv_ops || !nn_is_relu(ls[1]) || ls[2]->ops != &maxpool_ops)
     return NULL;

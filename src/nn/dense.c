@@ -37,7 +37,7 @@ static double dense_flops(const zpt_layer *l) {
 }
 
 static const zpt_layer_ops dense_ops = {"dense", dense_forward, dense_init, dense_flops,
-                                        nn_destroy_impl};
+                                        nn_destroy_impl, NULL};
 
 int zpt_model_add_dense(zpt_model *m, const char *name, size_t out, int init) {
   ZPT_TRY(nn_check_model(m, "dense", name));
@@ -85,11 +85,11 @@ static double tanh_flops(const zpt_layer *l) { return 4.0 * (double)l->in_size; 
 static double sigmoid_flops(const zpt_layer *l) { return 4.0 * (double)l->in_size; }
 static double gelu_flops(const zpt_layer *l) { return 10.0 * (double)l->in_size; }
 
-static const zpt_layer_ops relu_ops = {"relu", relu_forward, NULL, relu_flops, NULL};
-static const zpt_layer_ops tanh_ops = {"tanh", tanh_forward, NULL, tanh_flops, NULL};
+static const zpt_layer_ops relu_ops = {"relu", relu_forward, NULL, relu_flops, NULL, NULL};
+static const zpt_layer_ops tanh_ops = {"tanh", tanh_forward, NULL, tanh_flops, NULL, NULL};
 static const zpt_layer_ops sigmoid_ops = {"sigmoid", sigmoid_forward, NULL, sigmoid_flops,
-                                          NULL};
-static const zpt_layer_ops gelu_ops = {"gelu", gelu_forward, NULL, gelu_flops, NULL};
+                                          NULL, NULL};
+static const zpt_layer_ops gelu_ops = {"gelu", gelu_forward, NULL, gelu_flops, NULL, NULL};
 
 int nn_is_relu(const zpt_layer *l) { return l->ops == &relu_ops; }
 
@@ -135,7 +135,7 @@ static double layernorm_flops(const zpt_layer *l) {
 }
 
 static const zpt_layer_ops layernorm_ops = {"layernorm", layernorm_forward, layernorm_init,
-                                            layernorm_flops, nn_destroy_impl};
+                                            layernorm_flops, nn_destroy_impl, NULL};
 
 int zpt_model_add_layernorm(zpt_model *m, const char *name) {
   ZPT_TRY(nn_check_model(m, "layernorm", name));
@@ -188,7 +188,7 @@ static int gap_forward(const zpt_layer *l, const float *params, const float *in,
 
 static double gap_flops(const zpt_layer *l) { return (double)l->in_size + (double)l->out_size; }
 
-static const zpt_layer_ops gap_ops = {"gap", gap_forward, NULL, gap_flops, nn_destroy_impl};
+static const zpt_layer_ops gap_ops = {"gap", gap_forward, NULL, gap_flops, nn_destroy_impl, NULL};
 
 int zpt_model_add_global_avgpool(zpt_model *m, const char *name) {
   ZPT_TRY(nn_check_model(m, "gap", name));

@@ -68,7 +68,7 @@ static double patch_flops(const zpt_layer *l) {
 }
 
 static const zpt_layer_ops patch_ops = {"patch_embed", patch_forward, patch_init,
-                                        patch_flops, nn_destroy_impl};
+                                        patch_flops, nn_destroy_impl, NULL};
 
 int zpt_model_add_patch_embed(zpt_model *m, const char *name, size_t patch,
                               size_t channels, int init) {
@@ -271,7 +271,7 @@ static double mixer_flops(const zpt_layer *l) {
 }
 
 static const zpt_layer_ops mixer_ops = {"mixer", mixer_forward, mixer_init, mixer_flops,
-                                        nn_destroy_impl};
+                                        nn_destroy_impl, NULL};
 
 int zpt_model_add_mixer_block(zpt_model *m, const char *name, size_t token_hidden,
                               size_t channel_hidden, int init) {

@@ -222,7 +222,8 @@ int nn_model_check_usable(const zpt_model *m, const char *what) {
 }
 
 /* Splits the layers into the steps of a forward: fused runs where a kernel
- * exists (nn_fusion_find) and fusion is on, single layers elsewhere.  A run
+ * exists (the first layer's ops->fuse hook) and fusion is on, single layers
+ * elsewhere.  A run
  * is only taken when its inner layers have no parameters and no noise: then
  * no variation can diverge inside it (d_v is a perturbed or a stochastic
  * layer), so prefix reuse sees the same boundaries as without fusion. */
@@ -230,9 +231,10 @@ static void plan_fusion(zpt_model *m) {
   size_t L = m->n_layers;
   for (size_t k = 0; k < L;) {
     size_t span = 1;
-    nn_fused_fn f = m->no_fusion ? NULL
-                                 : nn_fusion_find((const zpt_layer *const *)m->layers + k,
-                                                  L - k, &span);
+    const zpt_layer_ops *ops = m->layers[k]->ops;
+    zpt_fused_fn f = m->no_fusion || !ops->fuse
+                         ? NULL
+                         : ops->fuse((const zpt_layer *const *)m->layers + k, L - k, &span);
     if (f)
       for (size_t i = k + 1; i < k + span; i++)
         if (m->layers[i]->n_params || m->layers[i]->stochastic)
@@ -295,7 +297,7 @@ int zpt_model_add_shaped(zpt_model *m, zpt_layer *l, zpt_shape out) {
     size_t *sp = ss ? realloc(m->span, cap * sizeof *sp) : NULL;
     if (sp)
       m->span = sp;
-    nn_fused_fn *fu = sp ? realloc(m->fused, cap * sizeof *fu) : NULL;
+    zpt_fused_fn *fu = sp ? realloc(m->fused, cap * sizeof *fu) : NULL;
     if (fu)
       m->fused = fu;
     if (!ls || !ss || !sp || !fu)

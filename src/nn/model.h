@@ -36,6 +36,13 @@ typedef struct {
   zpt_buffer *work; /* scratch owned by the caller, grown as needed */
 } zpt_fwd_ctx;
 
+/* A kernel that evaluates consecutive layers ls[0..span) in one call,
+ * reading ls[0]'s input and parameters (the others have none) and writing
+ * the last one's output. */
+typedef int (*zpt_fused_fn)(const zpt_layer *const *ls, const float *params,
+                            const float *in, float *out, size_t n,
+                            zpt_fwd_ctx *ctx);
+
 typedef struct {
   const char *kind; /* "dense", "conv2d", "clements", ... */
   /* Forward n samples: in is n x in_size floats, out n x out_size floats,
@@ -49,6 +56,10 @@ typedef struct {
   double (*flops)(const zpt_layer *l);
   /* Frees l->impl (NULL: nothing to free). */
   void (*destroy)(zpt_layer *l);
+  /* Fusion hook (NULL: none): for a run of `count` layers starting at
+   * ls[0] (this layer), a kernel that evaluates the first *span of them in
+   * one call, or NULL.  The model asks the first layer of every step. */
+  zpt_fused_fn (*fuse)(const zpt_layer *const *ls, size_t count, size_t *span);
 } zpt_layer_ops;
 
 struct zpt_layer {

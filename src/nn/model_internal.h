@@ -38,7 +38,7 @@ struct zpt_model {
   /* the steps a forward takes: layers [k, k + span[k]) run as one call, by
    * fused[k] when span[k] > 1; span is 0 inside a fused run */
   size_t *span;
-  nn_fused_fn *fused;
+  zpt_fused_fn *fused;
   int no_fusion; /* zpt_model_set_fusion(m, 0) */
   size_t n_layers, cap_layers;
   zpt_shape in_shape;

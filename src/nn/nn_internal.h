@@ -98,14 +98,6 @@ int nn_conv_relu_pool_fusable(const nn_conv_geom *g);
 int nn_conv_relu_pool(const nn_conv_geom *g, const float *weight, const float *bias,
                       const float *in, float *out, size_t n, zpt_fwd_ctx *ctx);
 
-/* Layer fusion (model.c asks, conv.c answers): a kernel that evaluates the
- * consecutive layers ls[0..span) in one call, reading ls[0]'s input and
- * parameters (the others have none) and writing the last one's output. */
-typedef int (*nn_fused_fn)(const zpt_layer *const *ls, const float *params, const float *in,
-                           float *out, size_t n, zpt_fwd_ctx *ctx);
-/* The fused kernel for a run starting at ls[0] (count layers follow from
- * there, ls[0] included), or NULL; *span gets the length of the run. */
-nn_fused_fn nn_fusion_find(const zpt_layer *const *ls, size_t count, size_t *span);
 
 /* Is l an element-wise ReLU layer (zpt_model_add_act with ZPT_ACT_RELU)? */
 int nn_is_relu(const zpt_layer *l);

@@ -50,7 +50,7 @@ static double rnn_flops(const zpt_layer *l) {
 }
 
 static const zpt_layer_ops rnn_ops = {"rnn", rnn_forward, rnn_init, rnn_flops,
-                                      nn_destroy_impl};
+                                      nn_destroy_impl, NULL};
 
 int zpt_model_add_rnn(zpt_model *m, const char *name, size_t hidden, int init) {
   ZPT_TRY(nn_check_model(m, "rnn", name));
