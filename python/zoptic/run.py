@@ -118,6 +118,9 @@ class Run:
             check(lib.zpt_api_state_get(sr, cstr(name), 3 if name in _RUN_U64 else 2, v, 1),
                   ckpt)
             c[name[4:]] = v[0]
+        # theta's one home is the checkpoint's /theta (format 2): hand it to the
+        # trainer before its state (which no longer carries a copy)
+        lib.zpt_trainer_set_theta(self.trainer._t, lib.zpt_api_params_theta(self.model._p))
         check(lib.zpt_trainer_load(self.trainer._t, sr), ckpt)
         check(lib.zpt_batcher_restore(self._batcher, sr, _BATCHER), ckpt)
         self._sync()

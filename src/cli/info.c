@@ -104,7 +104,7 @@ int zpt_cmd_info(int argc, char **argv) {
     goto done;
   }
   printf("checkpoint: %s\n", path);
-  printf("format: %s version %d\n", ZPT_CKPT_FORMAT, ZPT_CKPT_VERSION);
+  printf("format: %s version %d\n", ZPT_CKPT_FORMAT, zpt_ckpt_version(r));
   const char *attrs[] = {"zoptic_version", "created", "host"};
   for (size_t a = 0; a < 3; a++) {
     if (zpt_ckpt_attr_text(r, attrs[a], &attr) == ZPT_OK)

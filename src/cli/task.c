@@ -164,7 +164,7 @@ static int task_create_kind(const zpt_config *cfg, zpt_task *task,
     rc = zpt_fail(ZPT_EINVAL, "the model takes %zu inputs per sample, data.task %s has %zu",
                   g->bb->input_size, g->train->name, g->train->input_size);
   if (rc == ZPT_OK)
-    rc = zpt_trainer_alloc(&g->trainer, g->bb, zpt_model_params(g->model)->theta, &zc);
+    rc = zpt_trainer_alloc_borrow(&g->trainer, g->bb, zpt_model_params(g->model)->theta, &zc);
   if (rc == ZPT_OK) {
     size_t chunk = g->test->n < EVAL_CHUNK ? g->test->n : EVAL_CHUNK;
     g->xb = zpt_floats(g->batch * g->train->input_size, "batch inputs");
@@ -186,13 +186,6 @@ static zpt_params *task_params(zpt_task *task) {
   return zpt_model_params(g->model);
 }
 
-/* The parameter store follows the trainer's theta (evaluation, outputs and
- * checkpoints read the store). */
-static void sync_params(gtask *g) {
-  zpt_params *p = zpt_model_params(g->model);
-  memcpy(p->theta, zpt_trainer_theta(g->trainer), p->n_params * sizeof(float));
-}
-
 static int task_step(zpt_task *task, const zpt_step_ctx *ctx, zpt_step_info *info) {
   gtask *g = task->impl;
   if (zpt_trainer_next_cost(g->trainer) > ctx->queries_left)
@@ -202,7 +195,6 @@ static int task_step(zpt_task *task, const zpt_step_ctx *ctx, zpt_step_info *inf
   ZPT_TRY(zpt_batch_gather(g->train, idx, n, g->xb, g->yb));
   zpt_iter_info it;
   ZPT_TRY(zpt_trainer_iterate(g->trainer, g->xb, g->yb, n, &it));
-  sync_params(g);
   info->queries = it.queries;
   info->sample_forwards = it.queries * n;
   info->train_loss = it.loss;
@@ -298,7 +290,6 @@ static int task_load(zpt_task *task, zpt_state_reader *r) {
   ZPT_TRY(task_load_model(task, r));
   ZPT_TRY(zpt_trainer_load(g->trainer, r));
   ZPT_TRY(zpt_batcher_restore(g->batcher, r, "task/batcher"));
-  sync_params(g);
   return ZPT_OK;
 }
 

@@ -360,7 +360,7 @@ static int toy_create(const zpt_config *cfg, zpt_task *task) {
   info.loss = zpt_loss_mse();
   zpt_zo_config zc;
   if (zpt_setup_zo_config(cfg, &info, &zc) != ZPT_OK ||
-      zpt_trainer_alloc(&t->trainer, &t->bb, t->params->theta, &zc) != ZPT_OK)
+      zpt_trainer_alloc_borrow(&t->trainer, &t->bb, t->params->theta, &zc) != ZPT_OK)
     goto fail;
   return ZPT_OK;
 fail:
@@ -383,11 +383,6 @@ static double mse(const float *out, const float *y, size_t n) {
   return acc / (double)n;
 }
 
-static void toy_sync(toy *t) {
-  memcpy(t->params->theta, zpt_trainer_theta(t->trainer),
-         t->params->n_params * sizeof(float));
-}
-
 static int toy_step(zpt_task *task, const zpt_step_ctx *ctx,
                     zpt_step_info *info) {
   toy *t = task->impl;
@@ -401,7 +396,6 @@ static int toy_step(zpt_task *task, const zpt_step_ctx *ctx,
   }
   zpt_iter_info it;
   ZPT_TRY(zpt_trainer_iterate(t->trainer, t->xb, t->yb, B, &it));
-  toy_sync(t);
   info->queries = it.queries;
   info->sample_forwards = it.queries * B;
   info->train_loss = it.loss;
@@ -464,7 +458,6 @@ static int toy_load(zpt_task *task, zpt_state_reader *r) {
   uint64_t rng[ZPT_RNG_STATE_WORDS];
   ZPT_TRY(zpt_trainer_load(t->trainer, r));
   ZPT_TRY(r->get(r, "data/rng_batch", ZPT_T_U64, rng, ZPT_RNG_STATE_WORDS));
-  toy_sync(t);
   return zpt_rng_set_state(t->rng_batch, rng);
 }
 

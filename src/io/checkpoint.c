@@ -181,10 +181,10 @@ int zpt_ckpt_open(const char *path, zpt_ckpt_reader **out) {
   else if (zpt_ck_read_attr_scalar(file, "format_version", H5T_NATIVE_INT64, &version) != 0)
     status = zpt_fail(ZPT_EFORMAT, "%s: checkpoint has no readable "
                       "'format_version' attribute (corrupt?)", path);
-  else if (version != ZPT_CKPT_VERSION)
+  else if (version < ZPT_CKPT_VERSION_MIN || version > ZPT_CKPT_VERSION)
     status = zpt_fail(ZPT_EFORMAT, "%s: checkpoint format version %lld, but "
-                      "zoptic %s reads version %d", path, (long long)version,
-                      ZOPTIC_VERSION, ZPT_CKPT_VERSION);
+                      "zoptic %s reads versions %d to %d", path, (long long)version,
+                      ZOPTIC_VERSION, ZPT_CKPT_VERSION_MIN, ZPT_CKPT_VERSION);
   zpt_free(format);
   if (status != ZPT_OK) {
     H5Fclose(file);
@@ -196,6 +196,7 @@ int zpt_ckpt_open(const char *path, zpt_ckpt_reader **out) {
     return ZPT_ENOMEM;
   }
   r->file = file;
+  r->version = (int)version;
   snprintf(r->path, sizeof r->path, "%s", path);
   r->sr.get = reader_get;
   r->sr.size = reader_size;
@@ -213,6 +214,8 @@ void zpt_ckpt_close(zpt_ckpt_reader *r) {
 }
 
 zpt_state_reader *zpt_ckpt_state_reader(zpt_ckpt_reader *r) { return &r->sr; }
+
+int zpt_ckpt_version(const zpt_ckpt_reader *r) { return r->version; }
 
 int zpt_ckpt_attr_text(zpt_ckpt_reader *r, const char *name, char **text) {
   zpt_ck_quiet_hdf5();
@@ -273,18 +276,16 @@ int zpt_ckpt_get_params(zpt_ckpt_reader *r, zpt_params *p) {
                       "checkpoint, the model expects %zu", r->path, view->name,
                       (unsigned long long)offset, view->offset);
   }
-  float *theta = NULL;
-  size_t n = 0;
-  ZPT_TRY(zpt_ckpt_get_theta(r, &theta, &n));
-  if (n != p->n_params) {
-    zpt_free(theta);
+  /* straight into the store, theta's one home */
+  dset_info info;
+  ZPT_TRY(read_dataset(r, "theta", "theta", ZPT_T_F32, NULL, 0, 1, &info));
+  if (info.count != p->n_params)
     return zpt_fail(ZPT_EFORMAT, "%s: theta has %zu values in the checkpoint, "
-                    "the model has %zu parameters", r->path, n, p->n_params);
-  }
-  if (n)
-    memcpy(p->theta, theta, n * sizeof(float));
-  zpt_free(theta);
-  return ZPT_OK;
+                    "the model has %zu parameters", r->path, info.count,
+                    p->n_params);
+  if (info.count == 0)
+    return ZPT_OK;
+  return read_dataset(r, "theta", "theta", ZPT_T_F32, p->theta, info.count, 1, &info);
 }
 
 /* ---- listing ---- */

@@ -34,7 +34,11 @@ extern "C" {
 #endif
 
 #define ZPT_CKPT_FORMAT "zoptic-checkpoint"
-#define ZPT_CKPT_VERSION 1
+/* Version 2 stores theta once (/theta; the views /params/<name> are HDF5
+ * virtual datasets pointing into it, no trainer copy in the state); version
+ * 1 (zoptic 0.1.0 before it) stored copies and is still read. */
+#define ZPT_CKPT_VERSION 2
+#define ZPT_CKPT_VERSION_MIN 1
 #define ZPT_CKPT_NAME_MAX 256
 
 typedef struct zpt_ckpt_writer zpt_ckpt_writer;
@@ -64,8 +68,11 @@ zpt_state_reader *zpt_ckpt_state_reader(zpt_ckpt_reader *r);
 /* A root attribute as text ("config", "created", "host", "zoptic_version");
  * caller frees *text with zpt_free. */
 int zpt_ckpt_attr_text(zpt_ckpt_reader *r, const char *name, char **text);
-/* Reads /theta into p->theta after checking that the checkpoint holds the
- * same views (names, shapes, offsets) as p. */
+/* The file's format version (ZPT_CKPT_VERSION_MIN .. ZPT_CKPT_VERSION). */
+int zpt_ckpt_version(const zpt_ckpt_reader *r);
+/* Reads /theta straight into p->theta (no copy) after checking that the
+ * checkpoint holds the same views (names, shapes, offsets) as p; when the
+ * read itself fails (corrupt file) p->theta may be partly overwritten. */
 int zpt_ckpt_get_params(zpt_ckpt_reader *r, zpt_params *p);
 
 /* One dataset as found in the file (for `zoptic info`). */

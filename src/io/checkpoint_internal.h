@@ -27,6 +27,7 @@ struct zpt_ckpt_writer {
 struct zpt_ckpt_reader {
   zpt_state_reader sr;
   hid_t file;
+  int version; /* the file's format_version */
   char path[PATH_MAX_LEN];
 };
 

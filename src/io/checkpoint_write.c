@@ -160,19 +160,56 @@ int zpt_ckpt_create(const char *path, const char *config_text,
 
 zpt_state_writer *zpt_ckpt_state_writer(zpt_ckpt_writer *w) { return &w->sw; }
 
+/* View `view` of /theta as an HDF5 virtual dataset: its values are read
+ * from /theta (stored once), with the view's shape and a crc32 of them. */
+static int write_view(zpt_ckpt_writer *w, const char *path, const zpt_params *p,
+                      const zpt_view *view, hid_t *keep) {
+  hsize_t dims[ZPT_VIEW_MAX_DIMS], n = p->n_params, off = view->offset,
+          len = view->size;
+  for (int d = 0; d < view->ndim; d++)
+    dims[d] = view->shape[d];
+  if (len == 0) /* nothing to point at: an empty dataset */
+    return write_dataset(w, path, ZPT_T_F32, p->theta, view->ndim, dims, 0, keep);
+  hid_t lcpl = H5Pcreate(H5P_LINK_CREATE), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  hid_t vspace = H5Screate_simple(view->ndim, dims, NULL);
+  hid_t src = H5Screate_simple(1, &n, NULL);
+  hid_t dset = -1;
+  if (lcpl >= 0 && dcpl >= 0 && vspace >= 0 && src >= 0 &&
+      H5Pset_create_intermediate_group(lcpl, 1) >= 0 &&
+      H5Sselect_hyperslab(src, H5S_SELECT_SET, &off, NULL, &len, NULL) >= 0 &&
+      H5Pset_virtual(dcpl, vspace, ".", "/theta", src) >= 0)
+    dset = H5Dcreate2(w->file, path, zpt_ck_file_type_of(ZPT_T_F32), vspace, lcpl,
+                      dcpl, H5P_DEFAULT);
+  uint32_t crc = zpt_ck_crc_of(p->theta + view->offset, view->size * sizeof(float));
+  int ok = dset >= 0 && zpt_ck_write_attr_scalar(dset, "crc32", H5T_STD_U32LE,
+                                                 H5T_NATIVE_UINT32, &crc) == 0;
+  if (ok)
+    *keep = dset;
+  else if (dset >= 0)
+    H5Dclose(dset);
+  if (src >= 0) H5Sclose(src);
+  if (vspace >= 0) H5Sclose(vspace);
+  if (dcpl >= 0) H5Pclose(dcpl);
+  if (lcpl >= 0) H5Pclose(lcpl);
+  if (!ok) {
+    w->failed = 1;
+    return zpt_fail(ZPT_EIO, "%s: cannot write the view '%s' of /theta to %s",
+                    w->path, view->name, w->tmp);
+  }
+  return ZPT_OK;
+}
+
+/* theta once, as /theta, and every view as /params/<name> pointing into it
+ * (format version 2; version 1 stored a copy of each view's values). */
 int zpt_ckpt_put_params(zpt_ckpt_writer *w, const zpt_params *p) {
   hsize_t n = p->n_params;
   ZPT_TRY(write_dataset(w, "/theta", ZPT_T_F32, p->theta, 1, &n, p->n_params, NULL));
   for (size_t v = 0; v < p->n_views; v++) {
     const zpt_view *view = &p->views[v];
-    hsize_t dims[ZPT_VIEW_MAX_DIMS];
-    for (int d = 0; d < view->ndim; d++)
-      dims[d] = view->shape[d];
     char path[ZPT_VIEW_NAME_MAX + 16];
     snprintf(path, sizeof path, "/params/%s", view->name);
     hid_t dset = -1;
-    ZPT_TRY(write_dataset(w, path, ZPT_T_F32, p->theta + view->offset,
-                          view->ndim, dims, view->size, &dset));
+    ZPT_TRY(write_view(w, path, p, view, &dset));
     uint64_t offset = view->offset;
     int bad = zpt_ck_write_attr_scalar(dset, "offset", H5T_STD_U64LE,
                                 H5T_NATIVE_UINT64, &offset);

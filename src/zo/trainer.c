@@ -137,7 +137,8 @@ void zpt_trainer_free(zpt_trainer *t) {
   zpt_blocks_free(t->blocks);
   zpt_rng_free(t->rng);
   zpt_free(t->cuts);
-  zpt_free(t->theta);
+  if (t->owns_theta)
+    zpt_free(t->theta);
   zpt_free(t->grad);
   zpt_free(t->u);
   zpt_free(t->u_off);
@@ -154,12 +155,10 @@ void zpt_trainer_free(zpt_trainer *t) {
   zpt_free(t);
 }
 
-int zpt_trainer_alloc(zpt_trainer **out, zpt_blackbox *bb,
-                      const float *theta0, const zpt_zo_config *cfg) {
-  *out = NULL;
-  ZPT_TRY(zpt_zo_config_check(cfg, bb));
-  if (!theta0)
-    return zpt_fail(ZPT_EINVAL, "trainer: NULL initial theta");
+/* A trainer working on theta (bb->n_params values); on success it frees
+ * theta with itself when owns is set.  The config is checked. */
+static int trainer_new(zpt_trainer **out, zpt_blackbox *bb, float *theta,
+                       int owns, const zpt_zo_config *cfg) {
   zpt_trainer *t = zpt_new(zpt_trainer, "zo trainer");
   if (!t)
     return ZPT_ENOMEM;
@@ -207,7 +206,6 @@ int zpt_trainer_alloc(zpt_trainer **out, zpt_blackbox *bb,
     goto fail;
   }
   t->n_vars_cap = 2 * Q > Q + 1 ? 2 * Q : Q + 1;
-  t->theta = zpt_floats(t->N, "theta");
   t->grad = zpt_floats(t->N, "gradient estimate");
   t->u = zpt_floats(u_count, "perturbations of one iteration");
   t->u_off = zpt_new_array(size_t, Q, "perturbation offsets");
@@ -220,7 +218,7 @@ int zpt_trainer_alloc(zpt_trainer **out, zpt_blackbox *bb,
   t->perm_fisher = zpt_new_array(size_t, nb, "Fisher block cycle");
   if (t->fisher)
     t->jac_step = zpt_doubles(t->blocks->max_len, "Jacobian steps");
-  if (!t->theta || !t->grad || !t->u || !t->u_off || !t->u_len ||
+  if (!t->grad || !t->u || !t->u_off || !t->u_len ||
       !t->u_block || !t->u_order || !t->vars ||
       !t->var_loss || !t->perm_perturb || !t->perm_fisher ||
       (t->fisher && !t->jac_step))
@@ -229,7 +227,8 @@ int zpt_trainer_alloc(zpt_trainer **out, zpt_blackbox *bb,
       zpt_buffer_reserve(&t->jz, t->M * t->blocks->max_len * sizeof(double),
                          "Jacobian and Fisher rows of one sample"))
     goto nomem;
-  memcpy(t->theta, theta0, t->N * sizeof(float));
+  t->theta = theta;
+  t->owns_theta = owns;
   zpt_tr_make_perm(t, t->perm_perturb, 0, BLOCK_PERTURB_PERM);
   zpt_tr_make_perm(t, t->perm_fisher, 0, BLOCK_FISHER_PERM);
   zpt_tr_refresh_fisher_schedule(t, 0);
@@ -242,11 +241,37 @@ fail:
   return rc;
 }
 
+int zpt_trainer_alloc(zpt_trainer **out, zpt_blackbox *bb,
+                      const float *theta0, const zpt_zo_config *cfg) {
+  *out = NULL;
+  ZPT_TRY(zpt_zo_config_check(cfg, bb));
+  if (!theta0)
+    return zpt_fail(ZPT_EINVAL, "trainer: NULL initial theta");
+  float *theta = zpt_floats(bb->n_params, "theta");
+  if (!theta)
+    return ZPT_ENOMEM;
+  memcpy(theta, theta0, bb->n_params * sizeof(float));
+  int rc = trainer_new(out, bb, theta, 1, cfg);
+  if (rc)
+    zpt_free(theta);
+  return rc;
+}
+
+int zpt_trainer_alloc_borrow(zpt_trainer **out, zpt_blackbox *bb, float *theta,
+                             const zpt_zo_config *cfg) {
+  *out = NULL;
+  ZPT_TRY(zpt_zo_config_check(cfg, bb));
+  if (!theta)
+    return zpt_fail(ZPT_EINVAL, "trainer: NULL theta");
+  return trainer_new(out, bb, theta, 0, cfg);
+}
+
 /* ---- accessors ---------------------------------------------------------- */
 
 const float *zpt_trainer_theta(const zpt_trainer *t) { return t->theta; }
 void zpt_trainer_set_theta(zpt_trainer *t, const float *theta) {
-  memcpy(t->theta, theta, t->N * sizeof(float));
+  if (theta != t->theta)
+    memcpy(t->theta, theta, t->N * sizeof(float));
 }
 const float *zpt_trainer_gradient(const zpt_trainer *t) { return t->grad; }
 size_t zpt_trainer_n_params(const zpt_trainer *t) { return t->N; }

@@ -144,6 +144,17 @@ typedef struct zpt_trainer zpt_trainer;
  * output buffers (grown to the largest batch seen). */
 int zpt_trainer_alloc(zpt_trainer **out, zpt_blackbox *bb,
                       const float *theta0, const zpt_zo_config *cfg);
+/* The same, but the trainer works on the caller's theta in place (no copy;
+ * e.g. a model's parameter store): every iteration updates it, and it must
+ * outlive the trainer.  theta then has one home, the caller's, who also
+ * keeps it in checkpoints: zpt_trainer_save leaves it out and
+ * zpt_trainer_load expects the caller to have restored it (an older state
+ * that still holds "zo/theta" must agree with it).  A trainer that owns its
+ * copy saves and loads "zo/theta"; loading a state without it (written by
+ * a borrowing trainer) keeps theta, which the caller sets first with
+ * zpt_trainer_set_theta. */
+int zpt_trainer_alloc_borrow(zpt_trainer **out, zpt_blackbox *bb, float *theta,
+                             const zpt_zo_config *cfg);
 void zpt_trainer_free(zpt_trainer *t);
 
 /* One iteration on a mini-batch: inputs batch x bb->input_size, targets

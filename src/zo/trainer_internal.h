@@ -26,7 +26,8 @@ struct zpt_trainer {
   size_t *cuts; /* owned copy of cfg.cuts */
   zpt_blackbox *bb;
   size_t N, M, target_size;
-  float *theta;
+  float *theta;       /* the caller's (borrowed) or the trainer's copy */
+  int owns_theta;     /* theta is the trainer's: free it, keep it in state */
   float *grad;
   zpt_blocks *blocks;
   const zpt_sampler_type *sampler;

@@ -94,7 +94,8 @@ int zpt_trainer_save(const zpt_trainer *t, zpt_state_writer *w) {
   counters_out(&t->c, cnt);
   double secs[2] = {t->c.iter_seconds, t->c.fisher_seconds};
   ZPT_TRY(w->put(w, "zo/shape", ZPT_T_U64, shape, N_SHAPE));
-  ZPT_TRY(w->put(w, "zo/theta", ZPT_T_F32, t->theta, t->N));
+  if (t->owns_theta)
+    ZPT_TRY(w->put(w, "zo/theta", ZPT_T_F32, t->theta, t->N));
   ZPT_TRY(w->put(w, "zo/gradient", ZPT_T_F32, t->grad, t->N));
   ZPT_TRY(w->put(w, "zo/counters", ZPT_T_U64, cnt, N_COUNTERS));
   ZPT_TRY(w->put(w, "zo/seconds", ZPT_T_F64, secs, 2));
@@ -104,6 +105,27 @@ int zpt_trainer_save(const zpt_trainer *t, zpt_state_writer *w) {
   if (t->fisher)
     ZPT_TRY(zpt_fisher_save(t->fisher, w, "zo/"));
   return ZPT_OK;
+}
+
+/* theta from the state when the trainer owns it; a borrowed theta is the
+ * caller's to restore, and a copy in an older state must agree with it. */
+static int load_theta(zpt_trainer *t, zpt_state_reader *r) {
+  size_t n = 0;
+  if (!r->size || r->size(r, "zo/theta", ZPT_T_F32, &n) != ZPT_OK)
+    return ZPT_OK; /* not there (a borrowing writer): theta is the caller's */
+  if (t->owns_theta)
+    return r->get(r, "zo/theta", ZPT_T_F32, t->theta, t->N);
+  float *old = zpt_floats(t->N, "theta of an older checkpoint");
+  if (!old)
+    return ZPT_ENOMEM;
+  int rc = n == t->N ? r->get(r, "zo/theta", ZPT_T_F32, old, t->N)
+                     : zpt_fail(ZPT_EFORMAT, "zo/theta: %zu values, theta has %zu",
+                                n, t->N);
+  if (rc == ZPT_OK && memcmp(old, t->theta, t->N * sizeof(float)) != 0)
+    rc = zpt_fail(ZPT_EFORMAT, "zo/theta differs from the theta given to the "
+                  "trainer (the checkpoint holds two different parameter vectors)");
+  zpt_free(old);
+  return rc;
 }
 
 int zpt_trainer_load(zpt_trainer *t, zpt_state_reader *r) {
@@ -121,7 +143,7 @@ int zpt_trainer_load(zpt_trainer *t, zpt_state_reader *r) {
                       (unsigned long long)want[k]);
   /* from here a failure leaves a partly loaded trainer: mark it failed */
   t->failed = 1;
-  if ((rc = r->get(r, "zo/theta", ZPT_T_F32, t->theta, t->N)) ||
+  if ((rc = load_theta(t, r)) ||
       (rc = r->get(r, "zo/gradient", ZPT_T_F32, t->grad, t->N)) ||
       (rc = r->get(r, "zo/counters", ZPT_T_U64, cnt, N_COUNTERS)) ||
       (rc = r->get(r, "zo/seconds", ZPT_T_F64, secs, 2)) ||

@@ -2,7 +2,8 @@
  * value per line as the hexadecimal of its IEEE-754 float32 bit pattern, so
  * that tests/golden_test.sh can pin a run's final theta exactly.  It reads
  * the dataset /theta with HDF5 directly, independently of the zoptic code
- * it checks.  Usage: theta_bits CHECKPOINT.h5 */
+ * it checks.  Usage: theta_bits CHECKPOINT.h5 [DATASET]  (default /theta;
+ * e.g. /params/<view> to read a view) */
 #include <hdf5.h>
 #include <inttypes.h>
 #include <stdint.h>
@@ -11,8 +12,9 @@
 #include <string.h>
 
 int main(int argc, char **argv) {
-  if (argc != 2) {
-    fprintf(stderr, "usage: theta_bits CHECKPOINT.h5\n");
+  const char *name = argc == 3 ? argv[2] : "/theta";
+  if (argc != 2 && argc != 3) {
+    fprintf(stderr, "usage: theta_bits CHECKPOINT.h5 [DATASET]\n");
     return 2;
   }
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
@@ -21,9 +23,9 @@ int main(int argc, char **argv) {
     fprintf(stderr, "theta_bits: %s: cannot open as HDF5\n", argv[1]);
     return 1;
   }
-  hid_t d = H5Dopen2(f, "/theta", H5P_DEFAULT);
+  hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
   if (d < 0) {
-    fprintf(stderr, "theta_bits: %s: no dataset /theta\n", argv[1]);
+    fprintf(stderr, "theta_bits: %s: no dataset %s\n", argv[1], name);
     H5Fclose(f);
     return 1;
   }
@@ -39,7 +41,7 @@ int main(int argc, char **argv) {
       printf("%08" PRIx32 "\n", b);
     }
   } else {
-    fprintf(stderr, "theta_bits: %s: cannot read /theta as float32\n", argv[1]);
+    fprintf(stderr, "theta_bits: %s: cannot read %s as float32\n", argv[1], name);
   }
   free(v);
   if (s >= 0) H5Sclose(s);
