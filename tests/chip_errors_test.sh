@@ -58,11 +58,12 @@ awk '/gamma_rad/ { g = $NF; if (g < 0) g = -g; if (g > 0.1) bad++; if (g > 0) nz
 # ---- eval uses the stored errors ----
 "$Z" eval run/ckpt.h5 --outputs base.csv > base.txt || fail "eval failed"
 # copies of the checkpoint whose configuration names another chip.seed,
-# with and without the stored errors (h5py writes plain HDF5 copies)
+# with and without the stored errors (h5py writes plain HDF5 copies; v110:
+# the views of theta are virtual datasets, format 2)
 $PY - <<'PYEOF' || fail "h5py copy failed"
 import h5py, numpy as np
 def copy(dst, keep_errors):
-    with h5py.File("run/ckpt.h5", "r") as s, h5py.File(dst, "w", libver=("v108", "v108")) as d:
+    with h5py.File("run/ckpt.h5", "r") as s, h5py.File(dst, "w", libver=("v108", "v110")) as d:
         for k, v in s.attrs.items():
             if k == "config":  # chip.seed = 3 -> 9 in the [chip] section
                 text = v.decode()
