@@ -77,6 +77,7 @@ fi
 if [ -n "$FM" ]; then
   run paper-cnn-fashion-mnist paper-cnn-fashion-mnist.ini \
     --set data.path="$FM/t10k-images-idx3-ubyte.gz" --set data.labels="$FM/t10k-labels-idx1-ubyte.gz" \
+    --set data.test_path="$FM/t10k-images-idx3-ubyte.gz" --set data.test_labels="$FM/t10k-labels-idx1-ubyte.gz" \
     --set data.n_train=300 --set data.n_test=50 --set train.budget=600 --set train.eval_every=50
   run paper-mzi-classifier-mnist-k16 paper-mzi-classifier-mnist-k16.ini \
     --set data.path="$FM/t10k-images-idx3-ubyte.gz" --set data.labels="$FM/t10k-labels-idx1-ubyte.gz" \

@@ -65,6 +65,24 @@ static int print_values(zpt_ckpt_reader *r, const zpt_ckpt_item *it) {
   return rc;
 }
 
+/* The table of parameter views: name, shape, offset in theta, size. */
+static void print_views(const zpt_ckpt_item *views, size_t n_views) {
+  size_t total = 0;
+  for (size_t v = 0; v < n_views; v++)
+    total += views[v].count;
+  printf("parameters: %zu in %zu views\n", total, n_views);
+  printf("  %-32s %-16s %10s %10s\n", "view", "shape", "offset", "size");
+  for (size_t v = 0; v < n_views; v++) {
+    char shape[64] = "";
+    size_t used = 0;
+    for (int d = 0; d < views[v].ndim && used < sizeof shape; d++)
+      used += (size_t)snprintf(shape + used, sizeof shape - used, "%s%zu",
+                               d ? "x" : "", views[v].shape[d]);
+    printf("  %-32s %-16s %10zu %10zu\n", views[v].name, shape,
+           views[v].offset, views[v].count);
+  }
+}
+
 int zpt_cmd_info(int argc, char **argv) {
   const char *path = NULL;
   int values = 0, show_config = 1, errors = 0;
@@ -79,12 +97,12 @@ int zpt_cmd_info(int argc, char **argv) {
     } else if (!strcmp(argv[i], "--errors")) {
       errors = 1;
     } else if (argv[i][0] == '-' && argv[i][1]) {
-      fprintf(stderr, "zoptic info: unknown option '%s' (try --help)\n", argv[i]);
+      fprintf(stderr, "zoptic: info: unknown option '%s' (try --help)\n", argv[i]);
       return ZPT_EXIT_USAGE;
     } else if (!path) {
       path = argv[i];
     } else {
-      fprintf(stderr, "zoptic info: unexpected argument '%s'\n", argv[i]);
+      fprintf(stderr, "zoptic: info: unexpected argument '%s'\n", argv[i]);
       return ZPT_EXIT_USAGE;
     }
   }
@@ -112,20 +130,7 @@ int zpt_cmd_info(int argc, char **argv) {
     zpt_free(attr);
     attr = NULL;
   }
-  size_t total = 0;
-  for (size_t v = 0; v < n_views; v++)
-    total += views[v].count;
-  printf("parameters: %zu in %zu views\n", total, n_views);
-  printf("  %-32s %-16s %10s %10s\n", "view", "shape", "offset", "size");
-  for (size_t v = 0; v < n_views; v++) {
-    char shape[64] = "";
-    size_t used = 0;
-    for (int d = 0; d < views[v].ndim && used < sizeof shape; d++)
-      used += (size_t)snprintf(shape + used, sizeof shape - used, "%s%zu",
-                               d ? "x" : "", views[v].shape[d]);
-    printf("  %-32s %-16s %10zu %10zu\n", views[v].name, shape,
-           views[v].offset, views[v].count);
-  }
+  print_views(views, n_views);
   if (values) {
     float *theta = NULL;
     size_t n = 0;

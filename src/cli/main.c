@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/nearest.h"
 #include "io/config.h"
 #include "zoptic.h"
 
@@ -22,14 +23,14 @@ static void usage(FILE *out) {
           "usage: zoptic COMMAND [ARGS]   ('zoptic COMMAND --help' for details)\n"
           "\n"
           "commands:\n"
-          "  train CONFIG [--set section.key=value ...] [--out RUN_DIR]\n"
+          "  train CONFIG [--set section.key=value ...] [--out=RUN_DIR]\n"
           "  train --resume RUN_DIR       continue an interrupted run\n"
           "  eval CHECKPOINT [--data PATH] [--set ...] [--outputs FILE.csv]\n"
           "  info CHECKPOINT [--values]   what a checkpoint holds\n"
           "  plot RUN_DIR... [-o FILE.png]\n"
           "  config CONFIG [--set ...]    print the resolved configuration\n"
           "  config-doc                   print the configuration reference (Markdown)\n"
-          "  version                      print the version\n"
+          "  version, -V, --version       print the version\n"
           "  help                         this text\n"
           "\n"
           "exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error,\n"
@@ -43,7 +44,7 @@ int zpt_cmd_config_doc(int argc, char **argv) {
              "the configuration schema.\n");
       return ZPT_EXIT_OK;
     }
-    fprintf(stderr, "zoptic config-doc: takes no arguments\n");
+    fprintf(stderr, "zoptic: config-doc: takes no arguments\n");
     return ZPT_EXIT_USAGE;
   }
   if (zpt_config_write_doc(stdout) != ZPT_OK)
@@ -66,20 +67,20 @@ int zpt_cmd_config(int argc, char **argv) {
       return ZPT_EXIT_OK;
     } else if (!strcmp(argv[i], "--set") && i + 1 < argc) {
       if (!path) {
-        fprintf(stderr, "zoptic config: CONFIG must come before --set\n");
+        fprintf(stderr, "zoptic: config: CONFIG must come before --set\n");
         code = ZPT_EXIT_USAGE;
       } else if (zpt_config_set(c, argv[++i]) != ZPT_OK) {
         code = zpt_cli_error(ZPT_EXIT_USAGE, "config");
       }
     } else if (argv[i][0] == '-') {
-      fprintf(stderr, "zoptic config: unknown option '%s'\n", argv[i]);
+      fprintf(stderr, "zoptic: config: unknown option '%s'\n", argv[i]);
       code = ZPT_EXIT_USAGE;
     } else if (!path) {
       path = argv[i];
       if (zpt_config_parse_file(c, path) != ZPT_OK)
         code = zpt_cli_error(ZPT_EXIT_USAGE, "config");
     } else {
-      fprintf(stderr, "zoptic config: unexpected argument '%s'\n", argv[i]);
+      fprintf(stderr, "zoptic: config: unexpected argument '%s'\n", argv[i]);
       code = ZPT_EXIT_USAGE;
     }
   }
@@ -101,7 +102,7 @@ int main(int argc, char **argv) {
     return ZPT_EXIT_USAGE;
   }
   const char *cmd = argv[1];
-  if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+  if (!strcmp(cmd, "version") || !strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
     printf("zoptic %s\n", ZOPTIC_VERSION);
     return ZPT_EXIT_OK;
   }
@@ -120,6 +121,14 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
     if (!strcmp(cmd, commands[i].name))
       return commands[i].run(argc - 1, argv + 1);
-  fprintf(stderr, "zoptic: unknown command '%s' (try 'zoptic help')\n", cmd);
+  const char *names[sizeof commands / sizeof commands[0] + 2] = {"help", "version"};
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    names[i + 2] = commands[i].name;
+  const char *near = zpt_nearest(cmd, names, sizeof names / sizeof names[0]);
+  if (near)
+    fprintf(stderr, "zoptic: unknown command '%s'; did you mean '%s'? (try 'zoptic help')\n",
+            cmd, near);
+  else
+    fprintf(stderr, "zoptic: unknown command '%s' (try 'zoptic help')\n", cmd);
   return ZPT_EXIT_USAGE;
 }

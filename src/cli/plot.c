@@ -91,13 +91,13 @@ int zpt_cmd_plot(int argc, char **argv) {
       return ZPT_EXIT_OK;
     } else if (!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output")) {
       if (i + 1 >= argc) {
-        fprintf(stderr, "zoptic plot: %s needs a file name\n", argv[i]);
+        fprintf(stderr, "zoptic: plot: %s needs a file name\n", argv[i]);
         free(dirs);
         return ZPT_EXIT_USAGE;
       }
       out = argv[++i];
     } else if (argv[i][0] == '-' && argv[i][1]) {
-      fprintf(stderr, "zoptic plot: unknown option '%s' (try --help)\n", argv[i]);
+      fprintf(stderr, "zoptic: plot: unknown option '%s' (try --help)\n", argv[i]);
       free(dirs);
       return ZPT_EXIT_USAGE;
     } else {

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/args.h"
 #include "cli/cli.h"
 #include "cli/paths.h"
 #include "cli/run.h"
@@ -278,71 +279,17 @@ static int run_loop(train_run *r, run_counters *c) {
 
 static void eval_usage(FILE *out);
 
-/* The command-line grammar shared by train and eval: --help, repeatable
- * --set KEY=VALUE (also --set=KEY=VALUE), the named options of `opts` (each
- * taking a value), and one positional argument.  Returns -1 to go on, or the
- * exit code to return (sets is then freed). */
-typedef struct {
-  const char *name;
-  const char **value;
-} cli_opt;
-
-static int parse_args(const char *cmd, int argc, char **argv, const cli_opt *opts,
-                      size_t n_opts, void (*usage)(FILE *), char ***sets_out,
-                      int *n_sets, const char **positional) {
-  char **sets = calloc((size_t)argc + 1, sizeof *sets);
-  *sets_out = sets;
-  *n_sets = 0;
-  if (!sets)
-    return ZPT_EXIT_FAILURE;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    const cli_opt *opt = NULL;
-    for (size_t k = 0; k < n_opts; k++)
-      if (!strcmp(a, opts[k].name))
-        opt = &opts[k];
-    int code = -1;
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-      usage(stdout);
-      code = ZPT_EXIT_OK;
-    } else if ((opt || !strcmp(a, "--set")) && i + 1 >= argc) {
-      fprintf(stderr, "zoptic %s: %s needs a value\n", cmd, a);
-      code = ZPT_EXIT_USAGE;
-    } else if (!strcmp(a, "--set")) {
-      sets[(*n_sets)++] = argv[++i];
-    } else if (!strncmp(a, "--set=", 6)) {
-      sets[(*n_sets)++] = argv[i] + 6;
-    } else if (opt) {
-      *opt->value = argv[++i];
-    } else if (a[0] == '-' && a[1]) {
-      fprintf(stderr, "zoptic %s: unknown option '%s' (try --help)\n", cmd, a);
-      code = ZPT_EXIT_USAGE;
-    } else if (!*positional) {
-      *positional = a;
-    } else {
-      fprintf(stderr, "zoptic %s: unexpected argument '%s'\n", cmd, a);
-      code = ZPT_EXIT_USAGE;
-    }
-    if (code >= 0) {
-      free(sets);
-      *sets_out = NULL;
-      return code;
-    }
-  }
-  return -1;
-}
-
 int zpt_cmd_train(int argc, char **argv) {
   const char *config_path = NULL, *out_dir = NULL, *resume = NULL;
   const cli_opt opts[] = {{"--out", &out_dir}, {"--resume", &resume}};
   char **sets;
   int n_sets;
-  int parsed = parse_args("train", argc, argv, opts, 2, train_usage, &sets, &n_sets,
-                          &config_path);
+  int parsed = zpt_cli_parse_args("train", argc, argv, opts, 2, train_usage, &sets, &n_sets,
+                                  &config_path);
   if (parsed >= 0)
     return parsed;
   if (!!resume == !!config_path || (resume && (n_sets || out_dir))) {
-    fprintf(stderr, "zoptic train: give either CONFIG [--set ...] [--out DIR] "
+    fprintf(stderr, "zoptic: train: give either CONFIG [--set ...] [--out DIR] "
                     "or --resume RUN_DIR (try --help)\n");
     free(sets);
     return ZPT_EXIT_USAGE;
@@ -509,8 +456,8 @@ int zpt_cmd_eval(int argc, char **argv) {
   const cli_opt opts[] = {{"--data", &data}, {"--outputs", &outputs}};
   char **sets;
   int n_sets;
-  int parsed = parse_args("eval", argc, argv, opts, 2, eval_usage, &sets, &n_sets,
-                          &ckpt_path);
+  int parsed = zpt_cli_parse_args("eval", argc, argv, opts, 2, eval_usage, &sets, &n_sets,
+                                  &ckpt_path);
   if (parsed >= 0)
     return parsed;
   if (!ckpt_path) {

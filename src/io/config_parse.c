@@ -11,6 +11,7 @@
 #include <ini.h>
 
 #include "core/alloc.h"
+#include "core/nearest.h"
 #include "core/status.h"
 #include "io/config_lines.h"
 
@@ -49,6 +50,39 @@ static char *read_line(char *str, int num, void *stream) {
   return str;
 }
 
+/* "; did you mean 'zo.lr'?" for a mistyped section.key (empty when no
+ * key is near), into buf. */
+static const char *suggest_key(const char *section, const char *key, char *buf,
+                               size_t len) {
+  size_t n;
+  const zpt_cfg_key *schema = zpt_config_schema(&n);
+  char want[160], cand[160];
+  snprintf(want, sizeof want, "%s.%s", section, key);
+  size_t limit = strlen(want) / 3 > 1 ? strlen(want) / 3 : 1, best_d = limit + 1;
+  buf[0] = '\0';
+  for (size_t k = 0; k < n; k++) {
+    snprintf(cand, sizeof cand, "%s.%s", schema[k].section, schema[k].key);
+    size_t d = zpt_edit_distance(want, cand);
+    if (d < best_d) {
+      best_d = d;
+      snprintf(buf, len, "; did you mean '%s'?", cand);
+    }
+  }
+  return buf;
+}
+
+/* "; did you mean [train]?" for a mistyped section (empty when none is near) */
+static const char *suggest_section(const char *section, char *buf, size_t len) {
+  size_t n;
+  const char *const *sections = zpt_cfg_sections(&n);
+  const char *near = zpt_nearest(section, sections, n);
+  if (near)
+    snprintf(buf, len, "; did you mean [%s]?", near);
+  else
+    buf[0] = '\0';
+  return buf;
+}
+
 static int handle_pair(void *user, const char *section, const char *name,
                        const char *value) {
   parse_ctx *p = user;
@@ -62,10 +96,12 @@ static int handle_pair(void *user, const char *section, const char *name,
                          "[section] line first)", where, name);
     return 0;
   }
+  char hint[200];
   if (!zpt_cfg_known_section(section)) {
     p->status = zpt_fail(ZPT_EINVAL,
-                         "%s: unknown section [%s] (expected one of data, "
-                         "model, chip, zo, train, output)", where, section);
+                         "%s: unknown section [%s]%s (expected one of data, "
+                         "model, chip, zo, train, output)", where, section,
+                         suggest_section(section, hint, sizeof hint));
     return 0;
   }
   long k = zpt_cfg_key_index(section, name);
@@ -77,8 +113,9 @@ static int handle_pair(void *user, const char *section, const char *name,
         used += (size_t)snprintf(known + used, sizeof known - used, "%s%s",
                                  used ? ", " : "", p->schema[j].key);
     p->status = zpt_fail(ZPT_EINVAL,
-                         "%s: unknown key '%s' in section [%s] (known keys: %s)",
-                         where, name, section, known);
+                         "%s: unknown key '%s' in section [%s]%s (known keys: %s)",
+                         where, name, section,
+                         suggest_key(section, name, hint, sizeof hint), known);
     return 0;
   }
   if (p->seen_line[k]) {
@@ -166,14 +203,16 @@ int zpt_config_set_value(zpt_config *c, const char *name, const char *value,
                     origin, name);
   memcpy(section, name, (size_t)(dot - name));
   section[dot - name] = '\0';
+  char hint[200];
   if (!zpt_cfg_known_section(section))
     return zpt_fail(ZPT_EINVAL,
-                    "%s: unknown section [%s] (expected one of data, model, "
-                    "chip, zo, train, output)", origin, section);
+                    "%s: unknown section [%s]%s (expected one of data, model, "
+                    "chip, zo, train, output)", origin, section,
+                    suggest_section(section, hint, sizeof hint));
   long k = zpt_cfg_key_index(section, dot + 1);
   if (k < 0)
-    return zpt_fail(ZPT_EINVAL, "%s: unknown key '%s' in section [%s]", origin,
-                    dot + 1, section);
+    return zpt_fail(ZPT_EINVAL, "%s: unknown key '%s' in section [%s]%s", origin,
+                    dot + 1, section, suggest_key(section, dot + 1, hint, sizeof hint));
   return zpt_cfg_assign(c, (size_t)k, value, origin, origin);
 }
 

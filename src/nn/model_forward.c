@@ -320,27 +320,12 @@ static void *fwd_worker(void *arg) {
   return NULL;
 }
 
-int zpt_model_forward_variations(zpt_model *m, const float *theta,
-                                 const zpt_variation *vars, size_t n_vars,
-                                 const float *in, size_t n, float *out,
-                                 uint64_t noise_seed, uint64_t first_query) {
-  const char *fn = "zpt_model_forward_variations";
-  static const float no_params[1] = {0};
-  if (m && !theta && m->params->n_params == 0)
-    theta = no_params;
-  if (!m || !theta || !vars || !in || !out)
-    return zpt_fail(ZPT_EINVAL, "%s: NULL %s", fn,
-                    !m ? "model" : !theta ? "theta" : !vars ? "variations"
-                    : !in ? "input" : "output");
-  ZPT_TRY(check_ready(m, fn));
-  if (n == 0 || n_vars == 0)
-    return zpt_fail(ZPT_EINVAL, "%s: %zu variations of %zu samples: both must be >= 1", fn,
-                    n_vars, n);
-  ZPT_TRY(validate_vars(m, vars, n_vars));
-  nn_model_clear_stats(m);
+/* The plans of a call, sorted: where each variation stops sharing the base
+ * activations (its first perturbed layer, or the first stochastic one when
+ * the call has read-out noise). */
+static int plan_variations(zpt_model *m, const zpt_variation *vars, size_t n_vars,
+                           uint64_t noise_seed, var_plan **out) {
   size_t L = m->n_layers;
-
-  /* plan: where each variation stops sharing the base activations */
   size_t stoch = L;
   if (noise_seed != 0)
     for (size_t k = 0; k < L && stoch == L; k++)
@@ -362,6 +347,32 @@ int zpt_model_forward_variations(zpt_model *m, const float *theta,
     p->diverge = p->first < stoch ? p->first : stoch;
   }
   sort_plans(plans, n_vars);
+  *out = plans;
+  return ZPT_OK;
+}
+
+int zpt_model_forward_variations(zpt_model *m, const float *theta,
+                                 const zpt_variation *vars, size_t n_vars,
+                                 const float *in, size_t n, float *out,
+                                 uint64_t noise_seed, uint64_t first_query) {
+  const char *fn = "zpt_model_forward_variations";
+  static const float no_params[1] = {0};
+  if (m && !theta && m->params->n_params == 0)
+    theta = no_params;
+  if (!m || !theta || !vars || !in || !out)
+    return zpt_fail(ZPT_EINVAL, "%s: NULL %s", fn,
+                    !m ? "model" : !theta ? "theta" : !vars ? "variations"
+                    : !in ? "input" : "output");
+  ZPT_TRY(check_ready(m, fn));
+  if (n == 0 || n_vars == 0)
+    return zpt_fail(ZPT_EINVAL, "%s: %zu variations of %zu samples: both must be >= 1", fn,
+                    n_vars, n);
+  ZPT_TRY(validate_vars(m, vars, n_vars));
+  nn_model_clear_stats(m);
+  size_t L = m->n_layers;
+
+  var_plan *plans;
+  ZPT_TRY(plan_variations(m, vars, n_vars, noise_seed, &plans));
 
   size_t *off;
   ZPT_TRY(base_pass(m, theta, in, n, plans, n_vars, &off));
