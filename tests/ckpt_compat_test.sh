@@ -26,10 +26,20 @@ grep -q "version 1" <<<"$out" || fail "info does not say version 1: $(head -n 3 
 cp -r "$FX" "$T/resumed"
 out=$("$Z" train --resume "$T/resumed" 2>&1) || fail "resume from the version-1 fixture: $(tail -n 3 <<<"$out")"
 grep -q "resuming .* at iteration 10" <<<"$out" || fail "did not resume at iteration 10: $(head -n 2 <<<"$out")"
-"$Z" train "$FX/config.ini" --out "$T/full" >/dev/null 2>&1 || fail "the uninterrupted run failed"
-a=$("$T/theta_bits" "$T/resumed/ckpt.h5" | sha256sum) || fail "no theta after resume"
-b=$("$T/theta_bits" "$T/full/ckpt.h5" | sha256sum) || fail "no theta in the full run"
-[ "$a" = "$b" ] || fail "theta after resuming the version-1 checkpoint differs from the uninterrupted run"
+# The fixture's first 10 iterations were computed by the -O2 -march=native
+# build: under the sanitizer build (-O1, other float rounding) the trajectory
+# after resuming cannot equal that build's own uninterrupted run, as in the
+# golden test; everything else below still runs there.
+case "${BUILD:-build}" in
+  *asan*) bits="resumed (bits not compared under the sanitizer build)"
+          echo "ckpt_compat: bit comparison with the uninterrupted run skipped under ${BUILD} (fixture made by the -O2 build)" ;;
+  *)
+    bits="resumed bit-identically"
+    "$Z" train "$FX/config.ini" --out "$T/full" >/dev/null 2>&1 || fail "the uninterrupted run failed"
+    a=$("$T/theta_bits" "$T/resumed/ckpt.h5" | sha256sum) || fail "no theta after resume"
+    b=$("$T/theta_bits" "$T/full/ckpt.h5" | sha256sum) || fail "no theta in the full run"
+    [ "$a" = "$b" ] || fail "theta after resuming the version-1 checkpoint differs from the uninterrupted run" ;;
+esac
 
 info=$("$Z" info --values --no-config "$T/resumed/ckpt.h5" 2>&1) || fail "info on the resumed checkpoint: $info"
 grep -q "version 2" <<<"$info" || fail "the checkpoint written on resume is not version 2"
@@ -46,4 +56,4 @@ done < <(awk '/^  view /{v=1; next} v && NF==4 && $3 ~ /^[0-9]+$/ {print $1, $3,
 [ "$n_views" -gt 0 ] || fail "no views listed by info"
 "$Z" eval "$T/resumed/ckpt.h5" >/dev/null 2>&1 || fail "eval of the version-2 checkpoint failed"
 [ "$fails" -eq 0 ] || { echo "$fails failure(s)" >&2; exit 1; }
-echo "ckpt_compat: version 1 fixture read, resumed bit-identically; version 2 holds theta once ($n_views views)"
+echo "ckpt_compat: version 1 fixture read, $bits; version 2 holds theta once ($n_views views)"
