@@ -33,6 +33,7 @@
 #include "hw/chip_server.h"
 #include "hw/linear_chip.h"
 #include "io/config.h"
+#include "io/datapaths.h"
 #include "io/checkpoint.h"
 #include "io/runlog.h"
 #include "io/setup.h"

@@ -126,3 +126,23 @@ def test_forward_refuses_wrong_shapes_and_dtypes(mzi_cfg):
     x = np.random.default_rng(0).random((4, 64))
     assert np.array_equal(m.forward(x), m.forward(x.astype(np.float32)))
     assert m.forward(np.zeros((0, 64), np.float32)).shape == (0, 10)
+
+
+def test_config_data_paths_follow_zoptic_train(tmp_path, monkeypatch):
+    """Config makes the data paths absolute by the C rules of `zoptic train`
+    (src/io/datapaths.c): keys written in the config file against its
+    folder (data.test_path too), overrides against the working directory,
+    an empty data.path as the task's default under datasets/."""
+    sub = tmp_path / "exp"
+    sub.mkdir()
+    (sub / "test.idx").write_bytes(b"")
+    ini = sub / "run.ini"
+    ini.write_text("[data]\ntask = idx\npath = imgs\ntest_path = test.idx\n")
+    monkeypatch.chdir(tmp_path)
+    cwd = os.path.realpath(tmp_path)
+    c = zoptic.model.Config(str(ini), {"data.labels": "labs"})
+    assert c.get("data.test_path") == os.path.realpath(sub / "test.idx")
+    assert c.get("data.path") == os.path.join(os.path.realpath(sub), "imgs")
+    assert c.get("data.labels") == os.path.join(cwd, "labs")
+    d = zoptic.model.Config("[data]\ntask = digits\n")
+    assert d.get("data.path") == os.path.join(cwd, "datasets/digits/digits.csv.gz")

@@ -30,6 +30,7 @@ void zpt_config_free(zpt_config *c);
 zpt_config *zpt_config_clone(const zpt_config *c);
 int zpt_config_parse_string(zpt_config *c, const char *text, const char *origin);
 int zpt_config_parse_file(zpt_config *c, const char *path);
+int zpt_config_resolve_data_paths(zpt_config *cfg, const char *config_path);
 int zpt_config_set_value(zpt_config *c, const char *name, const char *value,
                          const char *origin);
 int zpt_config_check_required(const zpt_config *c, const char *origin);

@@ -23,10 +23,6 @@ def _config_file(config):
     return None
 
 
-_DEFAULT_DATA = {"mnist10k": "datasets/mnist/", "digits": "datasets/digits/digits.csv.gz",
-                 "cifar10": "datasets/cifar10/"}
-
-
 def config_text(config=None, overrides=None):
     """INI text from `config`: INI text, a path (os.PathLike, or a str naming
     an existing *.ini file), or a dict of "section.key" -> value or of
@@ -64,9 +60,10 @@ class Config:
     """A resolved zoptic configuration (the schema of docs/config.md):
     Config(config, overrides) parses INI text / a dict / a file and applies
     the overrides; errors name the key (ZopticValueError).  As with
-    `zoptic train`, data.path / data.labels become absolute: relative to
-    the file's folder when written in a config file, else to the working
-    directory (an empty data.path: the task's default under datasets/)."""
+    `zoptic train` (the same C function, src/io/datapaths.c), the data
+    paths become absolute: relative to the file's folder when written in a
+    config file, else to the working directory (an empty data.path: the
+    task's default under datasets/)."""
 
     def __init__(self, config=None, overrides=None, origin="python", _ptr=None):
         if _ptr is not None:
@@ -84,32 +81,9 @@ class Config:
                                               cstr(origin)))
         for k, v in (overrides or {}).items():
             self.set(k, v)
-        if origin != "checkpoint":
-            self._absolute_data_paths(os.path.dirname(os.path.abspath(path)) if path
-                                      else os.getcwd(), overrides or {})
-
-    def _task(self):
-        out = ffi.new("const char *[1]")
-        if lib.zpt_config_string(self._c, b"data.task", out) != 0:
-            lib.zpt_error_clear()  # unset (e.g. a trainer's [zo]-only config)
-            return ""
-        return pystr(out[0])
-
-    def _absolute_data_paths(self, base, overrides):
-        """As src/cli/paths.c does for `zoptic train CONFIG`."""
-        for key in ("data.path", "data.labels"):
-            v, b = self.get(key), base
-            if key in overrides:
-                b = os.getcwd()
-            if not v:
-                v = _DEFAULT_DATA.get(self._task()) if key == "data.path" else None
-                b = os.getcwd()
-                if not v:
-                    continue
-            p = os.path.join(b, v)  # unchanged when v is absolute
-            if os.path.exists(p):
-                p = os.path.realpath(p) + ("/" if len(v) > 1 and v.endswith("/") else "")
-            self.set(key, p, "made absolute")
+        if origin != "checkpoint":  # the rules of src/io/datapaths.c
+            check(lib.zpt_config_resolve_data_paths(self._c, cstr(path) if path
+                                                    else ffi.NULL))
 
     def set(self, name, value, origin="python"):
         check(lib.zpt_config_set_value(self._c, cstr(name), cstr(_ini_value(value)),

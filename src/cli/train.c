@@ -12,7 +12,7 @@
 
 #include "cli/args.h"
 #include "cli/cli.h"
-#include "cli/paths.h"
+#include "io/datapaths.h"
 #include "cli/run.h"
 #include "io/checkpoint.h"
 #include "io/config.h"
@@ -347,7 +347,7 @@ int zpt_cmd_train(int argc, char **argv) {
     }
   } else {
     if (load_new_config(config_path, sets, n_sets, &r.cfg) != ZPT_OK ||
-        zpt_cli_resolve_data_paths(r.cfg, config_path) != ZPT_OK) {
+        zpt_config_resolve_data_paths(r.cfg, config_path) != ZPT_OK) {
       code = zpt_cli_error(ZPT_EXIT_USAGE, "train");
       goto done;
     }
@@ -361,7 +361,7 @@ int zpt_cmd_train(int argc, char **argv) {
     /* the run's config.ini names the run it belongs to (also with --out),
      * absolute: `zoptic train RUN/config.ini` targets RUN from anywhere */
     char abs_dir[DIR_MAX];
-    if (zpt_cli_absolute_path("output.dir", r.dir, abs_dir, sizeof abs_dir) != ZPT_OK ||
+    if (zpt_absolute_path("output.dir", r.dir, abs_dir, sizeof abs_dir) != ZPT_OK ||
         zpt_config_set_value(r.cfg, "output.dir", abs_dir, out_dir ? "--out" : "run directory") != ZPT_OK) {
       code = zpt_cli_error(ZPT_EXIT_USAGE, "train");
       goto done;

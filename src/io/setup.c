@@ -4,6 +4,7 @@
 #include "io/setup.h"
 #include "io/setup_internal.h"
 #include "io/setup_idx.h"
+#include "io/datapaths.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -91,7 +92,7 @@ static int load_sets(const zpt_config *cfg, const char *task,
   if (!strcmp(task, "mnist10k") || !strcmp(task, "idx")) {
     int mnist = !strcmp(task, "mnist10k");
     if (!*path && mnist)
-      path = "datasets/mnist/";
+      path = zpt_data_default_path(task);
     if (!*path)
       return zpt_fail(ZPT_EINVAL, "data.task = idx needs data.path (the images IDX file)");
     if (is_dir(path)) {
@@ -143,7 +144,7 @@ static int load_sets(const zpt_config *cfg, const char *task,
     }
   } else if (!strcmp(task, "digits")) {
     if (!*path)
-      path = "datasets/digits/digits.csv.gz";
+      path = zpt_data_default_path(task);
     if (!exists(path))
       return missing("data.path", path, "fetch it with: datasets/fetch.sh digits");
     ZPT_TRY(zpt_digits_load(path, &all));
@@ -159,7 +160,7 @@ static int load_sets(const zpt_config *cfg, const char *task,
     rc = split_file_set(all, n_train, n_test, seed, train, test);
   } else if (!strcmp(task, "cifar10")) {
     if (!*path)
-      path = "datasets/cifar10/";
+      path = zpt_data_default_path(task);
     if (!is_dir(path))
       return missing("data.path", path, "a directory of data_batch_*.bin and test_batch.bin "
                      "(datasets/fetch.sh cifar10)");

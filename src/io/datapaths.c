@@ -1,5 +1,5 @@
-/* Absolute data paths for a new run (cli/paths.h). */
-#include "cli/paths.h"
+/* Absolute data paths of a configuration (io/datapaths.h). */
+#include "io/datapaths.h"
 
 #include <libgen.h>
 #include <limits.h>
@@ -10,8 +10,7 @@
 
 #include "core/status.h"
 
-/* The defaults of load_sets() in src/io/setup.c for an empty data.path. */
-static const char *default_path(const char *task) {
+const char *zpt_data_default_path(const char *task) {
   if (!strcmp(task, "mnist10k"))
     return "datasets/mnist/";
   if (!strcmp(task, "digits"))
@@ -43,30 +42,43 @@ static int absolute(const char *key, const char *base, const char *rel, char *ou
   return ZPT_OK;
 }
 
-int zpt_cli_absolute_path(const char *key, const char *path, char *out, size_t len) {
+int zpt_absolute_path(const char *key, const char *path, char *out, size_t len) {
   char cwd[PATH_MAX];
   if (!getcwd(cwd, sizeof cwd))
     return zpt_fail(ZPT_EIO, "cannot read the working directory");
   return absolute(key, cwd, path, out, len);
 }
 
-int zpt_cli_resolve_data_paths(zpt_config *cfg, const char *config_path) {
+/* Whether origin is "config_path:line": the key was written in that file. */
+static int from_file(const char *origin, const char *config_path) {
+  size_t n = config_path ? strlen(config_path) : 0;
+  return n && origin && !strncmp(origin, config_path, n) && origin[n] == ':';
+}
+
+int zpt_config_resolve_data_paths(zpt_config *cfg, const char *config_path) {
   char cwd[PATH_MAX], dir[PATH_MAX], tmp[PATH_MAX], out[PATH_MAX];
   if (!getcwd(cwd, sizeof cwd))
     return zpt_fail(ZPT_EIO, "cannot read the working directory");
-  snprintf(tmp, sizeof tmp, "%s", config_path);
-  ZPT_TRY(absolute("config", cwd, dirname(tmp), dir, sizeof dir));
+  if (config_path) {
+    snprintf(tmp, sizeof tmp, "%s", config_path);
+    ZPT_TRY(absolute("config", cwd, dirname(tmp), dir, sizeof dir));
+  }
   const char *keys[4] = {"data.path", "data.labels", "data.test_path", "data.test_labels"};
   for (int k = 0; k < 4; k++) {
     const char *v, *origin, *task, *base = cwd;
     ZPT_TRY(zpt_config_string(cfg, keys[k], &v));
     origin = zpt_config_origin(cfg, keys[k]);
     if (!*v) {
-      ZPT_TRY(zpt_config_string(cfg, "data.task", &task));
-      if (k >= 1 || !(v = default_path(task)))
+      if (k >= 1)
         continue;
-    } else if (origin && strncmp(origin, "--set", 5) != 0) {
-      base = dir; /* written in the config file */
+      if (zpt_config_string(cfg, "data.task", &task) != ZPT_OK) {
+        zpt_error_clear(); /* no task (a trainer's [zo]-only config): no default */
+        continue;
+      }
+      if (!(v = zpt_data_default_path(task)))
+        continue;
+    } else if (from_file(origin, config_path)) {
+      base = dir;
     }
     ZPT_TRY(absolute(keys[k], base, v, out, sizeof out));
     char note[PATH_MAX + 64];
