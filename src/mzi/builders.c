@@ -40,6 +40,26 @@ static int finish(int rc, zpt_model *m, zpt_model **out, const char *what) {
   return ZPT_OK;
 }
 
+/* The classifiers' photonic part after their input layer: three K x K
+ * Clements meshes of L columns (the first with an input phase screen) with
+ * modReLU between them, then photodetection of n_classes central
+ * channels. */
+static int add_classifier_meshes(zpt_model *m, size_t K, size_t L, size_t n_classes,
+                                 zpt_chip *chip) {
+  zpt_params *p = zpt_model_params(m);
+  zpt_mesh_spec first = {ZPT_MESH_CLEMENTS, K, L, 1, ZPT_ROUTE_AUTO};
+  zpt_mesh_spec next = {ZPT_MESH_CLEMENTS, K, L, 0, ZPT_ROUTE_AUTO};
+  zpt_layer *l = NULL;
+  int rc = ZPT_OK;
+  ADD(zpt_mesh_layer_alloc(p, "mesh1", &first, chip, &l));
+  ADD(zpt_modrelu_layer_alloc(p, "act1", K, &l));
+  ADD(zpt_mesh_layer_alloc(p, "mesh2", &next, chip, &l));
+  ADD(zpt_modrelu_layer_alloc(p, "act2", K, &l));
+  ADD(zpt_mesh_layer_alloc(p, "mesh3", &next, chip, &l));
+  ADD(zpt_detect_layer_alloc(p, "detect", K, (K - n_classes) / 2, n_classes, 1, chip, &l));
+  return rc;
+}
+
 int zpt_mzi_classifier_alloc(size_t image_size, size_t K, size_t L,
                              const zpt_chip_config *cfg, zpt_model **out) {
   if (out)
@@ -54,17 +74,11 @@ int zpt_mzi_classifier_alloc(size_t image_size, size_t K, size_t L,
   zpt_model *m = NULL;
   ZPT_TRY(start(cfg, &chip, out, image_size, &m));
   zpt_params *p = zpt_model_params(m);
-  zpt_mesh_spec first = {ZPT_MESH_CLEMENTS, K, L, 1, ZPT_ROUTE_AUTO};
-  zpt_mesh_spec next = {ZPT_MESH_CLEMENTS, K, L, 0, ZPT_ROUTE_AUTO};
   zpt_layer *l = NULL;
   int rc = ZPT_OK;
   ADD(zpt_dft_layer_alloc(p, "dft", image_size, K, 1, &l));
-  ADD(zpt_mesh_layer_alloc(p, "mesh1", &first, &chip, &l));
-  ADD(zpt_modrelu_layer_alloc(p, "act1", K, &l));
-  ADD(zpt_mesh_layer_alloc(p, "mesh2", &next, &chip, &l));
-  ADD(zpt_modrelu_layer_alloc(p, "act2", K, &l));
-  ADD(zpt_mesh_layer_alloc(p, "mesh3", &next, &chip, &l));
-  ADD(zpt_detect_layer_alloc(p, "detect", K, (K - 10) / 2, 10, 1, &chip, &l));
+  if (rc == ZPT_OK)
+    rc = add_classifier_meshes(m, K, L, 10, &chip);
   return finish(rc, m, out, "MZI classifier");
 }
 
@@ -82,17 +96,11 @@ int zpt_mzi_feature_classifier_alloc(size_t features, size_t K, size_t L, size_t
   zpt_model *m = NULL;
   ZPT_TRY(start(cfg, &chip, out, features, &m));
   zpt_params *p = zpt_model_params(m);
-  zpt_mesh_spec first = {ZPT_MESH_CLEMENTS, K, L, 1, ZPT_ROUTE_AUTO};
-  zpt_mesh_spec next = {ZPT_MESH_CLEMENTS, K, L, 0, ZPT_ROUTE_AUTO};
   zpt_layer *l = NULL;
   int rc = ZPT_OK;
   ADD(zpt_cmap_layer_alloc(p, "in", features, K, 0, &l));
-  ADD(zpt_mesh_layer_alloc(p, "mesh1", &first, &chip, &l));
-  ADD(zpt_modrelu_layer_alloc(p, "act1", K, &l));
-  ADD(zpt_mesh_layer_alloc(p, "mesh2", &next, &chip, &l));
-  ADD(zpt_modrelu_layer_alloc(p, "act2", K, &l));
-  ADD(zpt_mesh_layer_alloc(p, "mesh3", &next, &chip, &l));
-  ADD(zpt_detect_layer_alloc(p, "detect", K, (K - n_classes) / 2, n_classes, 1, &chip, &l));
+  if (rc == ZPT_OK)
+    rc = add_classifier_meshes(m, K, L, n_classes, &chip);
   return finish(rc, m, out, "MZI feature classifier");
 }
 
