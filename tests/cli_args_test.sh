@@ -4,21 +4,13 @@
 # command, option, --set key or config key, and one message prefix style
 # ("zoptic: COMMAND: ...").
 set -euo pipefail
+. "$(cd "$(dirname "$0")" && pwd)/common/script.sh"  # fail, expect
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 B="$(cd "${BUILD:-build}" && pwd)"
 Z="$B/zoptic"
 T="$(mktemp -d "${TMPDIR:-/tmp}/zoptic-args-XXXXXX")"
 trap 'rm -rf "$T"' EXIT
 cd "$T"
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-expect() { # CODE PATTERN CMD...
-  local code=$1 pat=$2; shift 2
-  local out rc=0
-  out=$("$@" 2>&1) || rc=$?
-  if [ "$rc" -ne "$code" ]; then fail "'$*' exited $rc, expected $code: $out"; return; fi
-  if [ -n "$pat" ] && ! grep -qF -- "$pat" <<<"$out"; then fail "'$*' output lacks '$pat': $out"; fi
-}
 CFG="$ROOT/experiments/toy.ini"
 SMALL=(--set train.budget=300 --set output.progress=off)
 

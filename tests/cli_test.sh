@@ -4,25 +4,13 @@
 # theta, state and log.csv to an uninterrupted run), errors and exit codes
 # of bad configs and bad checkpoints, info, eval, plot, docs in sync.
 set -euo pipefail
+. "$(cd "$(dirname "$0")" && pwd)/common/script.sh"  # fail, expect
 Z="$(cd "$(dirname "${BUILD:-build}/zoptic")" && pwd)/zoptic"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 CFG="$ROOT/experiments/toy.ini"
 T="$(mktemp -d "${TMPDIR:-/tmp}/zoptic-cli-XXXXXX")"
 trap 'rm -rf "$T"' EXIT
 cd "$T"
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-# expect CODE PATTERN CMD...: runs CMD, checks its exit code and that
-# stdout+stderr contain PATTERN (a fixed string)
-expect() {
-  local code=$1 pat=$2; shift 2
-  local out rc=0
-  out=$("$@" 2>&1) || rc=$?
-  if [ "$rc" -ne "$code" ]; then fail "'$*' exited $rc, expected $code: $out"; return; fi
-  if [ -n "$pat" ] && ! grep -qF -- "$pat" <<<"$out"; then
-    fail "'$*' output lacks '$pat': $out"
-  fi
-}
 
 # ---- help, usage, docs ----
 expect 0 "usage: zoptic COMMAND" "$Z" help

@@ -4,20 +4,12 @@
 # message naming the file (and line:column for CSV); nothing is trained on
 # a silently wrong reading.  All files are written here.
 set -euo pipefail
+. "$(cd "$(dirname "$0")" && pwd)/common/script.sh"  # fail, expect
 B="$(cd "${BUILD:-build}" && pwd)"
 Z="$B/zoptic"
 T="$(mktemp -d "${TMPDIR:-/tmp}/zoptic-data-XXXXXX")"
 trap 'rm -rf "$T"' EXIT
 cd "$T"
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-expect() { # CODE PATTERN CMD...
-  local code=$1 pat=$2; shift 2
-  local out rc=0
-  out=$("$@" 2>&1) || rc=$?
-  if [ "$rc" -ne "$code" ]; then fail "'$*' exited $rc, expected $code: $out"; return; fi
-  if [ -n "$pat" ] && ! grep -qF -- "$pat" <<<"$out"; then fail "'$*' output lacks '$pat': $out"; fi
-}
 
 # ---- CSV: 40 rows of 4 features and a label 0/1 ----
 awk 'BEGIN { srand(7); for (i = 0; i < 40; i++) { c = i % 2;

@@ -3,20 +3,12 @@
 # official t10k files, replaces the random split of data.path.  Synthetic
 # IDX files written here; no data set package or network needed.
 set -euo pipefail
+. "$(cd "$(dirname "$0")" && pwd)/common/script.sh"  # fail, expect
 B="$(cd "${BUILD:-build}" && pwd)"
 Z="$B/zoptic"
 T="$(mktemp -d "${TMPDIR:-/tmp}/zoptic-idxtest-XXXXXX")"
 trap 'rm -rf "$T"' EXIT
 cd "$T"
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-expect() { # CODE PATTERN CMD...
-  local code=$1 pat=$2; shift 2
-  local out rc=0
-  out=$("$@" 2>&1) || rc=$?
-  [ "$rc" -eq "$code" ] || { fail "'$*' exited $rc, expected $code: $out"; return; }
-  grep -qF -- "$pat" <<<"$out" || fail "'$*' output lacks '$pat': $out"
-}
 # write NAME N SIDE CLASS: N images SIDE x SIDE and labels; CLASS < 0: random
 # classes 0..2 with a class pattern, else every sample is CLASS with one image
 write() {

@@ -3,24 +3,13 @@
 # that must end cleanly with the documented exit code and message, and
 # leave nothing behind.
 set -euo pipefail
+. "$(cd "$(dirname "$0")" && pwd)/common/script.sh"  # fail, expect
 Z="$(cd "$(dirname "${BUILD:-build}/zoptic")" && pwd)/zoptic"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 CFG="$ROOT/experiments/toy.ini"
 T="$(mktemp -d "${TMPDIR:-/tmp}/zoptic-rel-XXXXXX")"
 trap 'rm -rf "$T"' EXIT
 cd "$T"
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-# expect CODE PATTERN CMD...: exit code and a fixed string in stdout+stderr
-expect() {
-  local code=$1 pat=$2; shift 2
-  local out rc=0
-  out=$("$@" 2>&1) || rc=$?
-  if [ "$rc" -ne "$code" ]; then fail "'$*' exited $rc, expected $code: $out"; return; fi
-  if [ -n "$pat" ] && ! grep -qF -- "$pat" <<<"$out"; then
-    fail "'$*' output lacks '$pat': $out"
-  fi
-}
 
 "$Z" train "$CFG" --set train.budget=600 --out run >/dev/null 2>&1 || fail "toy run failed"
 

@@ -7,21 +7,13 @@
 # after the driver is killed mid-run and the run resumed), and bad configs
 # give the documented exit codes.
 set -euo pipefail
+. "$(cd "$(dirname "$0")" && pwd)/common/script.sh"  # fail, expect
 B="$(cd "${BUILD:-build}" && pwd)"
 Z="$B/zoptic"
 CHIPD="$B/zoptic-chipd"
 T="$(mktemp -d "${TMPDIR:-/tmp}/zoptic-tasks-XXXXXX")"
 trap 'rm -rf "$T"' EXIT
 cd "$T"
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-expect() { # CODE PATTERN CMD...
-  local code=$1 pat=$2; shift 2
-  local out rc=0
-  out=$("$@" 2>&1) || rc=$?
-  if [ "$rc" -ne "$code" ]; then fail "'$*' exited $rc, expected $code: $out"; return; fi
-  if [ -n "$pat" ] && ! grep -qF -- "$pat" <<<"$out"; then fail "'$*' output lacks '$pat': $out"; fi
-}
 # (chip/...: the chip's realised errors, stored only for an in-process chip:
 # behind a driver they are the driver's)
 norm_info() { "$Z" info --values --no-config "$1" | grep -v -e '^checkpoint:' -e '^created:' -e '^host:' -e 'run/seconds' -e 'zo/seconds' -e '^  chip/' -e '^state: '; }
