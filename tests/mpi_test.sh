@@ -5,6 +5,8 @@
 #   as raw bytes with h5py, not printed numbers) and log.csv identical for
 #   R = 1, 2, 3 on a demo-like MZI classifier (chip errors, read-out noise,
 #   ZO-NP with Fisher updates) and on a CNN with ZO-NP Fisher updates;
+# - the round-3 methods (zo-sparse, zo-guided, zo-adapt) on the MZI
+#   classifier: theta, state and log bit-identical for R = 1, 2;
 # - one chip driver per rank (chip.driver with {rank}, zoptic-chipd
 #   --config): bit-identical with chips of one seed; runs with distinct seeds;
 # - a killed rank ends the job in bounded time naming the rank; the last
@@ -164,6 +166,17 @@ for cfg in demo cnn; do
     same_run $cfg-ref $cfg-$R "$cfg on $R ranks"
     [ "$(grep -c '^final:' <<<"$out")" -eq 1 ] || fail "$cfg on $R ranks: not one final line: $out"
     grep -q "queries/s" <<<"$out" || fail "$cfg on $R ranks: no queries/s in the progress lines"
+  done
+done
+# the round-3 methods (src/zo, docs/method.md): the same bits on 1 and 2 ranks
+# (zo-guided / zo-adapt: sampler state that every rank updates alike)
+for m in zo-sparse zo-guided zo-adapt; do
+  "$Z" train demo.ini --out m-$m-ref --set zo.method=$m --set train.budget=630 >/dev/null 2>&1 \
+    || { fail "$m: plain zoptic train failed"; continue; }
+  for R in 1 2; do
+    out=$(mrun $R train demo.ini --out m-$m-$R --set zo.method=$m --set train.budget=630 2>&1) \
+      || { fail "$m on $R ranks failed: $out"; continue; }
+    same_run m-$m-ref m-$m-$R "$m on $R ranks"
   done
 done
 # the comparison can fail: another seed gives another theta

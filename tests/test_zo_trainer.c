@@ -10,6 +10,9 @@
 #include "zoptic.h"
 
 enum { D = 6, C = 3, NP = C * (D + 1), NS = 40, BATCH = 8 };
+/* the perturbation methods: ZO-I, ZO-co, ZO-NP and the reading list's
+ * zo-sparse, zo-guided, zo-adapt (same estimator and optimizer) */
+enum { N_METHODS = ZPT_ZO_ADAPT + 1 };
 
 /* A small classification data set (deterministic). */
 static float X[NS * D], Y[NS];
@@ -61,7 +64,7 @@ START_TEST(test_accounting) {
   make_data();
   float th[NP];
   theta0(th);
-  for (int m = 0; m < 3; m++)
+  for (int m = 0; m < N_METHODS; m++)
     for (int mode = 0; mode < 2; mode++)
       for (int diff = 0; diff < 2; diff++) {
         zpt_blackbox *bb = zpt_testbox_softmax(D, C);
@@ -137,7 +140,7 @@ START_TEST(test_budget) {
   make_data();
   float th[NP];
   theta0(th);
-  for (int m = 0; m < 3; m++) {
+  for (int m = 0; m < N_METHODS; m++) {
     zpt_blackbox *bb = zpt_testbox_softmax(D, C);
     zpt_zo_config c = cfg_for((zpt_zo_method)m, ZPT_PERTURB_BLOCK);
     /* budget: ZO-I/co: 10 iterations and a bit (6 per iteration);
@@ -185,7 +188,7 @@ START_TEST(test_determinism) {
   make_data();
   float th[NP];
   theta0(th);
-  for (int m = 0; m < 3; m++) {
+  for (int m = 0; m < N_METHODS; m++) {
     zpt_blackbox *bb = zpt_testbox_softmax(D, C);
     zpt_zo_config c = cfg_for((zpt_zo_method)m, ZPT_PERTURB_BLOCK);
     zpt_trainer *a, *b, *d;
@@ -235,6 +238,15 @@ static void check_resume(zpt_zo_config c, uint64_t k, uint64_t total) {
   float other[NP] = {0};
   ck_assert_int_eq(zpt_trainer_alloc(&r, bb, other, &c), ZPT_OK);
   ck_assert_int_eq(zpt_trainer_load(r, &rd), ZPT_OK);
+  /* the adaptive samplers' state is in the checkpoint */
+  if (c.method == ZPT_ZO_GUIDED) {
+    size_t n = 0;
+    ck_assert_ptr_nonnull(zpt_memstate_data(ms, "zo/sampler/guided_history", NULL, &n));
+    ck_assert_uint_eq(n, c.guided_k * NP);
+  }
+  if (c.method == ZPT_ZO_ADAPT)
+    ck_assert_ptr_nonnull(zpt_memstate_data(ms, "zo/sampler/adapt_second_moments",
+                                            NULL, NULL));
   if (c.method == ZPT_ZO_NP) {
     ck_assert_uint_ge(zpt_trainer_fisher(r)->n_present, 2);
     ck_assert_ptr_nonnull(zpt_memstate_data(ms, "zo/fisher/present", NULL, NULL));
@@ -268,7 +280,7 @@ static void check_resume(zpt_zo_config c, uint64_t k, uint64_t total) {
 
 START_TEST(test_resume) {
   make_data();
-  for (int m = 0; m < 3; m++)
+  for (int m = 0; m < N_METHODS; m++)
     for (int mode = 0; mode < 2; mode++) {
       zpt_zo_config c = cfg_for((zpt_zo_method)m, (zpt_perturb_mode)mode);
       check_resume(c, 37, 90); /* mid-cycle, after several Fisher updates */

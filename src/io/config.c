@@ -95,7 +95,7 @@ static const zpt_cfg_key schema[] = {
   {"chip", "timeout_s", TD, "30", NULL, GT, 0, 0, "seconds to wait for one driver answer"},
   {"chip", "retries", TI, "2", NULL, GE | LE, 0, 100, "times a failed or timed-out driver query is retried"},
   /* ---- zo ---- (zpt_zo_config, src/zo/trainer.h, docs/method.md) */
-  {"zo", "method", TE, "zo-np", "zo-i|zo-co|zo-np", 0, 0, 0, "perturbation sampler: zo-i Gaussian N(0, I), zo-co coordinate directions, zo-np natural perturbations (block Fisher covariances)"},
+  {"zo", "method", TE, "zo-np", "zo-i|zo-co|zo-np|zo-sparse|zo-guided|zo-adapt", 0, 0, 0, "training method: perturbation samplers zo-i Gaussian N(0, I), zo-co coordinate directions, zo-np natural perturbations (block Fisher covariances), zo-sparse Gaussian on a random subset of coordinates, zo-guided guided ES (isotropic + the span of the last estimates), zo-adapt diagonal covariance from past estimates (all with the same estimator, optimizer and schedule; docs/method.md)"},
   {"zo", "mode", TE, "block", "block|all", 0, 0, 0, "block: each perturbation covers one parameter block (a random-permutation cycle of blocks); all: every perturbation covers all blocks"},
   {"zo", "Q", TI, "20", NULL, GE | LE, 1, 100000, "perturbations per iteration"},
   {"zo", "mu", TD, "0.001", NULL, GT, 0, 0, "finite-difference step: parameter-space length of a perturbation"},
@@ -119,6 +119,13 @@ static const zpt_cfg_key schema[] = {
   {"zo", "eps", TD, "1e-08", NULL, GT, 0, 0, "Adam: denominator offset"},
   {"zo", "momentum", TD, "0.9", NULL, GE | LT, 0, 1, "SGD: momentum"},
   {"zo", "seed", TU, "1", NULL, 0, 0, 0, "seed of perturbations, block cycles and Fisher schedules"},
+  {"zo", "sparse_frac", TD, "0.1", NULL, GT | LE, 0, 1, "zo-sparse: fraction of a perturbation's range (its block, or all of theta with zo.mode = all) drawn Gaussian, ceil(frac x length) coordinates chosen uniformly without replacement; the rest 0"},
+  {"zo", "guided_k", TI, "4", NULL, GE | LE, 1, 1000, "zo-guided: gradient estimates kept (the guiding subspace has dimension <= k; memory 3 k N floats)"},
+  {"zo", "guided_alpha", TD, "0.5", NULL, GT | LE, 0, 1, "zo-guided: isotropic share, Sigma = (alpha / n) I + ((1 - alpha) / k) U U^T (1: isotropic only)"},
+  {"zo", "adapt_floor", TD, "0.1", NULL, GT | LE, 0, 1, "zo-adapt: smallest per-coordinate variance of the diagonal covariance d = max(floor, v / mean v), v the running mean of g^2 (decay 0.99)"},
+  {"zo", "cmaes_sigma", TD, "0.1", NULL, GT, 0, 0, "cmaes: initial step size sigma0 (parameter units)"},
+  {"zo", "cmaes_lambda", TI, "0", NULL, GE | LE, 0, 100000, "cmaes: population, candidate queries per generation (0: Hansen's default 4 + floor(3 ln N); >= 2 otherwise); parents mu = lambda / 2"},
+  {"zo", "cmaes_full_max", TI, "2000", NULL, GE | LE, 0, 20000, "cmaes: full covariance (N x N, 4 N^2 doubles) up to this number of parameters, separable (diagonal, Ros & Hansen 2008) above"},
   /* ---- train ---- */
   {"train", "budget", TU, REQ, NULL, GE, 1, 0, "queries (parameter settings evaluated on a batch) the training may spend"},
   {"train", "eval_every", TI, "100", NULL, GE, 1, 0, "iterations between test evaluations (one log line each)"},

@@ -538,7 +538,7 @@ int zpt_setup_zo_config(const zpt_config *cfg, const zpt_setup_model_info *info,
   const char *s;
   long long v;
   ZPT_TRY(zpt_config_string(cfg, "zo.method", &s));
-  zc->method = !strcmp(s, "zo-i") ? ZPT_ZO_I : !strcmp(s, "zo-co") ? ZPT_ZO_CO : ZPT_ZO_NP;
+  ZPT_TRY(zpt_zo_method_parse(s, &zc->method));
   ZPT_TRY(zpt_config_string(cfg, "zo.mode", &s));
   zc->mode = !strcmp(s, "all") ? ZPT_PERTURB_ALL : ZPT_PERTURB_BLOCK;
   ZPT_TRY(zpt_config_int(cfg, "zo.Q", &v));
@@ -570,6 +570,16 @@ int zpt_setup_zo_config(const zpt_config *cfg, const zpt_setup_model_info *info,
   ZPT_TRY(zpt_config_double(cfg, "zo.eps", &zc->optim.eps));
   ZPT_TRY(zpt_config_double(cfg, "zo.momentum", &zc->optim.momentum));
   ZPT_TRY(zpt_config_u64(cfg, "zo.seed", &zc->seed));
+  ZPT_TRY(zpt_config_double(cfg, "zo.sparse_frac", &zc->sparse_frac));
+  ZPT_TRY(zpt_config_int(cfg, "zo.guided_k", &v));
+  zc->guided_k = (size_t)v;
+  ZPT_TRY(zpt_config_double(cfg, "zo.guided_alpha", &zc->guided_alpha));
+  ZPT_TRY(zpt_config_double(cfg, "zo.adapt_floor", &zc->adapt_floor));
+  ZPT_TRY(zpt_config_double(cfg, "zo.cmaes_sigma", &zc->cmaes_sigma));
+  ZPT_TRY(zpt_config_int(cfg, "zo.cmaes_lambda", &v));
+  zc->cmaes_lambda = (size_t)v;
+  ZPT_TRY(zpt_config_int(cfg, "zo.cmaes_full_max", &v));
+  zc->cmaes_full_max = (size_t)v;
   ZPT_TRY(zpt_config_u64(cfg, "train.budget", &zc->budget));
   zc->loss = info->loss;
   return ZPT_OK;

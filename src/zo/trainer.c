@@ -37,18 +37,68 @@ void zpt_zo_config_default(zpt_zo_config *cfg) {
   cfg->lr_final = 0;
   cfg->seed = 1;
   cfg->budget = 0;
+  cfg->sparse_frac = 0.1;
+  cfg->guided_k = 4;
+  cfg->guided_alpha = 0.5;
+  cfg->adapt_beta = 0.99;
+  cfg->adapt_floor = 0.1;
+  cfg->cmaes_sigma = 0.1;
+  cfg->cmaes_lambda = 0;
+  cfg->cmaes_full_max = 2000;
 }
 
+#define N_METHODS 6
+
 const char *zpt_zo_method_name(zpt_zo_method m) {
+  static const char *const names[N_METHODS] = {
+      "zo-i", "zo-co", "zo-np", "zo-sparse", "zo-guided", "zo-adapt"};
+  return (unsigned)m < N_METHODS ? names[m] : "unknown";
+}
+
+int zpt_zo_method_parse(const char *name, zpt_zo_method *m) {
+  for (int k = 0; k < N_METHODS; k++)
+    if (name && !strcmp(name, zpt_zo_method_name((zpt_zo_method)k))) {
+      *m = (zpt_zo_method)k;
+      return ZPT_OK;
+    }
+  return zpt_fail(ZPT_EINVAL, "zo method '%s': not one of zo-i, zo-co, zo-np, "
+                  "zo-sparse, zo-guided, zo-adapt", name ? name : "(null)");
+}
+
+/* The sampler table entry of a perturbation method. */
+static const zpt_sampler_type *sampler_of(zpt_zo_method m) {
   switch (m) {
-  case ZPT_ZO_I: return "zo-i";
-  case ZPT_ZO_CO: return "zo-co";
-  case ZPT_ZO_NP: return "zo-np";
+  case ZPT_ZO_I: return zpt_sampler_zo_i;
+  case ZPT_ZO_CO: return zpt_sampler_zo_co;
+  case ZPT_ZO_NP: return zpt_sampler_zo_np;
+  case ZPT_ZO_SPARSE: return zpt_sampler_zo_sparse;
+  case ZPT_ZO_GUIDED: return zpt_sampler_zo_guided;
+  case ZPT_ZO_ADAPT: return zpt_sampler_zo_adapt;
   }
-  return "unknown";
+  return NULL;
 }
 
 static int finite_pos(double x) { return x > 0 && isfinite(x); }
+
+/* The reading-list samplers' settings (checked whatever the method, so
+ * that a bad value never waits for the method that reads it). */
+static int extra_check(const zpt_zo_config *cfg) {
+  if (!(cfg->sparse_frac > 0 && cfg->sparse_frac <= 1))
+    return zpt_fail(ZPT_EINVAL, "zo config: sparse_frac must be in (0, 1], "
+                    "got %g", cfg->sparse_frac);
+  if (cfg->guided_k < 1)
+    return zpt_fail(ZPT_EINVAL, "zo config: guided_k must be >= 1");
+  if (!(cfg->guided_alpha > 0 && cfg->guided_alpha <= 1))
+    return zpt_fail(ZPT_EINVAL, "zo config: guided_alpha must be in (0, 1], "
+                    "got %g", cfg->guided_alpha);
+  if (!(cfg->adapt_beta > 0 && cfg->adapt_beta < 1))
+    return zpt_fail(ZPT_EINVAL, "zo config: adapt_beta must be in (0, 1), "
+                    "got %g", cfg->adapt_beta);
+  if (!(cfg->adapt_floor > 0 && cfg->adapt_floor <= 1))
+    return zpt_fail(ZPT_EINVAL, "zo config: adapt_floor must be in (0, 1], "
+                    "got %g", cfg->adapt_floor);
+  return ZPT_OK;
+}
 
 int zpt_zo_config_check(const zpt_zo_config *cfg, const zpt_blackbox *bb) {
   if (!cfg)
@@ -60,10 +110,11 @@ int zpt_zo_config_check(const zpt_zo_config *cfg, const zpt_blackbox *bb) {
     return zpt_fail(ZPT_EINVAL, "zo config: black box '%s' has n_params=%zu "
                     "output_size=%zu (both must be >= 1)", bb->type->name,
                     bb->n_params, bb->output_size);
-  if (cfg->method != ZPT_ZO_I && cfg->method != ZPT_ZO_CO &&
-      cfg->method != ZPT_ZO_NP)
-    return zpt_fail(ZPT_EINVAL, "zo config: method %d is not ZPT_ZO_I, "
-                    "ZPT_ZO_CO or ZPT_ZO_NP", (int)cfg->method);
+  if (!sampler_of(cfg->method))
+    return zpt_fail(ZPT_EINVAL, "zo config: method %d is not one of "
+                    "ZPT_ZO_I .. ZPT_ZO_ADAPT (0 .. %d)", (int)cfg->method,
+                    N_METHODS - 1);
+  ZPT_TRY(extra_check(cfg));
   if (cfg->mode != ZPT_PERTURB_BLOCK && cfg->mode != ZPT_PERTURB_ALL)
     return zpt_fail(ZPT_EINVAL, "zo config: mode %d is not block (0) or all "
                     "(1)", (int)cfg->mode);
@@ -155,6 +206,23 @@ void zpt_trainer_free(zpt_trainer *t) {
   zpt_free(t);
 }
 
+/* The sampler's state: the reading-list samplers take their zo.* settings,
+ * the others zpt_sampler_settings. */
+static int sampler_alloc(zpt_trainer *t) {
+  const zpt_zo_config *c = &t->cfg;
+  if (c->method == ZPT_ZO_SPARSE || c->method == ZPT_ZO_GUIDED ||
+      c->method == ZPT_ZO_ADAPT) {
+    zpt_sampler_extra_settings x = {c->sparse_frac, c->guided_k,
+                                    c->guided_alpha, c->adapt_beta,
+                                    c->adapt_floor};
+    return zpt_sampler_extra_alloc(t->sampler, &t->sampler_state, t->blocks,
+                                   &x);
+  }
+  zpt_sampler_settings ss = {c->rho, c->trace_norm, c->fisher_avg,
+                             c->chol_jitter};
+  return t->sampler->alloc(&t->sampler_state, t->blocks, &ss);
+}
+
 /* A trainer working on theta (bb->n_params values); on success it frees
  * theta with itself when owns is set.  The config is checked. */
 static int trainer_new(zpt_trainer **out, zpt_blackbox *bb, float *theta,
@@ -184,12 +252,8 @@ static int trainer_new(zpt_trainer **out, zpt_blackbox *bb, float *theta,
   t->rng = zpt_rng_alloc(cfg->seed, ZPT_STREAM_PERTURB, 0, 0);
   if (!t->rng)
     goto nomem;
-  t->sampler = cfg->method == ZPT_ZO_I    ? zpt_sampler_zo_i
-               : cfg->method == ZPT_ZO_CO ? zpt_sampler_zo_co
-                                          : zpt_sampler_zo_np;
-  zpt_sampler_settings ss = {cfg->rho, cfg->trace_norm, cfg->fisher_avg,
-                             cfg->chol_jitter};
-  rc = t->sampler->alloc(&t->sampler_state, t->blocks, &ss);
+  t->sampler = sampler_of(cfg->method);
+  rc = sampler_alloc(t);
   if (rc)
     goto fail;
   t->fisher = t->sampler->fisher(t->sampler_state);

@@ -1,5 +1,6 @@
-/* The zeroth-order trainer: ZO-I, ZO-co and ZO-NP (natural perturbations)
- * over a black box (docs/method.md describes the method as implemented,
+/* The zeroth-order trainer: ZO-I, ZO-co, ZO-NP (natural perturbations), the
+ * reading list's samplers (zo-sparse, zo-guided, zo-adapt) and CMA-ES over a
+ * black box (docs/method.md describes the method as implemented,
  * every setting and the query accounting rules).
  *
  * The caller owns the loop (GSL multimin style):
@@ -34,7 +35,10 @@ extern "C" {
 typedef enum {
   ZPT_ZO_I = 0,  /* Gaussian perturbations */
   ZPT_ZO_CO = 1, /* coordinate perturbations */
-  ZPT_ZO_NP = 2  /* natural perturbations (block Fisher covariances) */
+  ZPT_ZO_NP = 2, /* natural perturbations (block Fisher covariances) */
+  ZPT_ZO_SPARSE = 3, /* Gaussian on a random fraction of the coordinates */
+  ZPT_ZO_GUIDED = 4, /* guided ES: isotropic + the last k estimates' span */
+  ZPT_ZO_ADAPT = 5   /* diagonal covariance from past estimates' g^2 */
 } zpt_zo_method;
 
 typedef enum {
@@ -89,6 +93,20 @@ typedef struct {
   uint64_t seed;             /* 1 */
   uint64_t budget;           /* training queries allowed, 0 = unlimited */
   zpt_loss loss;             /* REQUIRED (kind 0 = unset is refused) */
+  /* the reading list's samplers (sampler.h; same estimator, optimizer and
+   * schedule as ZO-I) */
+  double sparse_frac;        /* zo-sparse: share of a range perturbed: 0.1 */
+  size_t guided_k;           /* zo-guided: estimates kept: 4 */
+  double guided_alpha;       /* zo-guided: isotropic share: 0.5 */
+  double adapt_beta;         /* zo-adapt: decay of the mean of g^2: 0.99 */
+  double adapt_floor;        /* zo-adapt: smallest variance (mean 1): 0.1 */
+  /* CMA-ES (cmaes.h): each candidate is one query on the iteration's
+   * mini-batch; mode, q, mu, lambda, normalize, diff and the optimizer
+   * settings are not used */
+  double cmaes_sigma;        /* initial step size sigma0: 0.1 */
+  size_t cmaes_lambda;       /* population, 0 = 4 + floor(3 ln N): 0 */
+  size_t cmaes_full_max;     /* full covariance up to this N, separable
+                                above: 2000 */
 } zpt_zo_config;
 
 /* Fills every field with its default (loss left unset). */
@@ -100,6 +118,9 @@ int zpt_zo_config_check(const zpt_zo_config *cfg, const zpt_blackbox *bb);
 
 /* Method / mode names ("zo-np", "block"...) for logs. */
 const char *zpt_zo_method_name(zpt_zo_method m);
+/* The method of a name zpt_zo_method_name gives ("zo-i", ..., "cmaes");
+ * ZPT_EINVAL listing the names for any other. */
+int zpt_zo_method_parse(const char *name, zpt_zo_method *m);
 
 typedef struct {
   uint64_t iterations;       /* completed iterations */

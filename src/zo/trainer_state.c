@@ -1,6 +1,7 @@
 /* The trainer's state in a checkpoint: save and load. */
 #include "zo/trainer_internal.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -84,6 +85,27 @@ static int get_perm(zpt_state_reader *r, const char *name, size_t *p,
   return rc;
 }
 
+/* An adaptive sampler's arrays (zo-guided's history ring, zo-adapt's
+ * running mean of g^2) as "zo/sampler/<name>". */
+static int sampler_state_io(const zpt_trainer *t, zpt_state_writer *w,
+                            zpt_state_reader *r) {
+  const zpt_sampler_type *s = t->sampler;
+  size_t n = s->state_count ? s->state_count(t->sampler_state) : 0;
+  for (size_t i = 0; i < n; i++) {
+    const char *key;
+    float *data;
+    size_t len;
+    char name[256];
+    s->state_get(t->sampler_state, i, &key, &data, &len);
+    snprintf(name, sizeof name, "zo/sampler/%s", key);
+    ZPT_TRY(w ? w->put(w, name, ZPT_T_F32, data, len)
+              : r->get(r, name, ZPT_T_F32, data, len));
+  }
+  if (r && n)
+    zpt_sampler_reloaded(s, t->sampler_state);
+  return ZPT_OK;
+}
+
 int zpt_trainer_save(const zpt_trainer *t, zpt_state_writer *w) {
   if (t->failed)
     return zpt_fail(ZPT_EINVAL, "trainer save: the trainer is in a failed "
@@ -104,6 +126,7 @@ int zpt_trainer_save(const zpt_trainer *t, zpt_state_writer *w) {
   ZPT_TRY(t->opt->save(t->opt_state, w, "zo/"));
   if (t->fisher)
     ZPT_TRY(zpt_fisher_save(t->fisher, w, "zo/"));
+  ZPT_TRY(sampler_state_io(t, w, NULL));
   return ZPT_OK;
 }
 
@@ -152,7 +175,8 @@ int zpt_trainer_load(zpt_trainer *t, zpt_state_reader *r) {
       (rc = get_perm(r, "zo/perm_fisher", t->perm_fisher,
                      t->blocks->n_blocks)) ||
       (rc = t->opt->load(t->opt_state, r, "zo/")) ||
-      (t->fisher && (rc = zpt_fisher_load(t->fisher, r, "zo/"))))
+      (t->fisher && (rc = zpt_fisher_load(t->fisher, r, "zo/"))) ||
+      (rc = sampler_state_io(t, NULL, r)))
     return zpt_fail_context(rc, "trainer load: ");
   counters_in(&t->c, cnt);
   t->c.iter_seconds = secs[0];

@@ -152,6 +152,8 @@ static int iterate(zpt_trainer *t, const float *inputs, const float *targets,
                       "estimate at theta[%zu]", (unsigned long long)iter, k);
   t->opt->set_lr(t->opt_state, zpt_trainer_lr(t));
   t->opt->step(t->opt_state, t->theta, t->grad);
+  if (t->sampler->observe) /* adaptive samplers learn from the estimate */
+    t->sampler->observe(t->sampler_state, t->grad, t->N);
   /* accounting */
   uint64_t nq = q_base + q_jac + q_pert;
   t->c.base_queries += q_base;
