@@ -7,6 +7,7 @@
  *   zpt_bench mesh K                     MZIs applied per second, both routes
  *   options: --threads N (OpenBLAS threads, default 1)
  *            --mthreads N (zpt_model_set_threads, default zpt_threads_default())
+ *            ZPT_BENCH_GROUP=G: zpt_model_set_group (variations per group; 0 = the rule)
  *            --reps R (timed repetitions, median reported; default 5)
  *
  * MODEL: cnn, mzi16, mzi32, mzi64, eq, rnn, mixer, mixerL (the large mixer).  Every result is one CSV
@@ -497,6 +498,9 @@ int main(int argc, char **argv) {
       rc = build_model(pos[1], &bm);
       if (rc == ZPT_OK)
         rc = zpt_model_set_threads(bm.m, (size_t)mthreads);
+      const char *group = getenv("ZPT_BENCH_GROUP"); /* variations per group, 0 = rule */
+      if (rc == ZPT_OK && group && *group)
+        rc = zpt_model_set_group(bm.m, strtoul(group, NULL, 10));
       if (rc == ZPT_OK)
         rc = !strcmp(pos[0], "forward") ? run_forward(&bm, reps)
              : pos[2]                   ? run_iter(&bm, pos[2], reps)

@@ -8,7 +8,16 @@
  * kernels by row count), the MZI classifier on a chip with fabrication
  * errors and read-out noise, a mixer block (sgemms over tokens, layer
  * norm).  The CNN and mixer cases fail when variations are merged into one
- * layer call over several variations' samples (checked). */
+ * layer call over several variations' samples (checked).
+ *
+ * With groups (zpt_model_set_group, G > 1: the variations of the group
+ * (first_query + v) / G that use the base parameters at a layer run there
+ * as one call over G x n samples, padded), the same for G = 3 and 5: parts
+ * start and end inside groups (the first query index is 100 + v), so a call
+ * holding part of a group must give the bits of the whole group; and a call
+ * of variations that all diverge at the same layer does merge (fewer layer
+ * calls, padded sample counts checked). */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,7 +65,7 @@ static void run_parts(zpt_model *m, const zpt_variation *vars, size_t part,
   }
 }
 
-static void check_model(zpt_model *m, size_t n, uint64_t noise, const char *what) {
+static void check_model_g(zpt_model *m, size_t n, uint64_t noise, const char *what) {
   size_t N = zpt_model_n_params(m), M = zpt_model_output_size(m);
   size_t in = zpt_model_input_size(m);
   float *x = zpt_floats(n * in, "x"), *delta = zpt_floats(N, "delta");
@@ -88,10 +97,23 @@ static void check_model(zpt_model *m, size_t n, uint64_t noise, const char *what
   zpt_model_set_chunk_floats(m, 1);
   run_parts(m, vars, V, x, n, out, noise);
   ck_assert_msg(!memcmp(out, ref, V * n * M * sizeof *out), "%s: chunked call differs", what);
+  zpt_model_set_chunk_floats(m, ZPT_MODEL_CHUNK_FLOATS);
   zpt_free(x);
   zpt_free(delta);
   zpt_free(ref);
   zpt_free(out);
+}
+
+/* The checks above for one call per variation (G = 1) and groups of 3, 5. */
+static void check_model(zpt_model *m, size_t n, uint64_t noise, const char *what) {
+  static const size_t groups[] = {1, 3, 5};
+  for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++) {
+    char label[128];
+    snprintf(label, sizeof label, "%s, G = %zu", what, groups[g]);
+    OK(zpt_model_set_group(m, groups[g]));
+    check_model_g(m, n, noise, label);
+  }
+  OK(zpt_model_set_group(m, 1));
 }
 
 START_TEST(test_cnn_grouping) {
@@ -131,6 +153,60 @@ START_TEST(test_mixer_grouping) {
 }
 END_TEST
 
+/* Variations that all perturb the last layer's parameters, in groups of G:
+ * the layers before it run once (the base pass), the last layer once per
+ * variation (it is perturbed: never merged).  Variations perturbing the
+ * first layer: layer 0 once per variation, every later layer once per
+ * group over G x n samples, the places of absent variations included. */
+START_TEST(test_groups_merge) {
+  zpt_mixer_config c = zpt_mixer_small();
+  c.in_c = 1;
+  c.in_h = c.in_w = 16;
+  c.blocks = 1;
+  zpt_model *m = zpt_mixer_alloc(&c);
+  ck_assert_msg(m != NULL, "%s", zpt_error_message());
+  zpt_model_init(m, 4);
+  size_t N = zpt_model_n_params(m), M = zpt_model_output_size(m), L = zpt_model_n_layers(m);
+  size_t n = 6, in = zpt_model_input_size(m), first_len = zpt_model_layer(m, 0)->n_params;
+  float *x = zpt_floats(n * in, "x"), *delta = zpt_floats(N, "delta");
+  float *ref = zpt_floats(V * n * M, "alone"), *out = zpt_floats(V * n * M, "grouped");
+  ck_assert(x && delta && ref && out);
+  fill(x, n * in, 5, 2.0f);
+  fill(delta, N, 6, 1.0f);
+  zpt_variation vars[V];
+  for (size_t v = 0; v < V; v++)
+    vars[v] = (zpt_variation){v % first_len, 1, 0.05f, delta + v};
+  const float *theta = zpt_model_params(m)->theta;
+  OK(zpt_model_set_group(m, 1));
+  OK(zpt_model_forward_variations(m, theta, vars, V, x, n, ref, 0, 7));
+  zpt_fwd_stats one = zpt_model_last_stats(m);
+  ck_assert_uint_eq(one.layer_calls, V * L);
+  for (size_t G = 2; G <= 5; G++) {
+    OK(zpt_model_set_group(m, G));
+    for (uint64_t first = 0; first < G; first++) {
+      OK(zpt_model_forward_variations(m, theta, vars, V, x, n, out, 0, first));
+      zpt_fwd_stats st = zpt_model_last_stats(m);
+      size_t groups = (size_t)((first + V - 1) / G - first / G + 1);
+      ck_assert_uint_eq(st.layer_calls, V + groups * (L - 1));
+      ck_assert_uint_eq(st.sample_forwards, V * n + groups * G * n * (L - 1));
+      /* the outputs are those of one call per variation up to the rounding
+       * of the larger calls: compare loosely */
+      for (size_t i = 0; i < V * n * M; i++)
+        ck_assert_msg(fabsf(out[i] - ref[i]) <= 1e-4f * (1.0f + fabsf(ref[i])),
+                      "G = %zu, first query %llu: output %zu: %g, alone %g", G,
+                      (unsigned long long)first, i, (double)out[i], (double)ref[i]);
+    }
+  }
+  ck_assert_int_eq(zpt_model_set_group(m, 0), ZPT_EINVAL);
+  ck_assert_int_eq(zpt_model_set_group(m, ZPT_MODEL_GROUP_MAX + 1), ZPT_EINVAL);
+  zpt_free(x);
+  zpt_free(delta);
+  zpt_free(ref);
+  zpt_free(out);
+  zpt_model_free(m);
+}
+END_TEST
+
 static Suite *grouping_suite(void) {
   Suite *s = suite_create("nn_grouping");
   TCase *t = tcase_create("grouping");
@@ -138,6 +214,7 @@ static Suite *grouping_suite(void) {
   tcase_add_test(t, test_cnn_grouping);
   tcase_add_test(t, test_mzi_grouping);
   tcase_add_test(t, test_mixer_grouping);
+  tcase_add_test(t, test_groups_merge);
   suite_add_tcase(s, t);
   return s;
 }

@@ -104,6 +104,7 @@ zpt_model *zpt_model_alloc_shaped(zpt_shape input) {
   m->input_size = size;
   m->chunk_floats = ZPT_MODEL_CHUNK_FLOATS;
   m->n_threads = 1;
+  m->group = 1;
   return m;
 }
 
@@ -173,6 +174,14 @@ const zpt_layer *zpt_model_find_layer(const zpt_model *m, const char *name) {
 
 void zpt_model_set_chunk_floats(zpt_model *m, size_t floats) {
   m->chunk_floats = floats ? floats : 1;
+}
+
+int zpt_model_set_group(zpt_model *m, size_t g) {
+  if (!m || g < 1 || g > ZPT_MODEL_GROUP_MAX)
+    return zpt_fail(ZPT_EINVAL, "zpt_model_set_group: %zu variations per group: expected "
+                    "1..%d", g, ZPT_MODEL_GROUP_MAX);
+  m->group = g;
+  return ZPT_OK;
 }
 
 zpt_fwd_stats zpt_model_last_stats(const zpt_model *m) {

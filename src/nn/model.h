@@ -117,7 +117,19 @@ int zpt_model_forward(zpt_model *m, const float *theta, const float *in,
  * layer are computed once and shared (prefix reuse), except that reuse stops
  * at the first stochastic layer.  When noise_seed != 0 every variation v
  * draws read-out noise from stream (noise_seed, ZPT_STREAM_NOISE,
- * first_query + v, 0); noise_seed == 0 means no noise. */
+ * first_query + v, 0); noise_seed == 0 means no noise.
+ *
+ * Groups: after its divergence layer, a variation that uses the base
+ * parameters at a layer runs there in ONE call with the other variations of
+ * its group, over G x n samples: the group of variation v is
+ * (first_query + v) / G and its place in the call (first_query + v) mod G,
+ * whatever the call holds; places of variations absent from the call (or
+ * not at that layer yet) are computed on zeros and dropped.  Every layer
+ * call thus has a shape and a place fixed by the query index, so a
+ * variation's outputs are a function of (theta, the variation, the batch,
+ * first_query + v, G) alone: the same bits however a caller splits its calls
+ * (zoptic-mpi's ranks), on any thread count and chunk size
+ * (zpt_model_set_group; docs/layers.md). */
 int zpt_model_forward_variations(zpt_model *m, const float *theta,
                                  const zpt_variation *vars, size_t n_vars,
                                  const float *in, size_t n, float *out,
@@ -190,6 +202,20 @@ const zpt_layer *zpt_model_find_layer(const zpt_model *m, const char *name);
  * one variation per chunk).  Default ZPT_MODEL_CHUNK_FLOATS. */
 #define ZPT_MODEL_CHUNK_FLOATS ((size_t)1 << 20)
 void zpt_model_set_chunk_floats(zpt_model *m, size_t floats);
+
+/* Variations per group G of zpt_model_forward_variations (see there),
+ * 1..ZPT_MODEL_GROUP_MAX; default 1: every variation runs every layer after
+ * its divergence as its own call over its n samples.  G > 1 merges a group's
+ * variations that use the base parameters at a layer into one call over
+ * G x n samples, padded: an absent or not yet diverged member's place is
+ * computed on zeros.  The trainer's block-coordinate queries perturb a
+ * different block each, so a group mixes variations diverging at different
+ * layers and the padding costs more than the larger calls save (measured,
+ * docs/performance.md, "Grouping"): hence the default.  Changing G changes
+ * the low bits of outputs (BLAS and the MZI meshes pick kernels by the
+ * sample count): every process of a run must use the same G. */
+#define ZPT_MODEL_GROUP_MAX 8
+int zpt_model_set_group(zpt_model *m, size_t g);
 
 /* Threads of zpt_model_forward_variations (default 1): the variations of a
  * call are dealt round-robin to n threads (the caller's and n - 1 POSIX

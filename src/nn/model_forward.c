@@ -101,44 +101,6 @@ int zpt_model_forward(zpt_model *m, const float *theta, const float *in,
 
 /* ------------------------------------------------ batched variations */
 
-static int plan_cmp(const void *a, const void *b) {
-  const var_plan *x = a, *y = b;
-  if (x->diverge != y->diverge)
-    return x->diverge < y->diverge ? -1 : 1;
-  if (x->end != y->end)
-    return x->end < y->end ? -1 : 1;
-  return x->index < y->index ? -1 : x->index > y->index;
-}
-
-/* In-place heap sort of the plans (glibc's qsort may allocate; the key
- * includes the index, so stability does not matter). */
-static void sift_down(var_plan *a, size_t root, size_t n) {
-  for (;;) {
-    size_t child = 2 * root + 1;
-    if (child >= n)
-      return;
-    if (child + 1 < n && plan_cmp(&a[child], &a[child + 1]) < 0)
-      child++;
-    if (plan_cmp(&a[root], &a[child]) >= 0)
-      return;
-    var_plan t = a[root];
-    a[root] = a[child];
-    a[child] = t;
-    root = child;
-  }
-}
-
-static void sort_plans(var_plan *a, size_t n) {
-  for (size_t i = n / 2; i-- > 0;)
-    sift_down(a, i, n);
-  for (size_t end = n; end-- > 1;) {
-    var_plan t = a[0];
-    a[0] = a[end];
-    a[end] = t;
-    sift_down(a, 0, end);
-  }
-}
-
 /* Does variation v give layer l a private (perturbed) parameter slice? */
 static int perturbs(const zpt_variation *v, const zpt_layer *l) {
   return l->n_params > 0 && v->len > 0 && v->offset < l->param_offset + l->n_params &&
@@ -236,12 +198,58 @@ static const float *base_at(const zpt_model *m, const size_t *off, size_t k,
   return k == 0 ? in : (const float *)m->base_store.data + n * off[k];
 }
 
-/* Runs the variations plans[0..count) (sorted by divergence layer) from
+/* The group of query q = first_query + index (docs: zpt_model_forward_variations). */
+static uint64_t group_of(const var_plan *p, uint64_t first_query, size_t G) {
+  return (first_query + p->index) / G;
+}
+
+/* One past the last of the plans [start, count) that lie in at most
+ * `groups` groups (plans are in query order, so a group is a run). */
+static size_t groups_end(const var_plan *plans, size_t start, size_t count, size_t groups,
+                         uint64_t first_query, size_t G) {
+  size_t i = start, seen = 0;
+  while (i < count) {
+    uint64_t g = group_of(&plans[i], first_query, G);
+    if (++seen > groups)
+      break;
+    while (i < count && group_of(&plans[i], first_query, G) == g)
+      i++;
+  }
+  return i;
+}
+
+/* The merged call of layer step k for the group whose places start at
+ * slot gs, members plans[i..j): those that diverged before k and use the
+ * base parameters there.  Places holding no activation of this step
+ * (absent variations, members not diverged yet) are zeroed first: their
+ * outputs are dropped, and zeros keep them finite and deterministic. */
+static int run_group(const zpt_model *m, fwd_ws *w, size_t k, const float *params,
+                     const zpt_variation *vars, const var_plan *plans, size_t i, size_t j,
+                     size_t gs, size_t G, float *act_in, float *act_out, size_t n) {
+  const zpt_layer *l = m->layers[k];
+  size_t merge = 0;
+  uint64_t valid = 0; /* places with this step's input (G <= 64) */
+  for (size_t u = i; u < j; u++)
+    if (plans[u].diverge < k) {
+      valid |= (uint64_t)1 << (plans[u].slot - gs);
+      merge += !perturbs(&vars[plans[u].index], l);
+    }
+  if (!merge)
+    return ZPT_OK;
+  size_t isz = l->in_size;
+  for (size_t s = 0; s < G; s++)
+    if (!(valid >> s & 1))
+      memset(act_in + (gs + s) * n * isz, 0, n * isz * sizeof *act_in);
+  return run_step(m, w, k, params, act_in + gs * n * isz, act_out + gs * n * step_out_size(m, k),
+                  G * n, NULL);
+}
+
+/* Runs the variations plans[0..count) (in query order, whole groups) from
  * their divergence layer to the output. */
 static int run_chunk(zpt_model *m, fwd_ws *w, const float *theta, const zpt_variation *vars,
-                     const var_plan *plans, size_t count, const float *in, size_t n,
+                     var_plan *plans, size_t count, const float *in, size_t n,
                      const size_t *off, float *out, uint64_t noise_seed,
-                     uint64_t first_query) {
+                     uint64_t first_query, size_t G) {
   size_t L = m->n_layers;
   size_t out_size = zpt_model_output_size(m);
   int noisy = noise_seed != 0;
@@ -251,32 +259,46 @@ static int run_chunk(zpt_model *m, fwd_ws *w, const float *theta, const zpt_vari
       zpt_rng_derive(w->rngs[i], noise_seed, ZPT_STREAM_NOISE,
                      first_query + plans[i].index, 0);
   }
+  /* places: the chunk's g-th group holds places g G .. g G + G - 1 */
+  size_t start = L, ord = 0;
+  for (size_t i = 0; i < count; i++) {
+    if (i > 0 && group_of(&plans[i], first_query, G) != group_of(&plans[i - 1], first_query, G))
+      ord++;
+    plans[i].slot = ord * G + (size_t)((first_query + plans[i].index) % G);
+    if (plans[i].diverge < start)
+      start = plans[i].diverge;
+  }
   float *act_in = w->act[0].data, *act_out = w->act[1].data;
   float *pert = w->pert.data;
-  for (size_t k = plans[0].diverge; k < L; k += m->span[k]) {
+  for (size_t k = start; k < L; k += m->span[k]) {
     const zpt_layer *l = m->layers[k];
     const float *base_params = theta + l->param_offset;
+    int stoch = noisy && l->stochastic; /* every variation draws its own noise */
     size_t isz = l->in_size, osz = step_out_size(m, k);
-    size_t i = 0;
-    while (i < count && plans[i].diverge <= k) {
-      const var_plan *p = &plans[i];
-      const zpt_variation *v = &vars[p->index];
-      int priv = perturbs(v, l);
-      /* One call per variation, never one over several variations' samples:
-       * a layer's arithmetic may depend on its row count (OpenBLAS picks
-       * kernels by size; MZI meshes pick their route by n), so merging would
-       * make a variation's output depend on which others share the call,
-       * the thread count and, under zoptic-mpi, the number of ranks
-       * (docs/distributed.md, "Bit-identical for every R"). */
-      const float *params = base_params;
-      if (priv) {
-        perturbed_slice(l, theta, v, pert);
-        params = pert;
+    for (size_t i = 0, j; i < count; i = j) {
+      size_t gs = plans[i].slot - plans[i].slot % G;
+      for (j = i + 1; j < count && plans[j].slot - plans[j].slot % G == gs; j++)
+        ;
+      if (!stoch)
+        ZPT_TRY(run_group(m, w, k, base_params, vars, plans, i, j, gs, G, act_in, act_out, n));
+      /* the members that run alone: diverging here, perturbing this layer
+       * or drawing noise */
+      for (size_t u = i; u < j; u++) {
+        const var_plan *p = &plans[u];
+        const zpt_variation *v = &vars[p->index];
+        int priv = perturbs(v, l);
+        if (p->diverge > k || (p->diverge < k && !priv && !stoch))
+          continue;
+        const float *params = base_params;
+        if (priv) {
+          perturbed_slice(l, theta, v, pert);
+          params = pert;
+        }
+        const float *src =
+            p->diverge == k ? base_at(m, off, k, in, n) : act_in + p->slot * n * isz;
+        ZPT_TRY(run_step(m, w, k, params, src, act_out + p->slot * n * osz, n,
+                         noisy ? w->rngs[u] : NULL));
       }
-      const float *src = p->diverge == k ? base_at(m, off, k, in, n) : act_in + i * n * isz;
-      ZPT_TRY(run_step(m, w, k, params, src, act_out + i * n * osz, n,
-                       noisy ? w->rngs[i] : NULL));
-      i++;
     }
     float *t = act_in;
     act_in = act_out;
@@ -284,20 +306,22 @@ static int run_chunk(zpt_model *m, fwd_ws *w, const float *theta, const zpt_vari
   }
   size_t per_var = n * out_size;
   for (size_t i = 0; i < count; i++) {
-    const float *src = plans[i].diverge == L ? base_at(m, off, L, in, n) : act_in + i * per_var;
+    const float *src =
+        plans[i].diverge == L ? base_at(m, off, L, in, n) : act_in + plans[i].slot * per_var;
     memcpy(out + plans[i].index * per_var, src, per_var * sizeof *out);
   }
   return ZPT_OK;
 }
 
-/* One thread's share of a batched call: its plans, in chunks. */
+/* One thread's share of a batched call: its plans (whole groups), in
+ * chunks of at most `chunk` groups. */
 typedef struct {
   zpt_model *m;
   fwd_ws *w;
   const float *theta;
   const zpt_variation *vars;
-  const var_plan *plans;
-  size_t count, chunk;
+  var_plan *plans;
+  size_t count, chunk, group;
   const float *in;
   size_t n;
   const size_t *off;
@@ -309,22 +333,22 @@ typedef struct {
 
 static void *fwd_worker(void *arg) {
   fwd_job *j = arg;
-  for (size_t start = 0; start < j->count && j->rc == ZPT_OK; start += j->chunk) {
-    size_t count = j->count - start < j->chunk ? j->count - start : j->chunk;
+  for (size_t start = 0, end; start < j->count && j->rc == ZPT_OK; start = end) {
+    end = groups_end(j->plans, start, j->count, j->chunk, j->first_query, j->group);
     j->w->stats.chunks++;
-    j->rc = run_chunk(j->m, j->w, j->theta, j->vars, j->plans + start, count, j->in, j->n,
-                      j->off, j->out, j->noise_seed, j->first_query);
+    j->rc = run_chunk(j->m, j->w, j->theta, j->vars, j->plans + start, end - start, j->in,
+                      j->n, j->off, j->out, j->noise_seed, j->first_query, j->group);
   }
   if (j->rc != ZPT_OK)
     snprintf(j->msg, sizeof j->msg, "%s", zpt_error_message());
   return NULL;
 }
 
-/* The plans of a call, sorted: where each variation stops sharing the base
- * activations (its first perturbed layer, or the first stochastic one when
- * the call has read-out noise). */
+/* The plans of a call, in query order: where each variation stops sharing
+ * the base activations (its first perturbed layer, or the first stochastic
+ * one when the call has read-out noise).  *first_diverge: the smallest. */
 static int plan_variations(zpt_model *m, const zpt_variation *vars, size_t n_vars,
-                           uint64_t noise_seed, var_plan **out) {
+                           uint64_t noise_seed, var_plan **out, size_t *first_diverge) {
   size_t L = m->n_layers;
   size_t stoch = L;
   if (noise_seed != 0)
@@ -333,6 +357,7 @@ static int plan_variations(zpt_model *m, const zpt_variation *vars, size_t n_var
         stoch = k;
   ZPT_TRY(zpt_buffer_reserve(&m->plans, n_vars * sizeof(var_plan), "variation plans"));
   var_plan *plans = m->plans.data;
+  *first_diverge = L;
   for (size_t v = 0; v < n_vars; v++) {
     var_plan *p = &plans[v];
     p->index = v;
@@ -345,9 +370,63 @@ static int plan_variations(zpt_model *m, const zpt_variation *vars, size_t n_var
         p->end = k + 1;
       }
     p->diverge = p->first < stoch ? p->first : stoch;
+    if (p->diverge < *first_diverge)
+      *first_diverge = p->diverge;
   }
-  sort_plans(plans, n_vars);
   *out = plans;
+  return ZPT_OK;
+}
+
+/* Threads for a call of `groups` groups: at most one per group and one per
+ * ~2e7 flops (below that, starting and joining a thread costs more than it
+ * saves: the equalizer, 3,308 flops per sample, ran 21 variations of 100
+ * samples at half the one-thread speed on two threads, issue #18).
+ * Outputs do not depend on the thread count. */
+static size_t thread_count(const zpt_model *m, size_t groups, size_t n, size_t n_vars) {
+  size_t T = m->n_threads < groups ? m->n_threads : groups;
+  double work = zpt_model_flops(m) * (double)n * (double)n_vars;
+  if (T > 1 && work < 2e7 * (double)T)
+    T = work < 4e7 ? 1 : (size_t)(work / 2e7);
+  return T;
+}
+
+/* Deals the groups of the call round-robin to T threads (thread t: groups
+ * t, t + T, ...; costly early-diverging groups spread evenly) and sizes
+ * their workspaces. */
+static int make_jobs(zpt_model *m, fwd_job *jobs, size_t T, const fwd_job *tmpl,
+                     var_plan *plans, size_t n_vars, size_t groups, size_t chunk,
+                     size_t per_var, int need_act) {
+  size_t G = tmpl->group, max_params = 1;
+  for (size_t k = 0; k < m->n_layers; k++)
+    if (m->layers[k]->n_params > max_params)
+      max_params = m->layers[k]->n_params;
+  size_t t_chunk = T > 1 ? (chunk + T - 1) / T : chunk; /* the bound is shared */
+  uint64_t g0 = group_of(&plans[0], tmpl->first_query, G);
+  for (size_t t = 0; t < T; t++) {
+    fwd_ws *w = &m->ws[t];
+    size_t share = (groups - t + T - 1) / T;
+    size_t c = t_chunk < share ? t_chunk : share;
+    ZPT_TRY(reserve_floats(&w->pert, max_params, 1, "perturbed parameter slice"));
+    if (need_act) {
+      ZPT_TRY(reserve_floats(&w->act[0], c * G, per_var, "variation activations"));
+      ZPT_TRY(reserve_floats(&w->act[1], c * G, per_var, "variation activations"));
+    }
+    jobs[t] = *tmpl;
+    jobs[t].w = w;
+    jobs[t].plans = plans;
+    jobs[t].count = n_vars;
+    jobs[t].chunk = c;
+    if (T > 1) {
+      ZPT_TRY(zpt_buffer_reserve(&w->plans, n_vars * sizeof(var_plan), "variation plans"));
+      var_plan *dst = w->plans.data;
+      size_t k = 0;
+      for (size_t v = 0; v < n_vars; v++)
+        if ((group_of(&plans[v], tmpl->first_query, G) - g0) % T == t)
+          dst[k++] = plans[v];
+      jobs[t].plans = dst;
+      jobs[t].count = k;
+    }
+  }
   return ZPT_OK;
 }
 
@@ -367,62 +446,36 @@ int zpt_model_forward_variations(zpt_model *m, const float *theta,
   if (n == 0 || n_vars == 0)
     return zpt_fail(ZPT_EINVAL, "%s: %zu variations of %zu samples: both must be >= 1", fn,
                     n_vars, n);
+  if (first_query > UINT64_MAX - n_vars)
+    return zpt_fail(ZPT_ERANGE, "%s: query indices from %llu overflow", fn,
+                    (unsigned long long)first_query);
   ZPT_TRY(validate_vars(m, vars, n_vars));
   nn_model_clear_stats(m);
   size_t L = m->n_layers;
 
   var_plan *plans;
-  ZPT_TRY(plan_variations(m, vars, n_vars, noise_seed, &plans));
+  size_t first_diverge;
+  ZPT_TRY(plan_variations(m, vars, n_vars, noise_seed, &plans, &first_diverge));
 
   size_t *off;
   ZPT_TRY(base_pass(m, theta, in, n, plans, n_vars, &off));
 
-  /* chunks of variations bounded by the activation workspace */
   size_t wide = widest_activation(m);
   size_t per_var = n * wide; /* cannot overflow: base_pass reserved n x wide */
-  size_t chunk = m->chunk_floats / per_var;
+  size_t G = m->group;
+  size_t groups = (size_t)((first_query + n_vars - 1) / G - first_query / G + 1);
+  /* chunks of whole groups bounded by the activation workspace */
+  size_t chunk = m->chunk_floats / (per_var * G);
   if (chunk < 1)
     chunk = 1;
-  if (chunk > n_vars)
-    chunk = n_vars;
-  size_t max_params = 1;
-  for (size_t k = 0; k < L; k++)
-    if (m->layers[k]->n_params > max_params)
-      max_params = m->layers[k]->n_params;
-  /* threads: thread t takes plans t, t + T, t + 2T, ... (each share stays
-   * sorted, and early-diverging, costly variations are spread evenly) */
-  size_t T = m->n_threads < n_vars ? m->n_threads : n_vars;
-  if (T > 1 && plans[0].diverge == L)
-    T = 1; /* nothing left to compute after the base pass */
-  /* a thread per ~2e7 flops at most: below that, starting and joining a
-   * thread costs more than it saves (the equalizer, 3,308 flops per sample:
-   * 21 variations of 100 samples ran at half the one-thread speed on two
-   * threads, issue #18).  Outputs do not depend on T. */
-  double work = zpt_model_flops(m) * (double)n * (double)n_vars;
-  if (T > 1 && work < 2e7 * (double)T)
-    T = work < 4e7 ? 1 : (size_t)(work / 2e7);
-  size_t t_chunk = T > 1 ? (chunk + T - 1) / T : chunk;
+  if (chunk > groups)
+    chunk = groups;
+  size_t T = first_diverge == L ? 1 : thread_count(m, groups, n, n_vars);
   fwd_job jobs[ZPT_MODEL_MAX_THREADS];
-  for (size_t t = 0; t < T; t++) {
-    fwd_ws *w = &m->ws[t];
-    size_t share = (n_vars - t + T - 1) / T;
-    size_t c = t_chunk < share ? t_chunk : share;
-    ZPT_TRY(reserve_floats(&w->pert, max_params, 1, "perturbed parameter slice"));
-    if (plans[0].diverge < L) { /* someone needs per-variation activations */
-      ZPT_TRY(reserve_floats(&w->act[0], c, per_var, "variation activations"));
-      ZPT_TRY(reserve_floats(&w->act[1], c, per_var, "variation activations"));
-    }
-    const var_plan *mine = plans;
-    if (T > 1) {
-      ZPT_TRY(zpt_buffer_reserve(&w->plans, share * sizeof(var_plan), "variation plans"));
-      var_plan *dst = w->plans.data;
-      for (size_t k = 0; k < share; k++)
-        dst[k] = plans[t + k * T];
-      mine = dst;
-    }
-    jobs[t] = (fwd_job){m, w, theta, vars, mine, share, c, in, n, off, out,
-                        noise_seed, first_query, ZPT_OK, ""};
-  }
+  fwd_job tmpl = {m, NULL, theta, vars, NULL, 0, 0, G, in, n, off, out,
+                  noise_seed, first_query, ZPT_OK, ""};
+  ZPT_TRY(make_jobs(m, jobs, T, &tmpl, plans, n_vars, groups, chunk, per_var,
+                    first_diverge < L));
   pthread_t tid[ZPT_MODEL_MAX_THREADS];
   size_t started = 1;
   for (size_t t = 1; t < T; t++, started++)

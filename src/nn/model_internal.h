@@ -17,6 +17,7 @@ typedef struct {
   size_t first;     /* first layer whose parameters it perturbs (L: none) */
   size_t end;       /* one past the last perturbed layer */
   size_t diverge;   /* first layer it cannot share: min(first, stochastic) */
+  size_t slot;      /* its activation slot in the chunk: group ordinal x G + q mod G */
 } var_plan;
 
 /* The workspace of one thread of zpt_model_forward_variations (thread 0 is
@@ -47,6 +48,7 @@ struct zpt_model {
   int broken;       /* a constructor failed half-way: refuse further use */
   size_t chunk_floats;
   size_t n_threads;       /* threads of zpt_model_forward_variations */
+  size_t group;           /* zpt_model_set_group: variations per group, G */
   /* workspaces, grown on demand and reused across calls */
   fwd_ws ws[ZPT_MODEL_MAX_THREADS];
   zpt_buffer base_pp[2];  /* base pass ping-pong, n x widest */
