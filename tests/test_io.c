@@ -162,6 +162,23 @@ START_TEST(test_zo_section_maps_trainer) {
   ck_assert(got.lr_final == def.lr_final);
   /* the defaults themselves (docs/method.md: rho 1 since the ablations) */
   ck_assert(def.rho == 1.0 && def.lr_schedule == ZPT_LR_CONSTANT);
+  /* zo.normalize = auto (round 3's validation decision): the raw draw for
+   * ZO-NP, the rescaled one for every other method; an explicit value wins */
+  ck_assert_int_eq(got.normalize, ZPT_NORMALIZE_AUTO);
+  ck_assert_int_eq(zpt_zo_normalize_resolve(&got), 0); /* zo-np */
+  {
+    zpt_zo_config m = got;
+    m.method = ZPT_ZO_I;
+    ck_assert_int_eq(zpt_zo_normalize_resolve(&m), 1);
+    m.method = ZPT_ZO_CO;
+    ck_assert_int_eq(zpt_zo_normalize_resolve(&m), 1);
+    m.method = ZPT_ZO_NP;
+    m.normalize = 1;
+    ck_assert_int_eq(zpt_zo_normalize_resolve(&m), 1);
+    m.normalize = 0;
+    m.method = ZPT_ZO_I;
+    ck_assert_int_eq(zpt_zo_normalize_resolve(&m), 0);
+  }
   ck_assert_uint_eq(got.seed, def.seed);
   ck_assert_uint_eq(got.budget, 1234);
   ck_assert_int_eq(got.loss.kind, ZPT_LOSS_XENT);

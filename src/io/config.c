@@ -101,7 +101,7 @@ static const zpt_cfg_key schema[] = {
   {"zo", "mu", TD, "0.001", NULL, GT, 0, 0, "finite-difference step: parameter-space length of a perturbation"},
   {"zo", "lambda", TD, "1", NULL, GT, 0, 0, "estimator scale lambda: multiplies the gradient estimate (not a damping term)"},
   {"zo", "n_max", TI, "0", NULL, GE | LE, 0, 65536, "largest parameter block; larger views are split (0: the task's default as in the paper: cnn 431, mzi-equalizer 28, mzi-rnn 45, mixer 510, others 512)"},
-  {"zo", "normalize", TB, "true", NULL, 0, 0, 0, "rescale each perturbation u to ||u|| = sqrt(N), N the number of parameters (false: the raw draw; the step stays mu / sqrt(N))"},
+  {"zo", "normalize", TE, "auto", "auto|true|false|yes|no|on|off|1|0", 0, 0, 0, "rescale each perturbation u to ||u|| = sqrt(N), N the number of parameters (false: the raw draw; the step stays mu / sqrt(N)); auto: false for zo-np (the raw draw keeps E[g] = Sigma grad; chosen on validation in round 3, docs/method.md), true for every other method"},
   {"zo", "rho", TD, "1", NULL, GT, 0, 0, "zo-np: Fisher regulariser, Sigma_b = (1 + rho) (F_b + rho I)^-1"},
   {"zo", "t_ud", TI, "100", NULL, GE, 1, 0, "zo-np: iterations between Fisher block updates"},
   {"zo", "trace_norm", TB, "true", NULL, 0, 0, 0, "zo-np: normalise each Fisher block to unit mean eigenvalue, F_b <- F_b / (tr F_b / n_b)"},

@@ -251,6 +251,11 @@ static int load_sets(const zpt_config *cfg, const char *task,
   return rc;
 }
 
+/* An "auto|true|false|yes|no|on|off|1|0" key's value other than auto. */
+static int truthy(const char *s) {
+  return !strcmp(s, "true") || !strcmp(s, "yes") || !strcmp(s, "on") || !strcmp(s, "1");
+}
+
 int zpt_setup_data(const zpt_config *cfg, zpt_dataset **train,
                    zpt_dataset **test) {
   *train = *test = NULL;
@@ -261,9 +266,7 @@ int zpt_setup_data(const zpt_config *cfg, zpt_dataset **train,
   ZPT_TRY(zpt_config_string(cfg, "data.standardize", &st));
   /* auto: a table's columns have arbitrary units; pixels are scaled to
    * [0, 1] and generated signals keep their physical units */
-  int standardize = !strcmp(st, "auto") ? !strcmp(task, "csv")
-                    : !strcmp(st, "true") || !strcmp(st, "yes") || !strcmp(st, "on") ||
-                      !strcmp(st, "1");
+  int standardize = !strcmp(st, "auto") ? !strcmp(task, "csv") : truthy(st);
   ZPT_TRY(get_size(cfg, "data.dft_bins", &bins));
   int rc = load_sets(cfg, task, train, test);
   if (rc == ZPT_OK && standardize) {
@@ -547,7 +550,8 @@ int zpt_setup_zo_config(const zpt_config *cfg, const zpt_setup_model_info *info,
   ZPT_TRY(zpt_config_double(cfg, "zo.lambda", &zc->lambda));
   ZPT_TRY(zpt_config_int(cfg, "zo.n_max", &v));
   zc->n_max = v > 0 ? (size_t)v : info->n_max ? info->n_max : 512;
-  ZPT_TRY(zpt_config_bool(cfg, "zo.normalize", &zc->normalize));
+  ZPT_TRY(zpt_config_string(cfg, "zo.normalize", &s));
+  zc->normalize = !strcmp(s, "auto") ? ZPT_NORMALIZE_AUTO : truthy(s);
   ZPT_TRY(zpt_config_double(cfg, "zo.rho", &zc->rho));
   ZPT_TRY(zpt_config_int(cfg, "zo.t_ud", &v));
   zc->t_ud = (size_t)v;

@@ -18,7 +18,7 @@ void zpt_zo_config_default(zpt_zo_config *cfg) {
   cfg->mu = 1e-3;
   cfg->lambda = 1.0;
   cfg->n_max = 512;
-  cfg->normalize = 1;
+  cfg->normalize = ZPT_NORMALIZE_AUTO;
   cfg->diff = ZPT_DIFF_FORWARD;
   cfg->rho = 1.0;
   cfg->t_ud = 100;
@@ -225,6 +225,12 @@ static int sampler_alloc(zpt_trainer *t) {
 
 /* A trainer working on theta (bb->n_params values); on success it frees
  * theta with itself when owns is set.  The config is checked. */
+int zpt_zo_normalize_resolve(const zpt_zo_config *cfg) {
+  if (cfg->normalize == ZPT_NORMALIZE_AUTO)
+    return cfg->method != ZPT_ZO_NP;
+  return cfg->normalize != 0;
+}
+
 static int trainer_new(zpt_trainer **out, zpt_blackbox *bb, float *theta,
                        int owns, const zpt_zo_config *cfg) {
   zpt_trainer *t = zpt_new(zpt_trainer, "zo trainer");
@@ -232,6 +238,7 @@ static int trainer_new(zpt_trainer **out, zpt_blackbox *bb, float *theta,
     return ZPT_ENOMEM;
   int rc = ZPT_OK;
   t->cfg = *cfg;
+  t->cfg.normalize = zpt_zo_normalize_resolve(cfg);
   t->bb = bb;
   t->N = bb->n_params;
   t->M = bb->output_size;

@@ -76,7 +76,10 @@ typedef struct {
   size_t n_max;              /* largest block: 512 */
   const size_t *cuts;        /* [design] block cuts (copied): NULL */
   size_t n_cuts;             /* 0 */
-  int normalize;             /* rescale u to ||u|| = sqrt(N): 1 */
+  int normalize;             /* rescale u to ||u|| = sqrt(N): 1, raw draw: 0;
+                                ZPT_NORMALIZE_AUTO (the default): 1 for ZO-I
+                                and ZO-co, 0 for ZO-NP (round 3's
+                                pre-registered validation, docs/method.md) */
   zpt_diff_kind diff;        /* ZPT_DIFF_FORWARD */
   double rho;                /* Sigma = (1+rho)(F+rho I)^-1: 1 */
   size_t t_ud;               /* Fisher update period (iterations): 100 */
@@ -108,6 +111,14 @@ typedef struct {
   size_t cmaes_full_max;     /* full covariance up to this N, separable
                                 above: 2000 */
 } zpt_zo_config;
+
+/* cfg.normalize: decided by the method (zpt_zo_normalize_resolve). */
+#define ZPT_NORMALIZE_AUTO (-1)
+
+/* The normalisation a method uses: cfg->normalize, or when it is
+ * ZPT_NORMALIZE_AUTO, 0 for ZO-NP (the raw draw keeps E[g] = Sigma grad)
+ * and 1 otherwise. */
+int zpt_zo_normalize_resolve(const zpt_zo_config *cfg);
 
 /* Fills every field with its default (loss left unset). */
 void zpt_zo_config_default(zpt_zo_config *cfg);
