@@ -448,6 +448,7 @@ START_TEST(test_rho_infinity_is_zo_i) {
   c.n_max = N;
   c.q = 3;
   c.rho = 1e12;
+  c.normalize = 1; /* both rescaled (ZO-NP's default is the raw draw) */
   zpt_trainer *np, *zi;
   ck_assert_int_eq(zpt_trainer_alloc(&np, bb, theta, &c), ZPT_OK);
   c.method = ZPT_ZO_I;
@@ -593,6 +594,7 @@ START_TEST(test_normalisation) {
       c.method = (zpt_zo_method)m;
       c.mode = (zpt_perturb_mode)mode;
       c.n_max = 7;
+      c.normalize = 1; /* the rescaling checked here (ZO-NP's default: off) */
       zpt_trainer *t;
       ck_assert_int_eq(zpt_trainer_alloc(&t, bb, theta, &c), ZPT_OK);
       const zpt_blocks *bl = zpt_trainer_blocks(t);
