@@ -5,7 +5,7 @@
 #   as raw bytes with h5py, not printed numbers) and log.csv identical for
 #   R = 1, 2, 3 on a demo-like MZI classifier (chip errors, read-out noise,
 #   ZO-NP with Fisher updates) and on a CNN with ZO-NP Fisher updates;
-# - the round-3 methods (zo-sparse, zo-guided, zo-adapt) on the MZI
+# - the round-3 methods (zo-sparse, zo-guided, zo-adapt, cmaes) on the MZI
 #   classifier: theta, state and log bit-identical for R = 1, 2;
 # - one chip driver per rank (chip.driver with {rank}, zoptic-chipd
 #   --config): bit-identical with chips of one seed; runs with distinct seeds;
@@ -169,8 +169,9 @@ for cfg in demo cnn; do
   done
 done
 # the round-3 methods (src/zo, docs/method.md): the same bits on 1 and 2 ranks
-# (zo-guided / zo-adapt: sampler state that every rank updates alike)
-for m in zo-sparse zo-guided zo-adapt; do
+# (zo-guided / zo-adapt: sampler state that every rank updates alike; cmaes:
+# every rank draws the same candidates from the same state)
+for m in zo-sparse zo-guided zo-adapt cmaes; do
   "$Z" train demo.ini --out m-$m-ref --set zo.method=$m --set train.budget=630 >/dev/null 2>&1 \
     || { fail "$m: plain zoptic train failed"; continue; }
   for R in 1 2; do

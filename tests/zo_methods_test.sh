@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The methods added to zo.method in round 3 (zo-sparse, zo-guided, zo-adapt;
-# docs/method.md) through the zoptic program on the toy task:
+# The methods added to zo.method in round 3 (zo-sparse, zo-guided, zo-adapt,
+# cmaes; docs/method.md) through the zoptic program on the toy task:
 # - each trains (the final test metric is below the first logged one) and is
 #   reproducible (two runs, identical theta/state/log.csv);
 # - the adaptive samplers' state (zo-guided's history ring, zo-adapt's
-#   running mean of g^2) is in the checkpoint;
+#   running mean of g^2) and CMA-ES's (mean, paths, C, sigma) is in the
+#   checkpoint;
 # - a run killed -9 after a checkpoint and resumed with --resume ends with the
 #   theta, state and log.csv (but the seconds column) of the uninterrupted run.
 set -euo pipefail
@@ -26,7 +27,7 @@ wait_for() { local i=0; while [ ! -e "$1" ] && [ $i -lt "$2" ]; do sleep 0.02; i
 
 # the toy task (N = 68), a checkpoint every 100 iterations
 "$Z" config "$ROOT/experiments/toy.ini" --set train.checkpoint_every=100 --set train.budget=11000 > base.ini
-for m in zo-sparse zo-guided zo-adapt; do
+for m in zo-sparse zo-guided zo-adapt cmaes; do
   "$Z" config base.ini --set zo.method=$m > $m.ini
   out=$("$Z" train $m.ini --out $m 2>&1) || { fail "$m: training failed: $out"; continue; }
   "$Z" train $m.ini --out $m.again >/dev/null 2>&1 || fail "$m: second run failed"
@@ -38,10 +39,12 @@ for m in zo-sparse zo-guided zo-adapt; do
   case $m in
     zo-guided) want='zo/sampler/guided_history' ;;
     zo-adapt) want='zo/sampler/adapt_second_moments' ;;
+    cmaes) want='zo/cmaes/C' ;;
     *) want='' ;;
   esac
-  [ -z "$want" ] || "$Z" info --values --no-config $m/ckpt.h5 | grep -q "^  $want " \
-    || fail "$m: $want not in the checkpoint"
+  # (the listing first, then grep: grep -q would close the pipe early)
+  info=$("$Z" info --values --no-config $m/ckpt.h5)
+  [ -z "$want" ] || grep -q "^  $want " <<<"$info" || fail "$m: $want not in the checkpoint"
   # kill -9 after the first checkpoint (slow writes: the run is still going),
   # then resume
   ZOPTIC_TEST_CKPT_DELAY_MS=60 "$Z" train $m.ini --out $m.killed >/dev/null 2>&1 &

@@ -118,8 +118,9 @@ class ZOOptimizer:
     ZOOptimizer(module, input_shape=None, loss="xent", zo=None, budget=0)
       input_shape: per-sample input shape (default: taken from the first
       batch); loss: "xent" (targets are class indices), "mse" or a
-      zoptic.Loss; zo: the [zo] keys (method zo-i / zo-co / zo-np, Q, mu,
-      lr, ...); budget: training queries (0 = unlimited).
+      zoptic.Loss; zo: the [zo] keys (method zo-i / zo-co / zo-np /
+      zo-sparse / zo-guided / zo-adapt / cmaes, Q, mu, lr, ...); budget:
+      training queries (0 = unlimited).
 
     step(inputs, targets) runs one iteration (Q+1 forwards of the module,
     no backward) and returns the mini-batch loss; the module's parameters

@@ -210,6 +210,7 @@ size_t zpt_cmaes_lambda(const zpt_cmaes *c) { return c->lambda; }
 size_t zpt_cmaes_dim(const zpt_cmaes *c) { return c->n; }
 int zpt_cmaes_is_full(const zpt_cmaes *c) { return c->full; }
 const double *zpt_cmaes_mean(const zpt_cmaes *c) { return c->m; }
+double *zpt_cmaes_mean_data(zpt_cmaes *c) { return c->m; }
 double zpt_cmaes_sigma(const zpt_cmaes *c) { return c->scal[0]; }
 uint64_t zpt_cmaes_generation(const zpt_cmaes *c) {
   return (uint64_t)c->scal[1];

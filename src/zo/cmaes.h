@@ -59,6 +59,9 @@ size_t zpt_cmaes_lambda(const zpt_cmaes *c);
 size_t zpt_cmaes_dim(const zpt_cmaes *c);
 int zpt_cmaes_is_full(const zpt_cmaes *c);
 const double *zpt_cmaes_mean(const zpt_cmaes *c);
+/* The mean, writable: a caller may move it (e.g. to a theta set from
+ * outside); the next ask() samples around it. */
+double *zpt_cmaes_mean_data(zpt_cmaes *c);
 double zpt_cmaes_sigma(const zpt_cmaes *c);
 uint64_t zpt_cmaes_generation(const zpt_cmaes *c);
 
@@ -74,8 +77,8 @@ int zpt_cmaes_tell(zpt_cmaes *c, const double *f);
 /* The state as named double arrays, for checkpoints: every array that
  * tell() and ask() read (mean, sigma and generation, the two paths, C, and
  * for FULL its eigenvectors/values and their age).  count() gives how many
- * arrays, get() the i-th name, pointer and length; set() loads them back
- * (lengths checked).  The eigendecomposition is saved, not recomputed, so
+ * arrays, get() the i-th name, pointer and length (the arrays themselves:
+ * a loader writes into them).  The eigendecomposition is saved, not recomputed, so
  * that a resumed run is bit-identical. */
 size_t zpt_cmaes_state_count(const zpt_cmaes *c);
 void zpt_cmaes_state_get(const zpt_cmaes *c, size_t i, const char **name,

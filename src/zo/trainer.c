@@ -47,11 +47,11 @@ void zpt_zo_config_default(zpt_zo_config *cfg) {
   cfg->cmaes_full_max = 2000;
 }
 
-#define N_METHODS 6
+#define N_METHODS 7
 
 const char *zpt_zo_method_name(zpt_zo_method m) {
   static const char *const names[N_METHODS] = {
-      "zo-i", "zo-co", "zo-np", "zo-sparse", "zo-guided", "zo-adapt"};
+      "zo-i", "zo-co", "zo-np", "zo-sparse", "zo-guided", "zo-adapt", "cmaes"};
   return (unsigned)m < N_METHODS ? names[m] : "unknown";
 }
 
@@ -62,10 +62,10 @@ int zpt_zo_method_parse(const char *name, zpt_zo_method *m) {
       return ZPT_OK;
     }
   return zpt_fail(ZPT_EINVAL, "zo method '%s': not one of zo-i, zo-co, zo-np, "
-                  "zo-sparse, zo-guided, zo-adapt", name ? name : "(null)");
+                  "zo-sparse, zo-guided, zo-adapt, cmaes", name ? name : "(null)");
 }
 
-/* The sampler table entry of a perturbation method. */
+/* The sampler table entry of a perturbation method (NULL for CMA-ES). */
 static const zpt_sampler_type *sampler_of(zpt_zo_method m) {
   switch (m) {
   case ZPT_ZO_I: return zpt_sampler_zo_i;
@@ -74,14 +74,15 @@ static const zpt_sampler_type *sampler_of(zpt_zo_method m) {
   case ZPT_ZO_SPARSE: return zpt_sampler_zo_sparse;
   case ZPT_ZO_GUIDED: return zpt_sampler_zo_guided;
   case ZPT_ZO_ADAPT: return zpt_sampler_zo_adapt;
+  case ZPT_ZO_CMAES: return NULL;
   }
   return NULL;
 }
 
 static int finite_pos(double x) { return x > 0 && isfinite(x); }
 
-/* The reading-list samplers' settings (checked whatever the method, so
- * that a bad value never waits for the method that reads it). */
+/* The reading-list samplers' and CMA-ES's settings (checked whatever the
+ * method, so that a bad value never waits for the method that reads it). */
 static int extra_check(const zpt_zo_config *cfg) {
   if (!(cfg->sparse_frac > 0 && cfg->sparse_frac <= 1))
     return zpt_fail(ZPT_EINVAL, "zo config: sparse_frac must be in (0, 1], "
@@ -97,6 +98,12 @@ static int extra_check(const zpt_zo_config *cfg) {
   if (!(cfg->adapt_floor > 0 && cfg->adapt_floor <= 1))
     return zpt_fail(ZPT_EINVAL, "zo config: adapt_floor must be in (0, 1], "
                     "got %g", cfg->adapt_floor);
+  if (!finite_pos(cfg->cmaes_sigma))
+    return zpt_fail(ZPT_EINVAL, "zo config: cmaes_sigma must be finite and > "
+                    "0, got %g", cfg->cmaes_sigma);
+  if (cfg->cmaes_lambda == 1)
+    return zpt_fail(ZPT_EINVAL, "zo config: cmaes_lambda = 1: need 0 "
+                    "(Hansen's default) or >= 2");
   return ZPT_OK;
 }
 
@@ -110,9 +117,9 @@ int zpt_zo_config_check(const zpt_zo_config *cfg, const zpt_blackbox *bb) {
     return zpt_fail(ZPT_EINVAL, "zo config: black box '%s' has n_params=%zu "
                     "output_size=%zu (both must be >= 1)", bb->type->name,
                     bb->n_params, bb->output_size);
-  if (!sampler_of(cfg->method))
+  if ((unsigned)cfg->method >= N_METHODS)
     return zpt_fail(ZPT_EINVAL, "zo config: method %d is not one of "
-                    "ZPT_ZO_I .. ZPT_ZO_ADAPT (0 .. %d)", (int)cfg->method,
+                    "ZPT_ZO_I .. ZPT_ZO_CMAES (0 .. %d)", (int)cfg->method,
                     N_METHODS - 1);
   ZPT_TRY(extra_check(cfg));
   if (cfg->mode != ZPT_PERTURB_BLOCK && cfg->mode != ZPT_PERTURB_ALL)
@@ -183,6 +190,7 @@ void zpt_trainer_free(zpt_trainer *t) {
     return;
   if (t->sampler)
     t->sampler->free(t->sampler_state);
+  zpt_cmaes_free(t->es);
   if (t->opt)
     t->opt->free(t->opt_state);
   zpt_blocks_free(t->blocks);
@@ -259,24 +267,31 @@ static int trainer_new(zpt_trainer **out, zpt_blackbox *bb, float *theta,
   t->rng = zpt_rng_alloc(cfg->seed, ZPT_STREAM_PERTURB, 0, 0);
   if (!t->rng)
     goto nomem;
+  t->theta = theta;
   t->sampler = sampler_of(cfg->method);
-  rc = sampler_alloc(t);
+  rc = t->sampler ? sampler_alloc(t) : zpt_tr_cmaes_alloc(t);
   if (rc)
     goto fail;
-  t->fisher = t->sampler->fisher(t->sampler_state);
+  t->fisher = t->sampler ? t->sampler->fisher(t->sampler_state) : NULL;
   t->opt = cfg->optimizer == ZPT_OPT_ADAM ? zpt_optimizer_adam
                                           : zpt_optimizer_sgd;
   rc = t->opt->alloc(&t->opt_state, t->N, &cfg->optim);
   if (rc)
     goto fail;
   const size_t Q = cfg->q, nb = t->blocks->n_blocks;
-  t->u_stride = cfg->mode == ZPT_PERTURB_BLOCK ? t->blocks->max_len : t->N;
+  /* the draws of an iteration: Q perturbations, or lambda candidates */
+  const size_t n_u = t->es ? zpt_cmaes_lambda(t->es) : Q;
+  t->u_stride = cfg->mode == ZPT_PERTURB_BLOCK && !t->es ? t->blocks->max_len
+                                                         : t->N;
   size_t u_count;
-  if (zpt_mul_size(Q, t->u_stride, &u_count)) {
-    rc = zpt_fail_context(ZPT_ERANGE, "trainer: Q x N perturbation values: ");
+  if (zpt_mul_size(n_u, t->u_stride, &u_count)) {
+    rc = zpt_fail_context(ZPT_ERANGE, "trainer: %zu x %zu perturbation "
+                          "values: ", n_u, t->u_stride);
     goto fail;
   }
   t->n_vars_cap = 2 * Q > Q + 1 ? 2 * Q : Q + 1;
+  if (n_u > t->n_vars_cap)
+    t->n_vars_cap = n_u;
   t->grad = zpt_floats(t->N, "gradient estimate");
   t->u = zpt_floats(u_count, "perturbations of one iteration");
   t->u_off = zpt_new_array(size_t, Q, "perturbation offsets");
@@ -298,7 +313,6 @@ static int trainer_new(zpt_trainer **out, zpt_blackbox *bb, float *theta,
       zpt_buffer_reserve(&t->jz, t->M * t->blocks->max_len * sizeof(double),
                          "Jacobian and Fisher rows of one sample"))
     goto nomem;
-  t->theta = theta;
   t->owns_theta = owns;
   zpt_tr_make_perm(t, t->perm_perturb, 0, BLOCK_PERTURB_PERM);
   zpt_tr_make_perm(t, t->perm_fisher, 0, BLOCK_FISHER_PERM);

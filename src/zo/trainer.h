@@ -38,7 +38,11 @@ typedef enum {
   ZPT_ZO_NP = 2, /* natural perturbations (block Fisher covariances) */
   ZPT_ZO_SPARSE = 3, /* Gaussian on a random fraction of the coordinates */
   ZPT_ZO_GUIDED = 4, /* guided ES: isotropic + the last k estimates' span */
-  ZPT_ZO_ADAPT = 5   /* diagonal covariance from past estimates' g^2 */
+  ZPT_ZO_ADAPT = 5,  /* diagonal covariance from past estimates' g^2 */
+  ZPT_ZO_CMAES = 6   /* Hansen's CMA-ES (cmaes.h): theta is the
+                        distribution mean; an iteration is one generation,
+                        lambda candidate queries on its mini-batch (no
+                        estimator, no optimizer) */
 } zpt_zo_method;
 
 typedef enum {

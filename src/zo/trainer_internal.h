@@ -10,6 +10,7 @@
 
 #include "core/alloc.h"
 #include "core/rng.h"
+#include "zo/cmaes.h"
 #include "zo/sampler.h"
 
 /* Sub-streams of ZPT_STREAM_BLOCK (the j coordinate). */
@@ -30,8 +31,9 @@ struct zpt_trainer {
   int owns_theta;     /* theta is the trainer's: free it, keep it in state */
   float *grad;
   zpt_blocks *blocks;
-  const zpt_sampler_type *sampler;
+  const zpt_sampler_type *sampler; /* NULL for CMA-ES */
   void *sampler_state;
+  zpt_cmaes *es;      /* CMA-ES's state, else NULL */
   zpt_fisher *fisher; /* sampler's store (ZO-NP) or NULL */
   const zpt_optimizer_type *opt;
   void *opt_state;
@@ -41,7 +43,7 @@ struct zpt_trainer {
   size_t *u_off, *u_len;
   size_t *u_block;     /* block of each perturbation of the iteration */
   uint64_t *u_order;   /* draw order: block * Q + q, sorted */
-  zpt_variation *vars; /* room for n_vars_cap = max(2Q, Q + 1) */
+  zpt_variation *vars; /* room for n_vars_cap = max(2Q, Q + 1, lambda) */
   size_t n_vars_cap;
   double *var_loss;
   double *jac_step; /* realised coordinate steps of a Jacobian */
@@ -62,6 +64,7 @@ size_t zpt_tr_next_perturb_block(zpt_trainer *t);
 int zpt_tr_fisher_due(const zpt_trainer *t);
 
 /* trainer_query.c */
+size_t zpt_tr_iter_vars(const zpt_trainer *t);
 int zpt_tr_run_queries(zpt_trainer *t, const zpt_variation *vars, size_t n,
                        const float *inputs, size_t batch, float *out,
                        uint64_t first, const char *what);
@@ -70,5 +73,13 @@ int zpt_tr_losses_of(zpt_trainer *t, const float *out, size_t n,
                      const float *targets, size_t batch, double *loss);
 int zpt_tr_fisher_update(zpt_trainer *t, size_t b, const float *inputs,
                          const float *targets, size_t batch, double *base_loss);
+
+/* trainer_cmaes.c: CMA-ES as a method (t->es) */
+int zpt_tr_cmaes_alloc(zpt_trainer *t);
+int zpt_tr_cmaes_iterate(zpt_trainer *t, const float *inputs,
+                         const float *targets, size_t batch,
+                         zpt_iter_info *info, double t_start);
+int zpt_tr_cmaes_save(const zpt_trainer *t, zpt_state_writer *w);
+int zpt_tr_cmaes_load(zpt_trainer *t, zpt_state_reader *r);
 
 #endif

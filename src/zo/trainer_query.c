@@ -9,10 +9,18 @@
 
 /* ---- queries ------------------------------------------------------------ */
 
+/* Queries of an iteration without a Fisher update: Q + 1, 2Q, or CMA-ES's
+ * lambda candidates (<= n_vars_cap). */
+size_t zpt_tr_iter_vars(const zpt_trainer *t) {
+  if (t->es)
+    return zpt_cmaes_lambda(t->es);
+  return t->cfg.diff == ZPT_DIFF_CENTRAL ? 2 * t->cfg.q : t->cfg.q + 1;
+}
+
 /* Variations per black-box call: the black box's max_vars, at most one
- * iteration's worth (Q + 1 or 2Q, <= n_vars_cap). */
+ * iteration's worth. */
 static size_t call_size(const zpt_trainer *t) {
-  size_t iter_vars = t->cfg.diff == ZPT_DIFF_CENTRAL ? 2 * t->cfg.q : t->cfg.q + 1;
+  size_t iter_vars = zpt_tr_iter_vars(t);
   return t->bb->max_vars && t->bb->max_vars < iter_vars ? t->bb->max_vars
                                                          : iter_vars;
 }

@@ -50,7 +50,7 @@ int zpt_tr_fisher_due(const zpt_trainer *t) {
 }
 
 uint64_t zpt_trainer_next_cost(const zpt_trainer *t) {
-  uint64_t cost = t->cfg.diff == ZPT_DIFF_CENTRAL ? 2 * t->cfg.q : t->cfg.q + 1;
+  uint64_t cost = zpt_tr_iter_vars(t);
   if (zpt_tr_fisher_due(t))
     cost += zpt_block_len(t->blocks, t->next_fblock) +
             (t->cfg.diff == ZPT_DIFF_CENTRAL ? 1 : 0);

@@ -126,7 +126,7 @@ int zpt_trainer_save(const zpt_trainer *t, zpt_state_writer *w) {
   ZPT_TRY(t->opt->save(t->opt_state, w, "zo/"));
   if (t->fisher)
     ZPT_TRY(zpt_fisher_save(t->fisher, w, "zo/"));
-  ZPT_TRY(sampler_state_io(t, w, NULL));
+  ZPT_TRY(t->es ? zpt_tr_cmaes_save(t, w) : sampler_state_io(t, w, NULL));
   return ZPT_OK;
 }
 
@@ -176,7 +176,7 @@ int zpt_trainer_load(zpt_trainer *t, zpt_state_reader *r) {
                      t->blocks->n_blocks)) ||
       (rc = t->opt->load(t->opt_state, r, "zo/")) ||
       (t->fisher && (rc = zpt_fisher_load(t->fisher, r, "zo/"))) ||
-      (rc = sampler_state_io(t, NULL, r)))
+      (rc = t->es ? zpt_tr_cmaes_load(t, r) : sampler_state_io(t, NULL, r)))
     return zpt_fail_context(rc, "trainer load: ");
   counters_in(&t->c, cnt);
   t->c.iter_seconds = secs[0];

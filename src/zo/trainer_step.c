@@ -71,6 +71,9 @@ static void draw_all(zpt_trainer *t, uint64_t iter) {
 
 int zpt_trainer_draw(zpt_trainer *t, uint64_t iter, size_t q, size_t block,
                      float *u, size_t *off, size_t *len) {
+  if (!t->sampler)
+    return zpt_fail(ZPT_EINVAL, "draw: method %s has no perturbation "
+                    "sampler", zpt_zo_method_name(t->cfg.method));
   if (block >= t->blocks->n_blocks)
     return zpt_fail(ZPT_EINVAL, "draw: block %zu of %zu", block,
                     t->blocks->n_blocks);
@@ -211,7 +214,8 @@ int zpt_trainer_iterate(zpt_trainer *t, const float *inputs,
                     zpt_tr_fisher_due(t) ? " (including a Fisher block's Jacobian)"
                                   : "");
   const uint64_t p0 = t->c.perturbations;
-  int rc = iterate(t, inputs, targets, batch, info, t0);
+  int rc = t->es ? zpt_tr_cmaes_iterate(t, inputs, targets, batch, info, t0)
+                 : iterate(t, inputs, targets, batch, info, t0);
   if (rc && !t->failed && t->cfg.mode == ZPT_PERTURB_BLOCK &&
       t->c.perturbations != p0) {
     /* nothing but the block cycle moved: roll it back (it is a function of
