@@ -207,6 +207,73 @@ START_TEST(test_groups_merge) {
 }
 END_TEST
 
+/* The prefix cache: a call on the same inputs and parameter prefix reuses
+ * the last call's base activations (prefix_hits) and gives the bits of a
+ * call that recomputes them; a change of the inputs, of n or of a
+ * parameter before the deepest divergence layer recomputes them. */
+static void cache_call(zpt_model *m, const zpt_variation *vars, size_t nv, const float *x,
+                       size_t n, float *out, float *ref, size_t expect_hit, const char *what) {
+  size_t M = zpt_model_output_size(m);
+  const float *theta = zpt_model_params(m)->theta;
+  OK(zpt_model_forward_variations(m, theta, vars, nv, x, n, out, 0, 3));
+  ck_assert_msg(zpt_model_last_stats(m).prefix_hits == expect_hit, "%s: %zu prefix hits, "
+                "expected %zu", what, zpt_model_last_stats(m).prefix_hits, expect_hit);
+  zpt_model_forget_prefix(m);
+  OK(zpt_model_forward_variations(m, theta, vars, nv, x, n, ref, 0, 3));
+  ck_assert_uint_eq(zpt_model_last_stats(m).prefix_hits, 0);
+  ck_assert_msg(!memcmp(out, ref, nv * n * M * sizeof *out), "%s: outputs differ from a "
+                "call that recomputed the prefix", what);
+  /* the call above left the cache as the first one did */
+}
+
+START_TEST(test_prefix_cache) {
+  zpt_cnn_config c = zpt_cnn_default();
+  zpt_model *m = zpt_cnn_alloc(&c);
+  ck_assert_msg(m != NULL, "%s", zpt_error_message());
+  zpt_model_init(m, 8);
+  zpt_params *p = zpt_model_params(m);
+  size_t N = zpt_model_n_params(m), M = zpt_model_output_size(m);
+  size_t L = zpt_model_n_layers(m), n = 12, in = zpt_model_input_size(m);
+  const zpt_layer *last = zpt_model_layer(m, L - 1), *first = zpt_model_layer(m, 0);
+  ck_assert(last->n_params > V && first->n_params > 0);
+  float *x = zpt_floats(2 * n * in, "x"), *delta = zpt_floats(N, "delta");
+  float *out = zpt_floats(V * 2 * n * M, "out"), *ref = zpt_floats(V * 2 * n * M, "ref");
+  ck_assert(x && delta && out && ref);
+  fill(x, 2 * n * in, 9, 2.0f);
+  fill(delta, N, 10, 1.0f);
+  /* a Fisher update's calls: the base, then one coordinate each of the
+   * last layer's parameters, in two calls */
+  zpt_variation vars[V];
+  vars[0] = (zpt_variation){0, 0, 0.0f, NULL};
+  for (size_t v = 1; v < V; v++)
+    vars[v] = (zpt_variation){last->param_offset + v, 1, 0.01f, delta + v};
+  zpt_model_forget_prefix(m);
+  cache_call(m, vars, 7, x, n, out, ref, 0, "first call");
+  cache_call(m, vars + 7, V - 7, x, n, out, ref, 1, "second call of the update");
+  cache_call(m, vars + 7, V - 7, x, 2 * n, out, ref, 0, "another n");
+  cache_call(m, vars + 7, V - 7, x + n * in, 2 * n - n, out, ref, 0, "other inputs");
+  cache_call(m, vars + 7, V - 7, x + n * in, n, out, ref, 1, "the same again");
+  /* the perturbed layer's own parameters are not part of the prefix */
+  p->theta[last->param_offset] += 0.25f;
+  cache_call(m, vars + 7, V - 7, x + n * in, n, out, ref, 1, "theta changed after the prefix");
+  p->theta[first->param_offset] += 0.25f;
+  cache_call(m, vars + 7, V - 7, x + n * in, n, out, ref, 0, "theta changed in the prefix");
+  /* a call needing a boundary the cache does not hold */
+  zpt_variation mid = {zpt_model_layer(m, L / 2)->param_offset, 0, 0.0f, NULL};
+  for (size_t k = L / 2; zpt_model_layer(m, k)->n_params == 0; k++)
+    mid.offset = zpt_model_layer(m, k + 1)->param_offset;
+  mid.len = 1;
+  mid.scale = 0.1f;
+  mid.delta = delta;
+  cache_call(m, &mid, 1, x + n * in, n, out, ref, 0, "another divergence layer");
+  zpt_free(x);
+  zpt_free(delta);
+  zpt_free(out);
+  zpt_free(ref);
+  zpt_model_free(m);
+}
+END_TEST
+
 static Suite *grouping_suite(void) {
   Suite *s = suite_create("nn_grouping");
   TCase *t = tcase_create("grouping");
@@ -215,6 +282,7 @@ static Suite *grouping_suite(void) {
   tcase_add_test(t, test_mzi_grouping);
   tcase_add_test(t, test_mixer_grouping);
   tcase_add_test(t, test_groups_merge);
+  tcase_add_test(t, test_prefix_cache);
   suite_add_tcase(s, t);
   return s;
 }

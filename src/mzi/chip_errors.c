@@ -113,6 +113,7 @@ static int load_layer(const zpt_layer *l, zpt_mesh_hw *hw, zpt_state_reader *r, 
 
 int zpt_chip_errors_load(zpt_model *m, zpt_state_reader *r, size_t *found) {
   *found = 0;
+  zpt_model_forget_prefix(m); /* the meshes' errors change, theta does not */
   for (size_t k = 0; k < zpt_model_n_layers(m); k++) {
     const zpt_layer *l = zpt_model_layer(m, k);
     zpt_mesh_hw *hw = layer_hw(l);

@@ -138,6 +138,8 @@ void zpt_model_free(zpt_model *m) {
   zpt_buffer_release(&m->base_store);
   zpt_buffer_release(&m->base_off);
   zpt_buffer_release(&m->plans);
+  zpt_buffer_release(&m->pc_theta);
+  zpt_buffer_release(&m->pc_in);
   zpt_free(m);
 }
 
@@ -185,12 +187,13 @@ int zpt_model_set_group(zpt_model *m, size_t g) {
 }
 
 zpt_fwd_stats zpt_model_last_stats(const zpt_model *m) {
-  zpt_fwd_stats s = {0, 0, 0, 0};
+  zpt_fwd_stats s = {0, 0, 0, 0, 0};
   for (size_t t = 0; t < ZPT_MODEL_MAX_THREADS; t++) {
     s.layer_calls += m->ws[t].stats.layer_calls;
     s.sample_forwards += m->ws[t].stats.sample_forwards;
     s.chunks += m->ws[t].stats.chunks;
     s.fused_calls += m->ws[t].stats.fused_calls;
+    s.prefix_hits += m->ws[t].stats.prefix_hits;
   }
   return s;
 }
@@ -204,7 +207,8 @@ int zpt_model_set_threads(zpt_model *m, size_t n) {
 }
 
 size_t zpt_model_workspace_bytes(const zpt_model *m) {
-  size_t b = m->base_store.bytes + m->base_off.bytes + m->plans.bytes;
+  size_t b = m->base_store.bytes + m->base_off.bytes + m->plans.bytes + m->pc_theta.bytes +
+             m->pc_in.bytes;
   for (int i = 0; i < 2; i++)
     b += m->base_pp[i].bytes;
   for (size_t t = 0; t < ZPT_MODEL_MAX_THREADS; t++) {
@@ -258,10 +262,16 @@ static void plan_fusion(zpt_model *m) {
   }
 }
 
+void zpt_model_forget_prefix(zpt_model *m) {
+  if (m)
+    m->pc_valid = 0;
+}
+
 int zpt_model_set_fusion(zpt_model *m, int on) {
   if (!m)
     return zpt_fail(ZPT_EINVAL, "zpt_model_set_fusion: model is NULL");
   m->no_fusion = !on;
+  m->pc_valid = 0;
   plan_fusion(m);
   return ZPT_OK;
 }
@@ -274,6 +284,7 @@ int zpt_model_add_shaped(zpt_model *m, zpt_layer *l, zpt_shape out) {
   if (!l)
     return zpt_fail(ZPT_EINVAL, "zpt_model_add: layer is NULL");
   int rc = nn_model_check_usable(m, "zpt_model_add");
+  m->pc_valid = 0;
   size_t cur = zpt_model_output_size(m);
   const zpt_params *p = m->params;
   if (rc != ZPT_OK) {

@@ -254,7 +254,15 @@ typedef struct {
   size_t sample_forwards; /* sum over calls of their sample counts */
   size_t chunks;          /* variation chunks */
   size_t fused_calls;     /* of which fused runs (each counted above as its layers) */
+  size_t prefix_hits;     /* base passes skipped: the last call's were reused */
 } zpt_fwd_stats;
+
+/* The prefix cache (zpt_model_forward_variations reuses the last call's base
+ * activations when its inputs and parameter prefix are bit for bit the
+ * same; docs/layers.md) checks theta and the inputs, not the layers: call
+ * this after changing a layer's behaviour by other means (the MZI chip
+ * errors' loader does). */
+void zpt_model_forget_prefix(zpt_model *m);
 zpt_fwd_stats zpt_model_last_stats(const zpt_model *m);
 
 #ifdef __cplusplus

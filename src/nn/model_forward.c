@@ -152,6 +152,62 @@ static int ensure_rngs(fwd_ws *m, size_t count) {
   return ZPT_OK;
 }
 
+/* The parameters the activations at boundary k depend on: theta[0, end). */
+static size_t prefix_params(const zpt_model *m, size_t k) {
+  size_t end = 0;
+  for (size_t i = 0; i < k; i++)
+    if (m->layers[i]->param_offset + m->layers[i]->n_params > end)
+      end = m->layers[i]->param_offset + m->layers[i]->n_params;
+  return end;
+}
+
+/* Prefix cache: does the last base pass hold every boundary these plans
+ * need, computed from the same n inputs and the same parameters (compared
+ * bit for bit with the copies kept)?  Then the base pass is skipped: the
+ * Jacobian queries of a Fisher update (n_b + 1 queries of one block, in
+ * calls of Q + 1) share one prefix.  The activations are those the pass
+ * would compute (same steps, same n): outputs do not change. */
+static int prefix_cached(const zpt_model *m, const float *theta, const float *in, size_t n,
+                         const var_plan *plans, size_t n_vars, size_t deepest) {
+  const size_t *off = m->base_off.data;
+  if (!m->pc_valid || m->pc_n != n || deepest > m->pc_deepest)
+    return 0;
+  for (size_t v = 0; v < n_vars; v++)
+    if (plans[v].diverge > 0 && off[plans[v].diverge] == SIZE_MAX)
+      return 0;
+  size_t plen = prefix_params(m, deepest);
+  return !memcmp(theta, m->pc_theta.data, plen * sizeof *theta) &&
+         !memcmp(in, m->pc_in.data, n * m->input_size * sizeof *in);
+}
+
+/* Keeps copies of what the base pass just computed from, when the call
+ * looks like a Jacobian call: every variation that diverges at all diverges
+ * at one layer (the trainer's own iterations perturb a block per query, at
+ * many layers, and would pay the copies for nothing).  Whether it keeps
+ * them changes no output. */
+static int prefix_keep(zpt_model *m, const float *theta, const float *in, size_t n,
+                       const var_plan *plans, size_t n_vars, size_t deepest) {
+  m->pc_valid = 0;
+  size_t L = m->n_layers, d = L;
+  for (size_t v = 0; v < n_vars; v++)
+    if (plans[v].diverge < L) {
+      if (d < L && plans[v].diverge != d)
+        return ZPT_OK;
+      d = plans[v].diverge;
+    }
+  if (deepest == 0 || d == 0 || d == L)
+    return ZPT_OK; /* nothing computed, or nothing a next call would reuse */
+  size_t plen = prefix_params(m, deepest);
+  ZPT_TRY(reserve_floats(&m->pc_theta, plen ? plen : 1, 1, "prefix cache"));
+  ZPT_TRY(reserve_floats(&m->pc_in, n, m->input_size, "prefix cache"));
+  memcpy(m->pc_theta.data, theta, plen * sizeof *theta);
+  memcpy(m->pc_in.data, in, n * m->input_size * sizeof *in);
+  m->pc_n = n;
+  m->pc_deepest = deepest;
+  m->pc_valid = 1;
+  return ZPT_OK;
+}
+
 /* Base activations (unperturbed theta, no noise) at every layer boundary
  * some variation diverges at; boundary 0 is the input itself. */
 static int base_pass(zpt_model *m, const float *theta, const float *in, size_t n,
@@ -159,15 +215,21 @@ static int base_pass(zpt_model *m, const float *theta, const float *in, size_t n
   size_t L = m->n_layers;
   ZPT_TRY(zpt_buffer_reserve(&m->base_off, (L + 1) * sizeof(size_t), "boundary offsets"));
   size_t *off = m->base_off.data;
+  size_t deepest = 0;
+  for (size_t v = 0; v < n_vars; v++)
+    if (plans[v].diverge > deepest)
+      deepest = plans[v].diverge;
+  *offsets = off;
+  if (prefix_cached(m, theta, in, n, plans, n_vars, deepest)) {
+    m->ws[0].stats.prefix_hits++;
+    return ZPT_OK;
+  }
+  m->pc_valid = 0;
   const size_t none = SIZE_MAX;
   for (size_t k = 0; k <= L; k++)
     off[k] = none;
-  size_t deepest = 0;
-  for (size_t v = 0; v < n_vars; v++) {
+  for (size_t v = 0; v < n_vars; v++)
     off[plans[v].diverge] = 0;
-    if (plans[v].diverge > deepest)
-      deepest = plans[v].diverge;
-  }
   size_t total = 0;
   for (size_t k = 1; k <= deepest; k++)
     if (off[k] != none) {
@@ -189,8 +251,7 @@ static int base_pass(zpt_model *m, const float *theta, const float *in, size_t n
     src = dst;
     pp ^= 1;
   }
-  *offsets = off;
-  return ZPT_OK;
+  return prefix_keep(m, theta, in, n, plans, n_vars, deepest);
 }
 
 static const float *base_at(const zpt_model *m, const size_t *off, size_t k,

@@ -55,6 +55,12 @@ struct zpt_model {
   zpt_buffer base_store;  /* base activations at needed layer boundaries */
   zpt_buffer base_off;    /* size_t per boundary: offset in base_store */
   zpt_buffer plans;       /* var_plan per variation */
+  /* prefix cache: what the base activations in base_store were computed
+   * from (model_forward.c, prefix_cached) */
+  zpt_buffer pc_theta;    /* theta[0, parameters of the layers before pc_deepest) */
+  zpt_buffer pc_in;       /* the pc_n input samples */
+  size_t pc_n, pc_deepest;
+  int pc_valid;
 };
 
 /* Resets the statistics of the last forward. */
