@@ -45,20 +45,32 @@ static void general_entries(const zpt_mesh_topology *t, const zpt_mzi_coef *coef
 
 static size_t align64(size_t b) { return (b + 63) & ~(size_t)63; }
 
+/* The entries of coef in the general form at the start of the scratch
+ * `work` (or *local when work is NULL), the sweep's own scratch after them. */
+static int general_scratch(const zpt_mesh_topology *t, const zpt_mzi_coef *coef,
+                           zpt_buffer *work, zpt_buffer *local, const char *what,
+                           float **entries, void **sweep_scratch) {
+  const zpt_mesh_sweep *sw = t->sweep;
+  size_t b_ent = align64(8 * sw->n_entries * sizeof(float));
+  zpt_buffer *w = work ? work : local;
+  ZPT_TRY(zpt_buffer_reserve(w, b_ent + zpt_mesh_sweep_bytes(sw), what));
+  *entries = w->data;
+  general_entries(t, coef, *entries);
+  *sweep_scratch = (char *)w->data + b_ent;
+  return ZPT_OK;
+}
+
 int zpt_mesh_apply_rotations(const zpt_mesh_topology *t, const zpt_mzi_coef *coef,
                              const zpt_cfloat *screen, zpt_cfloat *x, size_t n,
                              zpt_buffer *work) {
   if (!t || !coef || (!x && n))
     return zpt_fail(ZPT_EINVAL, "zpt_mesh_apply_rotations: NULL argument");
-  const zpt_mesh_sweep *sw = t->sweep;
-  size_t b_ent = align64(8 * sw->n_entries * sizeof(float));
   zpt_buffer local = {0};
-  zpt_buffer *w = work ? work : &local;
-  ZPT_TRY(zpt_buffer_reserve(w, b_ent + zpt_mesh_sweep_bytes(sw), "mesh rotation scratch"));
-  float *entries = w->data;
-  general_entries(t, coef, entries);
-  zpt_mesh_sweep_run(sw, 0, entries, (const float *)screen, (const float *)x, (float *)x, n,
-                     (char *)w->data + b_ent);
+  float *entries;
+  void *scratch;
+  ZPT_TRY(general_scratch(t, coef, work, &local, "mesh rotation scratch", &entries, &scratch));
+  zpt_mesh_sweep_run(t->sweep, 0, entries, (const float *)screen, (const float *)x, (float *)x,
+                     n, scratch);
   zpt_buffer_release(&local);
   return ZPT_OK;
 }
@@ -90,14 +102,11 @@ int zpt_mesh_matrix_from_coef(const zpt_mesh_topology *t, const zpt_mzi_coef *co
                               zpt_buffer *work) {
   if (!t || !coef || !U)
     return zpt_fail(ZPT_EINVAL, "zpt_mesh_matrix_from_coef: NULL argument");
-  const zpt_mesh_sweep *sw = t->sweep;
-  size_t b_ent = align64(8 * sw->n_entries * sizeof(float));
   zpt_buffer local = {0};
-  zpt_buffer *w = work ? work : &local;
-  ZPT_TRY(zpt_buffer_reserve(w, b_ent + zpt_mesh_sweep_bytes(sw), "mesh matrix scratch"));
-  float *entries = w->data;
-  general_entries(t, coef, entries);
-  mesh_transpose_matrix(t, 0, entries, (const float *)screen, U, (char *)w->data + b_ent);
+  float *entries;
+  void *scratch;
+  ZPT_TRY(general_scratch(t, coef, work, &local, "mesh matrix scratch", &entries, &scratch));
+  mesh_transpose_matrix(t, 0, entries, (const float *)screen, U, scratch);
   transpose_square(U, t->K);
   zpt_buffer_release(&local);
   return ZPT_OK;
