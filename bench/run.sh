@@ -58,6 +58,10 @@ run "peak sgemm/cgemm ($NCPU OpenBLAS threads)" peak --threads "$NCPU"
 for m in cnn mzi16 mzi32 mzi64 eq rnn mixer; do
   run "forward $m" forward "$m"
 done
+# the equalizer's roofline without its per-call cost: 10,000 samples per
+# variation (section forward_b10000; bench/report.py)
+echo "  forward eq, B = 10000" >&2
+ZPT_BENCH_BATCH=10000 "$B" forward eq --reps "$REPS" >>"$CSV"
 # the paper's large mixer (1,706,762 parameters): one repetition (~20-60 s)
 if [ "${BENCH_LARGE:-1}" != 0 ]; then
   echo "  forward mixerL" >&2

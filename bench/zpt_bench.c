@@ -173,14 +173,25 @@ static int run_forward(bench_model *bm, int reps) {
   size_t N = zpt_model_n_params(bm->m), V = bm->q + 1;
   size_t in = zpt_model_input_size(bm->m), out_sz = zpt_model_output_size(bm->m);
   const float *theta = zpt_model_params(bm->m)->theta;
+  /* ZPT_BENCH_BATCH=n: n samples per variation instead of BATCH (section
+   * "forward_b<n>": the roofline of a small model without its per-call cost) */
+  const char *eb = getenv("ZPT_BENCH_BATCH");
+  size_t batch = eb && atoi(eb) > 0 ? (size_t)atoi(eb) : BATCH;
+  char sect[32];
+  snprintf(sect, sizeof sect, "forward");
+  if (batch != BATCH)
+    snprintf(sect, sizeof sect, "forward_b%zu", batch);
   gsl_rng *r = zpt_rng_alloc(7, ZPT_STREAM_DATA, 0, 0);
-  float *x = malloc(sizeof(float) * BATCH * in), *y = malloc(sizeof(float) * BATCH * bm->steps);
-  float *out = malloc(sizeof(float) * V * BATCH * out_sz);
+  size_t rows = batch > BATCH ? batch : BATCH;
+  float *x = malloc(sizeof(float) * rows * in), *y = malloc(sizeof(float) * rows * bm->steps);
+  float *out = malloc(sizeof(float) * V * batch * out_sz);
   float *delta = malloc(sizeof(float) * bm->q * N);
   zpt_variation *vars = malloc(sizeof *vars * V);
   if (!r || !x || !y || !out || !delta || !vars)
     return zpt_fail(ZPT_ENOMEM, "forward: buffers");
   fill_batch(bm, r, x, y);
+  for (size_t i = BATCH; i < batch; i++) /* more samples: the first BATCH again */
+    memcpy(x + i * in, x + (i % BATCH) * in, in * sizeof *x);
   for (size_t i = 0; i < bm->q * N; i++)
     delta[i] = (float)gsl_ran_gaussian_ziggurat(r, 1.0);
   double flops = zpt_model_flops(bm->m);
@@ -199,20 +210,20 @@ static int run_forward(bench_model *bm, int reps) {
     double t[64], tc[64];
     for (int k = -1; k < reps; k++) {
       double t0 = zpt_now(), c0 = cpu_now();
-      ZPT_TRY(zpt_model_forward_variations(bm->m, theta, vars, V, x, BATCH, out, 0, 0));
+      ZPT_TRY(zpt_model_forward_variations(bm->m, theta, vars, V, x, batch, out, 0, 0));
       if (k >= 0)
         t[k] = zpt_now() - t0, tc[k] = cpu_now() - c0;
     }
     double s = median(t, reps), sc = median(tc, reps);
     const char *variant = mode == 0 ? "all" : "block";
-    emit("forward", bm->name, variant, "seconds", s);
-    emit("forward", bm->name, variant, "samples_per_s", V * BATCH / s);
-    emit("forward", bm->name, variant, "gflops", V * BATCH * flops / s / 1e9);
-    emit("forward", bm->name, variant, "gflops_per_cpu", V * BATCH * flops / sc / 1e9);
+    emit(sect, bm->name, variant, "seconds", s);
+    emit(sect, bm->name, variant, "samples_per_s", (double)(V * batch) / s);
+    emit(sect, bm->name, variant, "gflops", (double)(V * batch) * flops / s / 1e9);
+    emit(sect, bm->name, variant, "gflops_per_cpu", (double)(V * batch) * flops / sc / 1e9);
   }
-  emit("forward", bm->name, "all", "V", (double)V);
-  emit("forward", bm->name, "all", "n_params", (double)N);
-  emit("forward", bm->name, "all", "flops_per_sample", flops);
+  emit(sect, bm->name, "all", "V", (double)V);
+  emit(sect, bm->name, "all", "n_params", (double)N);
+  emit(sect, bm->name, "all", "flops_per_sample", flops);
   gsl_rng_free(r);
   free(x), free(y), free(out), free(delta), free(vars);
   return ZPT_OK;
@@ -287,8 +298,11 @@ static int run_fill(bench_model *bm, zpt_zo_config *cfg, zpt_blackbox *bb, const
   ZPT_TRY(zpt_trainer_alloc(&t, bb, zpt_model_params(bm->m)->theta, cfg));
   size_t nb = zpt_trainer_blocks(t)->n_blocks;
   zpt_iter_info info;
+  double c0 = cpu_now();
   for (size_t i = 0; i < nb; i++)
     ZPT_TRY(zpt_trainer_iterate(t, x, y, BATCH, &info));
+  /* every iteration holds one block's update: the mean over all blocks */
+  emit("iterfull", bm->name, "zo-np", "update_iter_cpu_seconds", (cpu_now() - c0) / (double)nb);
   emit("iterfull", bm->name, "zo-np", "fisher_bytes", (double)fisher_bytes(t));
   emit("iterfull", bm->name, "zo-np", "blocks", (double)zpt_trainer_fisher(t)->n_present);
   emit("iterfull", bm->name, "zo-np", "peak_rss_bytes", (double)zpt_peak_rss_bytes());
@@ -385,6 +399,8 @@ static int run_iter(bench_model *bm, const char *method, int reps) {
   emit("iter", bm->name, method, "cpu_seconds", s_cpu);
   emit("iter", bm->name, method, "regular_seconds", regular);
   emit("iter", bm->name, method, "update_seconds", n_upd ? update / (double)n_upd : 0);
+  emit("iter", bm->name, method, "regular_cpu_seconds", regular_cpu);
+  emit("iter", bm->name, method, "update_cpu_seconds", n_upd ? update_cpu / (double)n_upd : 0);
   emit("iter", bm->name, method, "fisher_seconds_per_update",
        n_upd ? (c->fisher_seconds - fisher0) / (double)n_upd : 0);
   emit("iter", bm->name, method, "queries_per_iter",
