@@ -33,8 +33,11 @@ expect 2 "bad3.ini: missing required key [train] budget" "$Z" train bad3.ini
 expect 2 "--set zo.lr=fast: [zo] lr = 'fast': expected a finite number > 0" "$Z" train "$CFG" --set zo.lr=fast
 expect 2 "--set zo.nope=1: unknown key 'nope'" "$Z" train "$CFG" --set zo.nope=1
 expect 2 "nothere.ini: cannot open configuration" "$Z" train nothere.ini
-expect 2 "data.task = toy is not served by the real tasks" "$Z" train "$CFG" --set model.kind=cnn --out r_cnn
-expect 2 "model.kind = toy-linear needs data.task = toy" "$Z" train "$CFG" --set data.task=digits --out r_dig
+expect 2 "model.kind = cnn needs image inputs" "$Z" train "$CFG" --set model.kind=cnn --out r_cnn
+expect 2 "model.kind = toy-linear is a linear regression; copying-T100/train is not a regression set" \
+  "$Z" train "$CFG" --set data.task=copying --out r_copy
+expect 2 "train.metric = accuracy counts class decisions; toy is a regression set" \
+  "$Z" train "$CFG" --set train.metric=accuracy --out r_acc
 # the toy runs on the zo trainer: every method works (N = 68 < n_max: one block)
 for meth in zo-co zo-np; do
   out=$("$Z" train "$CFG" --out "r_$meth" --set zo.method=$meth --set zo.mode=block --set zo.t_ud=20 2>&1) \
@@ -156,9 +159,9 @@ out=$("$Z" eval csvrun/ckpt.h5 | grep -c 'samples=100$')
 [ "$out" = 1 ] || fail "eval of the CSV run: expected 100 test samples (a quarter of 400 rows)"
 head -n 40 data.csv > small.csv
 expect 0 "samples=10" "$Z" eval csvrun/ckpt.h5 --data "$T/small.csv"
-expect 3 "data.path $T/gone.csv: cannot open" "$Z" eval csvrun/ckpt.h5 --data "$T/gone.csv"
+expect 3 "data.path = $T/gone.csv: no such file or directory" "$Z" eval csvrun/ckpt.h5 --data "$T/gone.csv"
 { head -n 2 data.csv; echo "1,2,three"; } > bad.csv
-expect 3 "bad.csv:3: expected 20 comma-separated finite numbers (16 inputs, then 4 targets)" \
+expect 3 "bad.csv:3: 3 columns, expected 20 like line 1" \
   "$Z" train "$CFG" --out r_badcsv --set data.path="$T/bad.csv"
 expect 3 "small.csv: 40 rows; need n_train + n_test = 512 + 256 rows" \
   "$Z" train "$CFG" --out r_small --set data.path="$T/small.csv"

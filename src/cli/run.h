@@ -26,10 +26,9 @@
  *   (optimizer moments, Fisher blocks, RNG states) under names of their own
  *   ("trainer/...", "sampler/..."); the loop writes "run/..." and theta.
  *
- * The toy task "toy-linear" (src/cli/toy.c) implements this interface for
- * tests and smoke runs; the real tasks (cnn, mixer, mzi-*) share one
- * generic implementation (src/cli/task.c) and register in the table of
- * run.c.  A step may return ZPT_EBUDGET (without spending anything) when
+ * Every model kind (cnn, mixer, mlp, mzi-*, toy-linear) shares one generic
+ * implementation (src/cli/task.c) over the library's builders (io/setup.h)
+ * and registers in the table of run.c.  A step may return ZPT_EBUDGET (without spending anything) when
  * its iteration would exceed the budget: the loop then ends the run
  * cleanly, as if the budget were spent.
  */
@@ -49,6 +48,10 @@ typedef struct zpt_task_type zpt_task_type;
 typedef struct {
   const zpt_task_type *type;
   void *impl;
+  /* Set by the caller before create() for `zoptic eval`: the task is only
+   * evaluated (no batches are drawn: step(), save() and load() are not
+   * called), so the training set may be smaller than data.batch. */
+  int eval_only;
 } zpt_task;
 
 /* What the loop tells a training step. */
@@ -111,17 +114,16 @@ int zpt_cli_wrap_backend(zpt_blackbox **bb);
 
 /* The task type for a model.kind, or NULL when this build has none. */
 const zpt_task_type *zpt_task_find(const char *kind);
-/* "toy-linear, ..." : the kinds this build can run. */
+/* "cnn, mixer, ..." : the kinds this build can run. */
 const char *zpt_task_kinds(void);
 
-/* The toy task (src/cli/toy.c). */
-extern const zpt_task_type zpt_task_toy_linear;
-/* The real tasks (src/cli/task.c): one generic implementation. */
+/* The tasks (src/cli/task.c): one generic implementation. */
 extern const zpt_task_type zpt_task_cnn;
 extern const zpt_task_type zpt_task_mixer;
 extern const zpt_task_type zpt_task_mlp;
 extern const zpt_task_type zpt_task_mzi_classifier;
 extern const zpt_task_type zpt_task_mzi_equalizer;
 extern const zpt_task_type zpt_task_mzi_rnn;
+extern const zpt_task_type zpt_task_toy_linear;
 
 #endif

@@ -1,6 +1,6 @@
-/* The real tasks: one generic implementation of run.h for every simulated
- * model kind (cnn, mixer, mzi-*).  Only building the model differs between
- * kinds, and that lives in the library (io/setup.h, shared with
+/* The tasks: one generic implementation of run.h for every simulated
+ * model kind (cnn, mixer, mlp, mzi-*, toy-linear).  Only building the
+ * model differs between kinds, and that lives in the library (io/setup.h, shared with
  * zoptic-chipd --config); the data, batcher, trainer, evaluation and
  * save/load are the same for all.
  *
@@ -15,7 +15,8 @@
  *   always with the same query indices (so `zoptic eval` reproduces the
  *   logged value exactly, read-out noise included);
  * - metric: accuracy, ser = 1 - symbol accuracy, or relative_loss = test
- *   loss / the memoryless baseline (copying task).
+ *   loss / the data set's baseline (copying: the memoryless one; toy
+ *   regression: the zero predictor's).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <inttypes.h>
@@ -127,9 +128,12 @@ static int task_create_kind(const zpt_config *cfg, zpt_task *task,
       g->metric = METRIC_RELATIVE;
       if (!(g->test->baseline_loss > 0))
         rc = zpt_fail(ZPT_EINVAL, "train.metric = relative_loss needs a task with a "
-                      "memoryless baseline (data.task = copying); %s has none",
+                      "baseline loss (data.task = copying or toy); %s has none",
                       g->test->name);
     }
+    if (rc == ZPT_OK && g->metric != METRIC_RELATIVE && g->info.loss.kind == ZPT_LOSS_MSE)
+      rc = zpt_fail(ZPT_EINVAL, "train.metric = %s counts class decisions; %s is a "
+                    "regression set: use relative_loss", metric, g->train->name);
   }
   uint64_t batch = 0, seed = 0;
   int shuffle = 1, drop_last = 0;
@@ -141,6 +145,8 @@ static int task_create_kind(const zpt_config *cfg, zpt_task *task,
     rc = zpt_config_bool(cfg, "data.shuffle", &shuffle);
   if (rc == ZPT_OK)
     rc = zpt_config_bool(cfg, "data.drop_last", &drop_last);
+  if (rc == ZPT_OK && task->eval_only)
+    batch = 1; /* no batches are drawn */
   if (rc == ZPT_OK && batch > g->train->n)
     rc = zpt_fail(ZPT_EINVAL, "data.batch = %" PRIu64 " exceeds the %zu training samples "
                   "of %s", batch, g->train->n, g->train->name);
@@ -160,6 +166,10 @@ static int task_create_kind(const zpt_config *cfg, zpt_task *task,
                   "sample, data.task %s has %zu", g->bb->output_size,
                   zpt_loss_target_size(&zc.loss, g->bb->output_size), g->train->name,
                   g->train->target_size);
+  if (rc == ZPT_OK && zc.loss.kind == ZPT_LOSS_MSE && g->bb->output_size != g->train->target_size)
+    rc = zpt_fail(ZPT_EINVAL, "model.kind: the model's %zu outputs are compared with %zu "
+                  "targets per sample of data.task %s", g->bb->output_size,
+                  g->train->target_size, g->train->name);
   if (rc == ZPT_OK && g->bb->input_size != g->train->input_size)
     rc = zpt_fail(ZPT_EINVAL, "the model takes %zu inputs per sample, data.task %s has %zu",
                   g->bb->input_size, g->train->name, g->train->input_size);
@@ -229,7 +239,9 @@ static int task_write_outputs(zpt_task *task, FILE *csv) {
   gtask *g = task->impl;
   const zpt_loss *loss = task_loss(g);
   size_t m = g->bb->output_size, ts = g->test->target_size;
-  size_t steps = loss->n_steps ? loss->n_steps : 1, classes = loss->n_classes;
+  /* a class decision per step for cross-entropy, none for regression */
+  size_t steps = loss->kind != ZPT_LOSS_XENT ? 0 : loss->n_steps ? loss->n_steps : 1;
+  size_t classes = loss->n_classes;
   fprintf(csv, "sample");
   for (size_t k = 0; k < m; k++)
     fprintf(csv, ",output_%zu", k);
@@ -308,3 +320,4 @@ TASK_TYPE(mlp, "mlp", "accuracy")
 TASK_TYPE(mzi_classifier, "mzi-classifier", "accuracy")
 TASK_TYPE(mzi_equalizer, "mzi-equalizer", "ser")
 TASK_TYPE(mzi_rnn, "mzi-rnn", "relative_loss")
+TASK_TYPE(toy_linear, "toy-linear", "relative_loss")

@@ -468,7 +468,7 @@ int zpt_cmd_eval(int argc, char **argv) {
   int code = ZPT_EXIT_OK, rc;
   zpt_ckpt_reader *ck = NULL;
   zpt_config *cfg = NULL;
-  zpt_task task = {NULL, NULL};
+  zpt_task task = {NULL, NULL, 1};
   char *text = NULL;
   FILE *csv = NULL;
   if (zpt_ckpt_open(ckpt_path, &ck) != ZPT_OK ||

@@ -1,5 +1,6 @@
 /* CSV with numeric feature columns and one class-label column (the label
- * rules live in csv_labels.c). */
+ * rules live in csv_labels.c), or, with n_targets > 0, numeric feature
+ * columns followed by real-valued targets (regression). */
 #include <ctype.h>
 #include <float.h>
 #include <math.h>
@@ -15,7 +16,7 @@
 
 zpt_csv_options zpt_csv_defaults(void) {
   zpt_csv_options o = {.label_column = -1, .n_classes = 0, .delimiter = ',',
-                       .skip_header = 0, .header = ZPT_CSV_HEADER_AUTO};
+                       .skip_header = 0, .header = ZPT_CSV_HEADER_AUTO, .n_targets = 0};
   return o;
 }
 
@@ -146,6 +147,12 @@ static long resolve_column(long label_column, size_t ncols) {
   return lc < 0 || (size_t)lc >= ncols ? -1 : lc;
 }
 
+/* The label column of a line of ncols fields: -1 for regression (no label,
+ * every field is a number). */
+static long label_of(const zpt_csv_options *o, size_t ncols) {
+  return o->n_targets ? -1 : resolve_column(o->label_column, ncols);
+}
+
 /* A field that reads as a column name: not a number, starting with a
  * letter, '_' or a quote, and not a spelling of inf or nan (which are bad
  * data, not names). */
@@ -164,8 +171,9 @@ static int is_name(const char *f, size_t n) {
 
 /* Auto header rule: the first content line is a header when one of its
  * fields outside the label column is a name. */
-static int looks_like_header(const char *s, size_t n, char delim, long label_column) {
-  long lc = resolve_column(label_column, count_fields(s, n, delim));
+static int looks_like_header(const char *s, size_t n, const zpt_csv_options *o) {
+  char delim = o->delimiter;
+  long lc = label_of(o, count_fields(s, n, delim));
   size_t col = 0, start = 0;
   for (size_t i = 0; i <= n; i++) {
     if (i < n && s[i] != delim)
@@ -199,8 +207,7 @@ static int scan(const char *buf, size_t len, const char *source, const zpt_csv_o
   while (next_content(&r, o->skip_header, &s, &n)) {
     if (!*header_line && !*rows && first_line == 0 &&
         (o->header == ZPT_CSV_HEADER_YES ||
-         (o->header == ZPT_CSV_HEADER_AUTO &&
-          looks_like_header(s, n, o->delimiter, o->label_column)))) {
+         (o->header == ZPT_CSV_HEADER_AUTO && looks_like_header(s, n, o)))) {
       *header_line = r.lineno;
       continue;
     }
@@ -217,13 +224,17 @@ static int scan(const char *buf, size_t len, const char *source, const zpt_csv_o
   if (*rows == 0)
     return zpt_fail(ZPT_EFORMAT, "%s: no data lines (empty file%s)", source,
                     *header_line || o->skip_header ? " or only the header" : "");
+  if (o->n_targets && *ncols <= o->n_targets)
+    return zpt_fail(ZPT_EFORMAT, "%s:%zu: %zu columns, expected inputs and then %zu targets",
+                    source, first_line, *ncols, o->n_targets);
   if (*ncols < 2)
     return zpt_fail(ZPT_EFORMAT, "%s:%zu: %zu column, expected at least 2 (features and a "
                     "label)", source, first_line, *ncols);
   return ZPT_OK;
 }
 
-/* Pass 2: the features into d, each row's label field into labels. */
+/* Pass 2: the features into d, each row's label field into labels (or,
+ * for regression, the last n_targets numbers into d's targets). */
 static int fill(const char *buf, size_t len, const char *source, const zpt_csv_options *o,
                 size_t header_line, long lc, zpt_dataset *d, zpt_csv_label *labels) {
   line_reader r = {buf, len, 0, 0};
@@ -232,7 +243,7 @@ static int fill(const char *buf, size_t len, const char *source, const zpt_csv_o
   while (next_content(&r, o->skip_header, &s, &n)) {
     if (r.lineno == header_line)
       continue;
-    float *x = zpt_dataset_input(d, row);
+    float *x = zpt_dataset_input(d, row), *y = zpt_dataset_target(d, row);
     size_t col = 0, start = 0, j = 0;
     for (size_t i = 0; i <= n; i++) {
       if (i < n && s[i] != o->delimiter)
@@ -244,7 +255,9 @@ static int fill(const char *buf, size_t len, const char *source, const zpt_csv_o
         labels[row] = (zpt_csv_label){.text = f, .len = fn, .line = r.lineno,
                                       .row = row};
       } else {
-        ZPT_TRY(parse_feature(s + start, i - start, source, r.lineno, col + 1, &x[j++]));
+        float *to = j < d->input_size ? &x[j] : &y[j - d->input_size];
+        ZPT_TRY(parse_feature(s + start, i - start, source, r.lineno, col + 1, to));
+        j++;
       }
       col++;
       start = i + 1;
@@ -266,22 +279,24 @@ int zpt_csv_read(const char *buf, size_t len, const char *source,
   ZPT_TRY(check_delimiter(o.delimiter, source));
   size_t header_line, rows, ncols;
   ZPT_TRY(scan(buf, len, source, &o, &header_line, &rows, &ncols));
-  long lc = resolve_column(o.label_column, ncols);
-  if (lc < 0)
+  size_t m = o.n_targets;
+  long lc = label_of(&o, ncols);
+  if (lc < 0 && !m)
     return zpt_fail(ZPT_EINVAL, "%s: label column %ld does not exist: the file has %zu "
                     "columns", source, o.label_column, ncols);
   zpt_dataset *d;
-  ZPT_TRY(zpt_dataset_alloc(&d, name ? name : source, ZPT_TASK_CLASSIFICATION, rows,
-                            ncols - 1, 1, o.n_classes));
-  zpt_csv_label *labels = zpt_new_array(zpt_csv_label, rows, "CSV labels");
-  int rc = labels ? zpt_dataset_track_origin(d) : ZPT_ENOMEM;
+  ZPT_TRY(zpt_dataset_alloc(&d, name ? name : source,
+                            m ? ZPT_TASK_REGRESSION : ZPT_TASK_CLASSIFICATION, rows,
+                            m ? ncols - m : ncols - 1, m ? m : 1, m ? 0 : o.n_classes));
+  zpt_csv_label *labels = m ? NULL : zpt_new_array(zpt_csv_label, rows, "CSV labels");
+  int rc = labels || m ? zpt_dataset_track_origin(d) : ZPT_ENOMEM;
   if (rc == ZPT_OK)
     rc = fill(buf, len, source, &o, header_line, lc, d, labels);
   info->header_line = header_line;
   info->rows = rows;
-  info->features = ncols - 1;
-  info->label_column = (size_t)lc;
-  if (rc == ZPT_OK)
+  info->features = d->input_size;
+  info->label_column = m ? 0 : (size_t)lc;
+  if (rc == ZPT_OK && !m)
     rc = zpt_csv_assign_classes(labels, rows, source, (size_t)lc + 1, o.n_classes, d, info);
   zpt_free(labels);
   if (rc != ZPT_OK) {

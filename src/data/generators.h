@@ -1,5 +1,6 @@
-/* Seeded, deterministic task generators: the copying memory task and
- * optical channel equalization (nonlinear ISI benchmark, IM/DD fibre link).
+/* Seeded, deterministic task generators: the copying memory task, optical
+ * channel equalization (nonlinear ISI benchmark, IM/DD fibre link) and the
+ * toy linear regression.
  *
  * All randomness comes from streams (seed, ZPT_STREAM_DATA, tag, j) with the
  * tag below, so a generated data set is a pure function of its parameters
@@ -18,7 +19,7 @@
 extern "C" {
 #endif
 
-/* Third coordinate (i) of the generators' streams. */
+/* Third coordinate (i) of the generators' streams (4: data/synthetic.h). */
 enum { ZPT_DATA_COPYING = 1, ZPT_DATA_ISI = 2, ZPT_DATA_IMDD = 3 };
 
 /* ---- Copying memory task (Arjovsky, Shah & Bengio 2016) -----------------
@@ -124,6 +125,40 @@ void zpt_isi_channel(const double *d, size_t len, double *u);
  * complex FFT; f_k = k fs / n for k <= n/2, (k - n) fs / n above). */
 int zpt_dispersion_apply(zpt_cdouble *field, size_t n, double sample_rate,
                          double wavelength, double dispersion, double length);
+
+/* ---- Toy linear regression (data.task = toy) ----------------------------
+ * y = W* x + b* + noise with x ~ N(0, I_d), W* ~ N(0, 1/d) (m x d),
+ * b* ~ N(0, 0.1^2), noise ~ N(0, noise^2) per target: the true model from
+ * the stream (seed, ZPT_STREAM_DATA, 0, 0), the training set's inputs then
+ * noises from (seed, ZPT_STREAM_DATA, 1, 0), the test set's from
+ * (seed, ZPT_STREAM_DATA, 2, 0).  These streams predate the tags above and
+ * are kept so that a toy run's checkpoint still evaluates on its own data;
+ * the overlap with the copying task's sample 0 and the ISI symbols is
+ * harmless, as a run generates one task's data.  Both sets are named "toy", kind ZPT_TASK_REGRESSION, input_size d,
+ * target_size m, and have baseline_loss = zpt_zero_predictor_loss. */
+typedef struct {
+  size_t inputs, outputs;   /* d, m: 1 .. 4096 */
+  size_t n_train, n_test;   /* 1 .. 2^24 each */
+  double noise;             /* >= 0 */
+  uint64_t seed;
+} zpt_toy_config;
+
+/* ZPT_EINVAL naming the data.* key when a size is out of range. */
+int zpt_toy_generate(const zpt_toy_config *cfg, zpt_dataset **train, zpt_dataset **test);
+
+/* The toy on a table (data.task = toy with data.path): a CSV of d inputs
+ * then m targets per line (zpt_csv_load with n_targets = m, a header line
+ * detected); the first n_train rows train, the next n_test rows test
+ * (n_test 0: a quarter of the rows; n_train 0: the rows before the test
+ * rows).  ZPT_EFORMAT naming the file when its columns are not d + m or it
+ * has too few rows.  Sets baseline_loss as zpt_toy_generate does. */
+int zpt_toy_load(const char *path, size_t inputs, size_t outputs, uint64_t n_train,
+                 uint64_t n_test, zpt_dataset **train, zpt_dataset **test);
+
+/* The mean squared error of the zero predictor on a regression set: the
+ * mean over samples and targets of target^2 (the denominator of
+ * train.metric = relative_loss); 0 for an empty set. */
+double zpt_zero_predictor_loss(const zpt_dataset *d);
 
 /* Class of the largest of each sample's n_classes scores (first on ties). */
 void zpt_predict_classes(const float *scores, size_t n, size_t n_classes,

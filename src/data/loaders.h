@@ -115,7 +115,12 @@ int zpt_cifar10_load(const char *const *paths, size_t n_paths, const char *name,
  * 0..C-1 in sorted order and the mapping is reported in zpt_csv_info.
  * Refused (ZPT_EFORMAT, naming file:line:column): a fractional label (a
  * feature column, not a label), fewer than 2 classes, and a mapped class
- * with a single row (a corrupt label, or a feature column of integers). */
+ * with a single row (a corrupt label, or a feature column of integers).
+ *
+ * Regression (n_targets > 0): no label column; each line holds the inputs
+ * and then n_targets real-valued targets, all decimal numbers (kind
+ * ZPT_TASK_REGRESSION, n_classes 0; label_column and n_classes are
+ * ignored; the header rule looks at every field). */
 enum { ZPT_CSV_HEADER_NO = 0, ZPT_CSV_HEADER_YES = 1, ZPT_CSV_HEADER_AUTO = -1 };
 
 typedef struct {
@@ -124,6 +129,7 @@ typedef struct {
   char delimiter;     /* ',' by default */
   size_t skip_header; /* physical lines to skip at the top */
   int header;         /* ZPT_CSV_HEADER_*: a header line after those */
+  size_t n_targets;   /* > 0: regression, the last n_targets columns are targets */
 } zpt_csv_options;
 
 #define ZPT_CSV_CLASSES_LEN 512
@@ -132,7 +138,7 @@ typedef struct {
 typedef struct {
   size_t header_line;   /* 1-based line taken as the header; 0: none */
   size_t rows, features;
-  size_t label_column;  /* 0-based */
+  size_t label_column;  /* 0-based (classification only) */
   size_t n_classes;
   int mapped;           /* labels were mapped to 0..C-1 */
   /* "0 (59 rows), 1 (71 rows), 2 (48 rows)" or, mapped,

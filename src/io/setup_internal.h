@@ -1,5 +1,6 @@
-/* The table (CSV) parts of building a run (setup_table.c), shared with
- * setup.c; not installed. */
+/* What the files of building a run share (setup.c: models and trainer
+ * settings, setup_data.c: data sets, tables included, setup_table.c: the
+ * models for tables); not installed. */
 #ifndef ZPT_IO_SETUP_INTERNAL_H
 #define ZPT_IO_SETUP_INTERNAL_H
 
@@ -8,6 +9,13 @@
 #include "io/setup.h"
 #include "mzi/chip.h"
 #include "nn/model.h"
+
+/* The integer key `name` as a size (negative values: 0). */
+int zpt_setup_get_size(const zpt_config *cfg, const char *name, size_t *out);
+
+/* An "auto|true|false|yes|no|on|off|1|0" key's value other than auto:
+ * 1 for true, yes, on and 1. */
+int zpt_setup_truthy(const char *s);
 
 /* data.task = csv: reads data.path with data.header, data.label_column and
  * data.n_classes; what the file held becomes zpt_setup_data_note(). */

@@ -25,9 +25,11 @@ int nn_check_model(const zpt_model *m, const char *kind, const char *name) {
 }
 
 int nn_check_init(int init, const char *kind, const char *name) {
-  if (init != ZPT_INIT_HE && init != ZPT_INIT_XAVIER && init != ZPT_INIT_UNIFORM)
+  if (init != ZPT_INIT_HE && init != ZPT_INIT_XAVIER && init != ZPT_INIT_UNIFORM &&
+      init != ZPT_INIT_LECUN)
     return zpt_fail(ZPT_EINVAL, "%s layer '%s': unknown init %d (expected ZPT_INIT_HE, "
-                    "ZPT_INIT_XAVIER or ZPT_INIT_UNIFORM)", kind, nn_name(name), init);
+                    "ZPT_INIT_XAVIER, ZPT_INIT_UNIFORM or ZPT_INIT_LECUN)", kind,
+                    nn_name(name), init);
   return ZPT_OK;
 }
 
@@ -87,6 +89,12 @@ void nn_init_weights(float *w, size_t n, size_t fan_in, size_t fan_out, int init
   switch (init) {
   case ZPT_INIT_HE: {
     double sigma = sqrt(2.0 / (double)fan_in);
+    for (size_t i = 0; i < n; i++)
+      w[i] = (float)gsl_ran_gaussian_ziggurat(r, sigma);
+    break;
+  }
+  case ZPT_INIT_LECUN: {
+    double sigma = 1.0 / sqrt((double)fan_in);
     for (size_t i = 0; i < n; i++)
       w[i] = (float)gsl_ran_gaussian_ziggurat(r, sigma);
     break;

@@ -26,11 +26,14 @@ extern "C" {
  *   ZPT_INIT_HE       weights N(0, 2/fan_in), biases 0
  *   ZPT_INIT_XAVIER   weights U(-a, a), a = sqrt(6/(fan_in+fan_out)), biases 0
  *   ZPT_INIT_UNIFORM  weights and biases U(-a, a), a = 1/sqrt(fan_in)
+ *   ZPT_INIT_LECUN    weights N(0, 1/fan_in), biases 0 (a linear layer's
+ *                     outputs keep the variance of its inputs)
  * Layer-norm gains start at 1 and its biases at 0 whatever the choice. */
 typedef enum {
   ZPT_INIT_HE = 1,
   ZPT_INIT_XAVIER = 2,
-  ZPT_INIT_UNIFORM = 3
+  ZPT_INIT_UNIFORM = 3,
+  ZPT_INIT_LECUN = 4
 } zpt_init;
 
 typedef enum {
