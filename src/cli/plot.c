@@ -78,75 +78,79 @@ static int check_log(const char *dir, char *log, size_t len) {
   return ZPT_OK;
 }
 
-int zpt_cmd_plot(int argc, char **argv) {
-  const char *out = NULL;
-  const char **dirs = calloc((size_t)argc + 1, sizeof *dirs);
-  int n_dirs = 0;
-  if (!dirs)
-    return ZPT_EXIT_FAILURE;
+/* argv: run directories and -o FILE.  Returns -1 to go on, or the exit
+ * code to return. */
+static int plot_args(int argc, char **argv, const char **dirs, int *n_dirs,
+                     const char **out) {
+  *n_dirs = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
       plot_usage(stdout);
-      free(dirs);
       return ZPT_EXIT_OK;
     } else if (!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output")) {
       if (i + 1 >= argc) {
         fprintf(stderr, "zoptic: plot: %s needs a file name\n", argv[i]);
-        free(dirs);
         return ZPT_EXIT_USAGE;
       }
-      out = argv[++i];
+      *out = argv[++i];
     } else if (argv[i][0] == '-' && argv[i][1]) {
       fprintf(stderr, "zoptic: plot: unknown option '%s' (try --help)\n", argv[i]);
-      free(dirs);
       return ZPT_EXIT_USAGE;
     } else {
-      dirs[n_dirs++] = argv[i];
+      dirs[(*n_dirs)++] = argv[i];
     }
   }
-  if (n_dirs == 0) {
+  if (*n_dirs == 0) {
     plot_usage(stderr);
-    free(dirs);
     return ZPT_EXIT_USAGE;
   }
-  char default_out[PLOT_PATH_MAX];
-  if (!out) {
-    if (n_dirs == 1)
-      snprintf(default_out, sizeof default_out, "%s/plot.png", dirs[0]);
-    else
-      snprintf(default_out, sizeof default_out, "plot.png");
-    out = default_out;
-  }
-  char metric[64] = "";
+  return -1;
+}
+
+/* The runs' common metric name ("test metric" when they differ), after
+ * checking that each run has a log to plot. */
+static int common_metric(const char **dirs, int n_dirs, char *metric, size_t len) {
   for (int i = 0; i < n_dirs; i++) {
     char log[PLOT_PATH_MAX], m[64];
-    if (check_log(dirs[i], log, sizeof log) != ZPT_OK ||
-        run_metric(dirs[i], m, sizeof m) != ZPT_OK) {
-      free(dirs);
-      return zpt_cli_error(ZPT_EXIT_USAGE, "plot");
-    }
+    ZPT_TRY(check_log(dirs[i], log, sizeof log));
+    ZPT_TRY(run_metric(dirs[i], m, sizeof m));
     if (i == 0)
-      snprintf(metric, sizeof metric, "%s", m);
+      snprintf(metric, len, "%s", m);
     else if (strcmp(metric, m))
-      snprintf(metric, sizeof metric, "test metric");
+      snprintf(metric, len, "test metric");
   }
-  /* the gnuplot script, in a temporary file ($TMPDIR or /tmp) that is
-   * removed whatever happens below */
-  char script[PLOT_PATH_MAX];
-  const char *tmpdir = getenv("TMPDIR");
-  snprintf(script, sizeof script, "%s/zoptic-plot-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
-  int fd = mkstemp(script);
-  FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-  if (!f) {
-    fprintf(stderr, "zoptic: plot: cannot create a temporary file: %s\n",
-            strerror(errno));
-    if (fd >= 0) {
-      close(fd);
-      unlink(script);
+  return ZPT_OK;
+}
+
+/* One panel's plot command: the metric, or train and test loss, of every
+ * run against column x of log.csv. */
+static void plot_panel(FILE *f, const char **dirs, int n_dirs, const char *x, int is_metric) {
+  fprintf(f, "plot ");
+  for (int i = 0; i < n_dirs; i++) {
+    char log[PLOT_PATH_MAX];
+    zpt_rundir_path(dirs[i], ZPT_RUN_LOG, log, sizeof log);
+    if (is_metric) {
+      fprintf(f, "%s", i ? ", " : "");
+      put_quoted(f, log);
+      fprintf(f, " using %s:7 with linespoints title ", x);
+      put_quoted(f, dirs[i]);
+      continue;
     }
-    free(dirs);
-    return ZPT_EXIT_FAILURE;
+    for (int col = 5; col <= 6; col++) {
+      char title[PLOT_PATH_MAX + 16];
+      snprintf(title, sizeof title, "%s %s", dirs[i], col == 5 ? "train" : "test");
+      fprintf(f, "%s", i || col == 6 ? ", " : "");
+      put_quoted(f, log);
+      fprintf(f, " using %s:%d with lines title ", x, col);
+      put_quoted(f, title);
+    }
   }
+  fprintf(f, "\n");
+}
+
+/* The gnuplot script drawing the four panels into out. */
+static void write_script(FILE *f, const char *out, const char **dirs, int n_dirs,
+                         const char *metric) {
   fprintf(f, "if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {\n"
              "  set terminal pngcairo size 1400,1000 font ',10'\n"
              "} else {\n  set terminal png size 1400,1000\n}\n");
@@ -165,66 +169,97 @@ int zpt_cmd_plot(int argc, char **argv) {
              * are read on a linear axis (SER may be 0) */
             !is_metric || !strcmp(metric, "relative_loss") ? "set logscale y"
                                                            : "unset logscale y");
-    fprintf(f, "plot ");
-    for (int i = 0; i < n_dirs; i++) {
-      char log[PLOT_PATH_MAX];
-      zpt_rundir_path(dirs[i], ZPT_RUN_LOG, log, sizeof log);
-      if (is_metric) {
-        fprintf(f, "%s", i ? ", " : "");
-        put_quoted(f, log);
-        fprintf(f, " using %s:7 with linespoints title ", xs[x][0]);
-        put_quoted(f, dirs[i]);
-      } else {
-        for (int col = 5; col <= 6; col++) {
-          char title[PLOT_PATH_MAX + 16];
-          snprintf(title, sizeof title, "%s %s", dirs[i], col == 5 ? "train" : "test");
-          fprintf(f, "%s", i || col == 6 ? ", " : "");
-          put_quoted(f, log);
-          fprintf(f, " using %s:%d with lines title ", xs[x][0], col);
-          put_quoted(f, title);
-        }
-      }
-    }
-    fprintf(f, "\n");
+    plot_panel(f, dirs, n_dirs, xs[x][0], is_metric);
   }
   fprintf(f, "unset multiplot\nset output\n");
-  int bad = ferror(f);
-  bad = fclose(f) != 0 || bad;
-  if (bad) {
-    fprintf(stderr, "zoptic: plot: cannot write %s\n", script);
-    unlink(script);
-    free(dirs);
-    return ZPT_EXIT_FAILURE;
-  }
+}
+
+/* Runs gnuplot on the script; prints out when it was written.  Returns an
+ * exit code. */
+static int run_gnuplot(const char *script, const char *out) {
   const char *gnuplot = getenv("ZOPTIC_GNUPLOT");
   if (!gnuplot || !*gnuplot)
     gnuplot = "gnuplot";
-  char *args[] = {(char *)gnuplot, script, NULL};
+  char *args[] = {(char *)gnuplot, (char *)script, NULL};
   pid_t pid;
   int err = posix_spawnp(&pid, gnuplot, NULL, NULL, args, environ);
-  int code = ZPT_EXIT_OK;
   if (err == ENOENT) {
     fprintf(stderr, "zoptic: plot: '%s' not found in PATH: install gnuplot "
             "(Debian: apt-get install gnuplot-nox)\n", gnuplot);
-    code = ZPT_EXIT_TOOL;
-  } else if (err) {
-    fprintf(stderr, "zoptic: plot: cannot run %s: %s\n", gnuplot, strerror(err));
-    code = ZPT_EXIT_FAILURE;
-  } else {
-    int st = 0;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-      ;
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-      fprintf(stderr, "zoptic: plot: %s failed (see its messages above)\n", gnuplot);
-      code = ZPT_EXIT_FAILURE;
-    } else if (access(out, F_OK) != 0) {
-      fprintf(stderr, "zoptic: plot: %s wrote no %s\n", gnuplot, out);
-      code = ZPT_EXIT_FAILURE;
-    } else {
-      printf("%s\n", out);
-    }
+    return ZPT_EXIT_TOOL;
   }
+  if (err) {
+    fprintf(stderr, "zoptic: plot: cannot run %s: %s\n", gnuplot, strerror(err));
+    return ZPT_EXIT_FAILURE;
+  }
+  int st = 0;
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+    ;
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+    fprintf(stderr, "zoptic: plot: %s failed (see its messages above)\n", gnuplot);
+    return ZPT_EXIT_FAILURE;
+  }
+  if (access(out, F_OK) != 0) {
+    fprintf(stderr, "zoptic: plot: %s wrote no %s\n", gnuplot, out);
+    return ZPT_EXIT_FAILURE;
+  }
+  printf("%s\n", out);
+  return ZPT_EXIT_OK;
+}
+
+/* Writes the script to a temporary file ($TMPDIR or /tmp), runs gnuplot
+ * and removes the file whatever happens.  Returns an exit code. */
+static int draw(const char *out, const char **dirs, int n_dirs, const char *metric) {
+  char script[PLOT_PATH_MAX];
+  const char *tmpdir = getenv("TMPDIR");
+  snprintf(script, sizeof script, "%s/zoptic-plot-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+  int fd = mkstemp(script);
+  FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+  if (!f) {
+    fprintf(stderr, "zoptic: plot: cannot create a temporary file: %s\n",
+            strerror(errno));
+    if (fd >= 0) {
+      close(fd);
+      unlink(script);
+    }
+    return ZPT_EXIT_FAILURE;
+  }
+  write_script(f, out, dirs, n_dirs, metric);
+  int bad = ferror(f);
+  bad = fclose(f) != 0 || bad;
+  int code = ZPT_EXIT_FAILURE;
+  if (bad)
+    fprintf(stderr, "zoptic: plot: cannot write %s\n", script);
+  else
+    code = run_gnuplot(script, out);
   unlink(script);
+  return code;
+}
+
+int zpt_cmd_plot(int argc, char **argv) {
+  const char *out = NULL;
+  const char **dirs = calloc((size_t)argc + 1, sizeof *dirs);
+  int n_dirs = 0;
+  if (!dirs)
+    return ZPT_EXIT_FAILURE;
+  int code = plot_args(argc, argv, dirs, &n_dirs, &out);
+  if (code >= 0) {
+    free(dirs);
+    return code;
+  }
+  char default_out[PLOT_PATH_MAX];
+  if (!out) {
+    if (n_dirs == 1)
+      snprintf(default_out, sizeof default_out, "%s/plot.png", dirs[0]);
+    else
+      snprintf(default_out, sizeof default_out, "plot.png");
+    out = default_out;
+  }
+  char metric[64] = "";
+  if (common_metric(dirs, n_dirs, metric, sizeof metric) != ZPT_OK)
+    code = zpt_cli_error(ZPT_EXIT_USAGE, "plot");
+  else
+    code = draw(out, dirs, n_dirs, metric);
   free(dirs);
   return code;
 }

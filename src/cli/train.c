@@ -277,6 +277,129 @@ static int run_loop(train_run *r, run_counters *c) {
   return ZPT_OK;
 }
 
+/* A resumed run's configuration: from its checkpoint (*ck stays open for
+ * the state), or from config.ini when it was killed before the first
+ * checkpoint.  Returns an exit code. */
+static int resume_config(train_run *r, const char *resume, zpt_ckpt_reader **ck) {
+  snprintf(r->dir, sizeof r->dir, "%s", resume);
+  if (zpt_rundir_path(r->dir, ZPT_RUN_CHECKPOINT, r->ckpt, sizeof r->ckpt) != ZPT_OK)
+    return zpt_cli_error(ZPT_EXIT_USAGE, "train --resume");
+  int rc;
+  if (!zpt_cli_hook.read_only && /* rank 0 of zoptic-mpi holds the lock */
+      (rc = zpt_runlock_acquire(r->dir, &r->lock)) != ZPT_OK && rc != ZPT_ENOTFOUND)
+    return zpt_cli_error(ZPT_EXIT_FAILURE, "train --resume");
+  r->cfg = zpt_config_alloc();
+  if (!r->cfg)
+    return zpt_cli_error(ZPT_EXIT_FAILURE, "train");
+  if (access(r->ckpt, F_OK) == 0) {
+    char *text = NULL;
+    char origin[DIR_MAX + 16];
+    snprintf(origin, sizeof origin, "%s[config]", r->ckpt);
+    rc = zpt_ckpt_open(r->ckpt, ck);
+    if (rc == ZPT_OK)
+      rc = zpt_ckpt_attr_text(*ck, "config", &text);
+    if (rc == ZPT_OK)
+      rc = zpt_config_parse_string(r->cfg, text, origin);
+    if (rc == ZPT_OK)
+      rc = zpt_config_check_required(r->cfg, origin);
+    if (rc == ZPT_OK)
+      rc = zpt_rundir_check_checkpoint(r->dir, r->cfg);
+    zpt_free(text);
+    return rc == ZPT_OK ? ZPT_EXIT_OK : zpt_cli_error(ZPT_EXIT_CHECKPOINT, "train --resume");
+  }
+  /* killed before the first checkpoint: start again from config.ini */
+  char ini[DIR_MAX + 16];
+  zpt_rundir_path(r->dir, ZPT_RUN_CONFIG, ini, sizeof ini);
+  if (access(ini, F_OK) != 0) {
+    fprintf(stderr, "zoptic: train --resume: %s is not a run directory "
+            "(no %s nor %s)\n", r->dir, ZPT_RUN_CONFIG, ZPT_RUN_CHECKPOINT);
+    return ZPT_EXIT_USAGE;
+  }
+  if (zpt_config_parse_file(r->cfg, ini) != ZPT_OK ||
+      zpt_config_check_required(r->cfg, ini) != ZPT_OK)
+    return zpt_cli_error(ZPT_EXIT_USAGE, "train --resume");
+  return ZPT_EXIT_OK;
+}
+
+/* A new run's configuration (CONFIG, --set) and directory (--out, else
+ * output.dir, else runs/<CONFIG name>).  Returns an exit code. */
+static int new_config(train_run *r, const char *config_path, char **sets, int n_sets,
+                      const char *out_dir) {
+  if (load_new_config(config_path, sets, n_sets, &r->cfg) != ZPT_OK ||
+      zpt_config_resolve_data_paths(r->cfg, config_path) != ZPT_OK)
+    return zpt_cli_error(ZPT_EXIT_USAGE, "train");
+  const char *dir = out_dir;
+  if (!dir && zpt_config_string(r->cfg, "output.dir", &dir) == ZPT_OK && !*dir)
+    dir = NULL;
+  if (dir)
+    snprintf(r->dir, sizeof r->dir, "%s", dir);
+  else
+    default_run_dir(config_path, r->dir, sizeof r->dir);
+  /* the run's config.ini names the run it belongs to (also with --out),
+   * absolute: `zoptic train RUN/config.ini` targets RUN from anywhere */
+  char abs_dir[DIR_MAX];
+  if (zpt_absolute_path("output.dir", r->dir, abs_dir, sizeof abs_dir) != ZPT_OK ||
+      zpt_config_set_value(r->cfg, "output.dir", abs_dir, out_dir ? "--out" : "run directory") != ZPT_OK)
+    return zpt_cli_error(ZPT_EXIT_USAGE, "train");
+  zpt_rundir_path(r->dir, ZPT_RUN_CHECKPOINT, r->ckpt, sizeof r->ckpt);
+  return ZPT_EXIT_OK;
+}
+
+/* The task of model.kind (train.metric = auto resolved to its metric),
+ * built from the configuration, which r->config_text records.  Returns an
+ * exit code. */
+static int create_task(train_run *r) {
+  const char *kind, *metric;
+  zpt_config_string(r->cfg, "model.kind", &kind);
+  const zpt_task_type *type = zpt_task_find(kind);
+  if (!type) {
+    fprintf(stderr, "zoptic: train: model.kind = %s is not available in this "
+            "build (available: %s)\n", kind, zpt_task_kinds());
+    return ZPT_EXIT_USAGE;
+  }
+  zpt_config_string(r->cfg, "train.metric", &metric);
+  if (!strcmp(metric, "auto"))
+    zpt_config_set_value(r->cfg, "train.metric", type->metric, "task default");
+  r->config_text = zpt_config_to_string(r->cfg);
+  if (!r->config_text)
+    return zpt_cli_error(ZPT_EXIT_FAILURE, "train");
+  int rc = type->create(r->cfg, &r->task);
+  if (rc != ZPT_OK)
+    return zpt_cli_error(create_exit_code(rc), "train: building the task");
+  r->task.type = type;
+  return ZPT_EXIT_OK;
+}
+
+/* A new run's directory: created, locked, config.ini and log.csv written.
+ * Returns an exit code. */
+static int start_run_dir(train_run *r) {
+  int rc = zpt_rundir_create(r->dir);
+  /* a directory that holds a run: usage; one that cannot be made: runtime */
+  if (rc != ZPT_OK)
+    return zpt_cli_error(rc == ZPT_EINVAL ? ZPT_EXIT_USAGE : ZPT_EXIT_FAILURE, "train");
+  if (zpt_runlock_acquire(r->dir, &r->lock) != ZPT_OK ||
+      zpt_rundir_write_config(r->dir, r->cfg) != ZPT_OK ||
+      zpt_runlog_create(r->dir, &r->log) != ZPT_OK)
+    return zpt_cli_error(ZPT_EXIT_FAILURE, "train");
+  return ZPT_EXIT_OK;
+}
+
+/* theta, the counters and the task's state from the checkpoint (none when
+ * the run was killed before its first), and log.csv cut to them.  Returns
+ * an exit code. */
+static int resume_state(train_run *r, zpt_ckpt_reader *ck, run_counters *c) {
+  const zpt_task_type *type = r->task.type;
+  if (ck && (zpt_ckpt_get_params(ck, type->params(&r->task)) != ZPT_OK ||
+             load_counters(zpt_ckpt_state_reader(ck), c) != ZPT_OK ||
+             type->load(&r->task, zpt_ckpt_state_reader(ck)) != ZPT_OK))
+    return zpt_cli_error(ZPT_EXIT_CHECKPOINT, "train --resume");
+  if (!zpt_cli_hook.read_only && zpt_runlog_resume(r->dir, c->iteration, &r->log) != ZPT_OK)
+    return zpt_cli_error(ZPT_EXIT_FAILURE, "train --resume");
+  fprintf(stderr, "zoptic: resuming %s at iteration %" PRIu64 " (%" PRIu64
+          " queries)\n", r->dir, c->iteration, c->queries);
+  return ZPT_EXIT_OK;
+}
+
 static void eval_usage(FILE *out);
 
 int zpt_cmd_train(int argc, char **argv) {
@@ -297,140 +420,24 @@ int zpt_cmd_train(int argc, char **argv) {
   train_run r;
   memset(&r, 0, sizeof r);
   run_counters c = {0, 0, 0, 0, 0, 0, NAN, NAN};
-  int code = ZPT_EXIT_OK, rc;
   zpt_ckpt_reader *ck = NULL;
-  if (resume) {
-    snprintf(r.dir, sizeof r.dir, "%s", resume);
-    if (zpt_rundir_path(r.dir, ZPT_RUN_CHECKPOINT, r.ckpt, sizeof r.ckpt) != ZPT_OK) {
-      code = zpt_cli_error(ZPT_EXIT_USAGE, "train --resume");
-      goto done;
-    }
-    if (!zpt_cli_hook.read_only && /* rank 0 of zoptic-mpi holds the lock */
-        (rc = zpt_runlock_acquire(r.dir, &r.lock)) != ZPT_OK && rc != ZPT_ENOTFOUND) {
-      code = zpt_cli_error(ZPT_EXIT_FAILURE, "train --resume");
-      goto done;
-    }
-    r.cfg = zpt_config_alloc();
-    if (!r.cfg) {
-      code = zpt_cli_error(ZPT_EXIT_FAILURE, "train");
-      goto done;
-    }
-    if (access(r.ckpt, F_OK) == 0) {
-      char *text = NULL;
-      char origin[DIR_MAX + 16];
-      snprintf(origin, sizeof origin, "%s[config]", r.ckpt);
-      if ((rc = zpt_ckpt_open(r.ckpt, &ck)) != ZPT_OK ||
-          (rc = zpt_ckpt_attr_text(ck, "config", &text)) != ZPT_OK ||
-          (rc = zpt_config_parse_string(r.cfg, text, origin)) != ZPT_OK ||
-          (rc = zpt_config_check_required(r.cfg, origin)) != ZPT_OK ||
-          (rc = zpt_rundir_check_checkpoint(r.dir, r.cfg)) != ZPT_OK) {
-        zpt_free(text);
-        code = zpt_cli_error(ZPT_EXIT_CHECKPOINT, "train --resume");
-        goto done;
-      }
-      zpt_free(text);
-    } else {
-      /* killed before the first checkpoint: start again from config.ini */
-      char ini[DIR_MAX + 16];
-      zpt_rundir_path(r.dir, ZPT_RUN_CONFIG, ini, sizeof ini);
-      if (access(ini, F_OK) != 0) {
-        fprintf(stderr, "zoptic: train --resume: %s is not a run directory "
-                "(no %s nor %s)\n", r.dir, ZPT_RUN_CONFIG, ZPT_RUN_CHECKPOINT);
-        code = ZPT_EXIT_USAGE;
-        goto done;
-      }
-      if (zpt_config_parse_file(r.cfg, ini) != ZPT_OK ||
-          zpt_config_check_required(r.cfg, ini) != ZPT_OK) {
-        code = zpt_cli_error(ZPT_EXIT_USAGE, "train --resume");
-        goto done;
-      }
-    }
-  } else {
-    if (load_new_config(config_path, sets, n_sets, &r.cfg) != ZPT_OK ||
-        zpt_config_resolve_data_paths(r.cfg, config_path) != ZPT_OK) {
-      code = zpt_cli_error(ZPT_EXIT_USAGE, "train");
-      goto done;
-    }
-    const char *dir = out_dir;
-    if (!dir && zpt_config_string(r.cfg, "output.dir", &dir) == ZPT_OK && !*dir)
-      dir = NULL;
-    if (dir)
-      snprintf(r.dir, sizeof r.dir, "%s", dir);
-    else
-      default_run_dir(config_path, r.dir, sizeof r.dir);
-    /* the run's config.ini names the run it belongs to (also with --out),
-     * absolute: `zoptic train RUN/config.ini` targets RUN from anywhere */
-    char abs_dir[DIR_MAX];
-    if (zpt_absolute_path("output.dir", r.dir, abs_dir, sizeof abs_dir) != ZPT_OK ||
-        zpt_config_set_value(r.cfg, "output.dir", abs_dir, out_dir ? "--out" : "run directory") != ZPT_OK) {
-      code = zpt_cli_error(ZPT_EXIT_USAGE, "train");
-      goto done;
-    }
-    zpt_rundir_path(r.dir, ZPT_RUN_CHECKPOINT, r.ckpt, sizeof r.ckpt);
-  }
-  const char *kind, *metric;
-  zpt_config_string(r.cfg, "model.kind", &kind);
-  const zpt_task_type *type = zpt_task_find(kind);
-  if (!type) {
-    fprintf(stderr, "zoptic: train: model.kind = %s is not available in this "
-            "build (available: %s)\n", kind, zpt_task_kinds());
-    code = ZPT_EXIT_USAGE;
-    goto done;
-  }
-  zpt_config_string(r.cfg, "train.metric", &metric);
-  if (!strcmp(metric, "auto"))
-    zpt_config_set_value(r.cfg, "train.metric", type->metric, "task default");
-  r.config_text = zpt_config_to_string(r.cfg);
-  if (!r.config_text) {
-    code = zpt_cli_error(ZPT_EXIT_FAILURE, "train");
-    goto done;
-  }
-  if ((rc = type->create(r.cfg, &r.task)) != ZPT_OK) {
-    code = zpt_cli_error(create_exit_code(rc), "train: building the task");
-    goto done;
-  }
-  r.task.type = type;
-  if (!resume && !zpt_cli_hook.read_only) { /* read-only: a zoptic-mpi rank > 0 */
-    if ((rc = zpt_rundir_create(r.dir)) != ZPT_OK) {
-      /* a directory that holds a run: usage; one that cannot be made: runtime */
-      code = zpt_cli_error(rc == ZPT_EINVAL ? ZPT_EXIT_USAGE : ZPT_EXIT_FAILURE, "train");
-      goto done;
-    }
-    if (zpt_runlock_acquire(r.dir, &r.lock) != ZPT_OK) {
-      code = zpt_cli_error(ZPT_EXIT_FAILURE, "train");
-      goto done;
-    }
-    if (zpt_rundir_write_config(r.dir, r.cfg) != ZPT_OK ||
-        zpt_runlog_create(r.dir, &r.log) != ZPT_OK) {
-      code = zpt_cli_error(ZPT_EXIT_FAILURE, "train");
-      goto done;
-    }
-  } else if (resume) {
-    if (ck && ((rc = zpt_ckpt_get_params(ck, type->params(&r.task))) != ZPT_OK ||
-               (rc = load_counters(zpt_ckpt_state_reader(ck), &c)) != ZPT_OK ||
-               (rc = type->load(&r.task, zpt_ckpt_state_reader(ck))) != ZPT_OK)) {
-      code = zpt_cli_error(ZPT_EXIT_CHECKPOINT, "train --resume");
-      goto done;
-    }
-    zpt_ckpt_close(ck);
-    ck = NULL;
-    if (!zpt_cli_hook.read_only && zpt_runlog_resume(r.dir, c.iteration, &r.log) != ZPT_OK) {
-      code = zpt_cli_error(ZPT_EXIT_FAILURE, "train --resume");
-      goto done;
-    }
-    fprintf(stderr, "zoptic: resuming %s at iteration %" PRIu64 " (%" PRIu64
-            " queries)\n", r.dir, c.iteration, c.queries);
-  }
-  if ((rc = run_loop(&r, &c)) != ZPT_OK) {
-    /* ERANGE: a budget below one iteration (a configuration error) */
+  int code = resume ? resume_config(&r, resume, &ck)
+                    : new_config(&r, config_path, sets, n_sets, out_dir);
+  if (code == ZPT_EXIT_OK)
+    code = create_task(&r);
+  if (code == ZPT_EXIT_OK && resume)
+    code = resume_state(&r, ck, &c);
+  else if (code == ZPT_EXIT_OK && !zpt_cli_hook.read_only) /* read-only: a zoptic-mpi rank > 0 */
+    code = start_run_dir(&r);
+  zpt_ckpt_close(ck);
+  ck = NULL;
+  int rc = code == ZPT_EXIT_OK ? run_loop(&r, &c) : ZPT_OK;
+  if (rc != ZPT_OK) /* ERANGE: a budget below one iteration (a configuration error) */
     code = zpt_cli_error(rc == ZPT_ERANGE && c.iteration == 0 ? ZPT_EXIT_USAGE
                                                               : ZPT_EXIT_FAILURE, "train");
-    goto done;
-  }
-  printf("final: test_metric=%.9g queries=%" PRIu64 " seconds=%.3f\n",
-         c.test_metric, c.queries, c.seconds);
-done:
-  zpt_ckpt_close(ck);
+  else if (code == ZPT_EXIT_OK)
+    printf("final: test_metric=%.9g queries=%" PRIu64 " seconds=%.3f\n",
+           c.test_metric, c.queries, c.seconds);
   train_run_free(&r);
   free(sets);
   return code;

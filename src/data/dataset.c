@@ -279,3 +279,14 @@ int zpt_split_first(const zpt_dataset *d, size_t n_train, zpt_dataset **train,
   zpt_free(mask);
   return rc;
 }
+
+int zpt_dataset_keep_first(zpt_dataset **d, size_t n) {
+  if (n == 0 || n >= (*d)->n)
+    return ZPT_OK;
+  zpt_dataset *head = NULL, *rest = NULL;
+  ZPT_TRY(zpt_split_first(*d, n, &head, &rest));
+  zpt_dataset_free(rest);
+  zpt_dataset_free(*d);
+  *d = head;
+  return ZPT_OK;
+}

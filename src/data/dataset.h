@@ -140,6 +140,10 @@ int zpt_split_mnist10k(const zpt_dataset *d, zpt_dataset **train,
 int zpt_split_random(const zpt_dataset *d, size_t n_test, uint64_t seed,
                      zpt_dataset **train, zpt_dataset **test);
 
+/* Keeps the first n samples of *d (n = 0 or n >= its size: all of them):
+ * *d is replaced by a new data set holding them and the old one freed. */
+int zpt_dataset_keep_first(zpt_dataset **d, size_t n);
+
 /* The first n_train samples train, the rest test.  ZPT_EINVAL if
  * n_train > d->n. */
 int zpt_split_first(const zpt_dataset *d, size_t n_train, zpt_dataset **train,

@@ -9,6 +9,12 @@
 #include "data/dataset.h"
 #include "io/config.h"
 
+/* The labels file of an images IDX file: its name with images -> labels
+ * and idx3 -> idx1 (t10k-images-idx3-ubyte -> t10k-labels-idx1-ubyte);
+ * ZPT_EINVAL naming key and labels_key when the name has no "images". */
+int zpt_setup_idx_labels_path(const char *key, const char *images, const char *labels_key,
+                              char *out, size_t len);
+
 /* Loads test_path and its labels (data.test_labels, or the name with
  * images -> labels, idx3 -> idx1) with n_classes classes, scaled like the
  * training images; keeps its first n_test samples (0: all); takes *all as
