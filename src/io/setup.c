@@ -49,8 +49,6 @@ static int build_cnn(const zpt_config *cfg, const zpt_dataset *meta,
     return zpt_fail_context(zpt_error_status(), "model.kind = cnn on %zux%zux%zu inputs: ",
                             c.in_c, c.in_h, c.in_w);
   info->loss = zpt_loss_xent(meta->n_classes);
-  info->n_max = 431;
-  info->metric = "accuracy";
   return ZPT_OK;
 }
 
@@ -80,8 +78,6 @@ static int build_mixer(const zpt_config *cfg, const zpt_dataset *meta,
   if (!*model)
     return zpt_fail_context(zpt_error_status(), "model.kind = mixer: ");
   info->loss = zpt_loss_xent(meta->n_classes);
-  info->n_max = 510;
-  info->metric = "accuracy";
   return ZPT_OK;
 }
 
@@ -103,19 +99,28 @@ static int chip_config(const zpt_config *cfg, zpt_chip_config *c) {
   return rc == ZPT_OK ? ZPT_OK : zpt_fail_context(ZPT_EINVAL, "[chip]: ");
 }
 
+/* What every MZI model reads. */
+typedef struct {
+  size_t K;             /* model.K: mesh size (0: the model's default) */
+  double scale;         /* model.score_scale: logits per detected power */
+  zpt_chip_config chip; /* [chip] */
+} mzi_keys;
+
+static int read_mzi_keys(const zpt_config *cfg, mzi_keys *k) {
+  ZPT_TRY(zpt_setup_get_size(cfg, "model.K", &k->K));
+  ZPT_TRY(zpt_config_double(cfg, "model.score_scale", &k->scale));
+  return chip_config(cfg, &k->chip);
+}
+
 static int build_mzi_classifier(const zpt_config *cfg, const zpt_dataset *meta,
                                 zpt_model **model, zpt_setup_model_info *info) {
-  size_t K, L;
-  double scale;
-  zpt_chip_config chip;
-  ZPT_TRY(zpt_setup_get_size(cfg, "model.K", &K));
+  mzi_keys k;
+  size_t L;
+  ZPT_TRY(read_mzi_keys(cfg, &k));
   ZPT_TRY(zpt_setup_get_size(cfg, "model.L", &L));
-  ZPT_TRY(zpt_config_double(cfg, "model.score_scale", &scale));
-  ZPT_TRY(chip_config(cfg, &chip));
   if (meta->kind == ZPT_TASK_CLASSIFICATION && !meta->height && meta->n_classes >= 2)
-    return zpt_setup_mzi_features(meta, K, L, scale, &chip, model, info);
-  if (!K)
-    K = 16;
+    return zpt_setup_mzi_features(meta, k.K, L, k.scale, &k.chip, model, info);
+  size_t K = k.K ? k.K : 16;
   if (meta->kind != ZPT_TASK_CLASSIFICATION || meta->n_classes != 10)
     return zpt_fail(ZPT_EINVAL, "model.kind = mzi-classifier reads 10 classes; %s has %zu "
                     "(data.task mnist10k, digits, or idx/csv with 10 classes)",
@@ -124,53 +129,37 @@ static int build_mzi_classifier(const zpt_config *cfg, const zpt_dataset *meta,
     return zpt_fail(ZPT_EINVAL, "model.K = %zu: the mzi-classifier needs 10 <= K <= %zu "
                     "(half the %zu inputs of %s; it computes its own DFT features: leave "
                     "data.dft_bins = 0)", K, meta->input_size / 2, meta->input_size, meta->name);
-  ZPT_TRY(zpt_mzi_classifier_alloc(meta->input_size, K, L, &chip, model));
-  info->loss = zpt_loss_xent_seq(1, 10, scale);
-  info->n_max = 512;
-  info->metric = "accuracy";
+  ZPT_TRY(zpt_mzi_classifier_alloc(meta->input_size, K, L, &k.chip, model));
+  info->loss = zpt_loss_xent_seq(1, 10, k.scale);
   return ZPT_OK;
 }
 
 static int build_mzi_equalizer(const zpt_config *cfg, const zpt_dataset *meta,
                                zpt_model **model, zpt_setup_model_info *info) {
-  size_t K;
-  double scale;
-  zpt_chip_config chip;
-  ZPT_TRY(zpt_setup_get_size(cfg, "model.K", &K));
-  ZPT_TRY(zpt_config_double(cfg, "model.score_scale", &scale));
-  ZPT_TRY(chip_config(cfg, &chip));
+  mzi_keys k;
+  ZPT_TRY(read_mzi_keys(cfg, &k));
   if (meta->channel == ZPT_CHANNEL_NONE || meta->n_classes != 4)
     return zpt_fail(ZPT_EINVAL, "model.kind = mzi-equalizer needs data.task = "
                     "equalization-isi or equalization-imdd, got %s", meta->name);
-  if (!K)
-    K = 8;
-  ZPT_TRY(zpt_mzi_equalizer_alloc(meta->input_size, K, &chip, model));
-  info->loss = zpt_loss_xent_seq(1, 4, scale);
-  info->n_max = 28;
-  info->metric = "ser";
+  ZPT_TRY(zpt_mzi_equalizer_alloc(meta->input_size, k.K ? k.K : 8, &k.chip, model));
+  info->loss = zpt_loss_xent_seq(1, 4, k.scale);
   return ZPT_OK;
 }
 
 static int build_mzi_rnn(const zpt_config *cfg, const zpt_dataset *meta,
                          zpt_model **model, zpt_setup_model_info *info) {
-  size_t K;
+  mzi_keys k;
   int screen;
-  double scale;
-  zpt_chip_config chip;
-  ZPT_TRY(zpt_setup_get_size(cfg, "model.K", &K));
+  ZPT_TRY(read_mzi_keys(cfg, &k));
   ZPT_TRY(zpt_config_bool(cfg, "model.screen", &screen));
-  ZPT_TRY(zpt_config_double(cfg, "model.score_scale", &scale));
-  ZPT_TRY(chip_config(cfg, &chip));
   if (meta->kind != ZPT_TASK_SEQUENCE || !meta->copy_delay)
     return zpt_fail(ZPT_EINVAL, "model.kind = mzi-rnn needs data.task = copying, got %s",
                     meta->name);
-  if (K && K != 32)
+  if (k.K && k.K != 32)
     return zpt_fail(ZPT_EINVAL, "model.K = %zu: the mzi-rnn cell has K = 32 (leave model.K = 0)",
-                    K);
-  ZPT_TRY(zpt_mzi_copying_rnn_alloc(meta->seq_len, screen, &chip, model));
-  info->loss = zpt_loss_xent_seq(meta->seq_len, ZPT_COPY_CLASSES, scale);
-  info->n_max = 45;
-  info->metric = "relative_loss";
+                    k.K);
+  ZPT_TRY(zpt_mzi_copying_rnn_alloc(meta->seq_len, screen, &k.chip, model));
+  info->loss = zpt_loss_xent_seq(meta->seq_len, ZPT_COPY_CLASSES, k.scale);
   return ZPT_OK;
 }
 
@@ -186,21 +175,24 @@ static int build_toy_linear(const zpt_config *cfg, const zpt_dataset *meta,
     return zpt_fail_context(zpt_error_status(), "model.kind = toy-linear: ");
   ZPT_TRY(zpt_model_add_dense(*model, "linear", meta->target_size, ZPT_INIT_LECUN));
   info->loss = zpt_loss_mse();
-  info->metric = "relative_loss";
   return ZPT_OK;
 }
 
+/* Every model kind: its builder (which sets info->loss), the paper's
+ * largest block (0: the trainer's default, 512) and its metric. */
 static const struct {
   const char *kind;
   model_builder build;
+  size_t n_max;
+  const char *metric;
 } builders[] = {
-  {"cnn", build_cnn},
-  {"mixer", build_mixer},
-  {"mlp", zpt_setup_build_mlp},
-  {"mzi-classifier", build_mzi_classifier},
-  {"mzi-equalizer", build_mzi_equalizer},
-  {"mzi-rnn", build_mzi_rnn},
-  {"toy-linear", build_toy_linear},
+  {"cnn", build_cnn, 431, "accuracy"},
+  {"mixer", build_mixer, 510, "accuracy"},
+  {"mlp", zpt_setup_build_mlp, 0, "accuracy"},
+  {"mzi-classifier", build_mzi_classifier, 512, "accuracy"},
+  {"mzi-equalizer", build_mzi_equalizer, 28, "ser"},
+  {"mzi-rnn", build_mzi_rnn, 45, "relative_loss"},
+  {"toy-linear", build_toy_linear, 0, "relative_loss"},
 };
 #define N_BUILDERS (sizeof builders / sizeof builders[0])
 
@@ -222,6 +214,8 @@ int zpt_setup_model(const zpt_config *cfg, const zpt_dataset *meta,
   for (size_t i = 0; i < N_BUILDERS; i++) {
     if (strcmp(builders[i].kind, kind))
       continue;
+    info->n_max = builders[i].n_max;
+    info->metric = builders[i].metric;
     int rc = builders[i].build(cfg, meta, model, info);
     if (rc != ZPT_OK) {
       zpt_model_free(*model);

@@ -27,7 +27,6 @@ int zpt_setup_build_mlp(const zpt_config *cfg, const zpt_dataset *meta,
   if (!*model)
     return zpt_fail_context(zpt_error_status(), "model.kind = mlp: ");
   info->loss = zpt_loss_xent(meta->n_classes);
-  info->metric = "accuracy";
   return ZPT_OK;
 }
 
@@ -43,7 +42,5 @@ int zpt_setup_mzi_features(const zpt_dataset *meta, size_t K, size_t L, double s
                     meta->name, C, C);
   ZPT_TRY(zpt_mzi_feature_classifier_alloc(meta->input_size, K, L, C, chip, model));
   info->loss = zpt_loss_xent_seq(1, C, scale);
-  info->n_max = 512;
-  info->metric = "accuracy";
   return ZPT_OK;
 }
