@@ -34,14 +34,14 @@ static const zpt_cfg_key schema[] = {
   {"data", "path", TS, "", NULL, 0, 0, 0,
    "data file of file-based tasks (mnist10k: directory of the t10k IDX pair or the images file, default datasets/mnist/; "
    "idx: the images IDX file; digits: default datasets/digits/digits.csv.gz; csv: the CSV file; "
-   "cifar10: directory of data_batch_*.bin and test_batch.bin, default datasets/cifar10/; toy: optional CSV of inputs then targets)"},
+   "cifar10: directory of data_batch_*.bin and test_batch.bin, default datasets/cifar10/; toy: optional CSV of toy_inputs numbers then toy_outputs targets per line)"},
   {"data", "labels", TS, "", NULL, 0, 0, 0, "mnist10k and idx: the labels IDX file (empty: path with images replaced by labels)"},
   {"data", "test_path", TS, "", NULL, 0, 0, 0, "idx: images IDX file of a fixed test set, e.g. the official t10k file (empty: a random split of data.path, data.n_test samples)"},
   {"data", "test_labels", TS, "", NULL, 0, 0, 0, "idx: the labels IDX file of data.test_path (empty: test_path with images replaced by labels)"},
   {"data", "label_column", TI, "-1", NULL, 0, 0, 0, "csv: 0-based column of the class label (negative: from the end); labels are integers 0..C-1, or other integers or names, mapped to 0..C-1 in sorted order and reported"},
   {"data", "n_classes", TI, "0", NULL, GE, 0, 0, "csv and idx: number of classes; every label must then be an integer in [0, n_classes) (0: from the data: every class present, or refused with the label counts)"},
   {"data", "n_train", TU, "0", NULL, 0, 0, 0, "training samples to use or generate (0: all of the file's training part; copying 2000, equalization 8000, cifar10-synthetic 50000, toy 512)"},
-  {"data", "n_test", TU, "0", NULL, 0, 0, 0, "test samples (0: a fifth of a file set, copying 500, equalization 2000, cifar10-synthetic 10000, toy 256; mnist10k: the fixed 8000/2000 split; cifar10: all of test_batch)"},
+  {"data", "n_test", TU, "0", NULL, 0, 0, 0, "test samples (0: a fifth of a file set, copying 500, equalization 2000, cifar10-synthetic 10000, toy 256 or a quarter of its data.path rows; mnist10k: the fixed 8000/2000 split; cifar10: all of test_batch)"},
   {"data", "batch", TU, "64", NULL, GE | LE, 1, 1048576, "mini-batch size of a training query"},
   {"data", "shuffle", TB, "true", NULL, 0, 0, 0, "visit training samples in a fresh random order every epoch"},
   {"data", "drop_last", TB, "false", NULL, 0, 0, 0, "skip an epoch's last partial batch (false: a shorter last batch)"},
