@@ -39,7 +39,7 @@ CFLAGS  += -std=c11 -D_DEFAULT_SOURCE -g $(OPT) $(WARN) -fno-math-errno -fPIC -f
 LDFLAGS += $(EXTRA_LDFLAGS)
 LDLIBS   = $(PKG_LIBS) -lopenblas -lpthread -lm
 
-MODULES := core nn mzi zo data io hw
+MODULES := core nn mzi zo data io hw tasks api
 LIB_SRC := $(foreach m,$(MODULES),$(wildcard src/$(m)/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_SRC := $(wildcard src/cli/*.c)

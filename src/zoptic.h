@@ -36,7 +36,7 @@
 #include "io/datapaths.h"
 #include "io/checkpoint.h"
 #include "io/runlog.h"
-#include "io/setup.h"
-#include "io/capi.h"
+#include "tasks/tasks.h"
+#include "api/capi.h"
 
 #endif

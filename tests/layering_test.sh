@@ -15,9 +15,9 @@ fails=0
 fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
 
 # rank of each module; programs (cli, chipd, mpi) sit on top
-declare -A rank=([core]=0 [zo]=1 [data]=1 [nn]=2 [hw]=2 [mzi]=3 [io]=4
-                 [cli]=5 [chipd]=5 [mpi]=6)
-PROGRAM_RANK=5
+declare -A rank=([core]=0 [zo]=1 [data]=1 [nn]=2 [hw]=2 [mzi]=3 [io]=4 [tasks]=5
+                 [api]=6 [cli]=7 [chipd]=7 [mpi]=8)
+PROGRAM_RANK=7
 
 # module -> module edges from #include "module/..." lines
 edges() { # prints "FILE:LINE from to"
@@ -37,7 +37,8 @@ check_edge() { # FROM TO -> 0 if allowed
   local a=${rank[$1]:-} b=${rank[$2]:-}
   [ -n "$a" ] && [ -n "$b" ] && [ "$b" -lt "$a" ]
 }
-check_edge nn core && check_edge io mzi && ! check_edge core nn && ! check_edge zo data \
+check_edge nn core && check_edge io mzi && check_edge tasks io && ! check_edge io tasks \
+  && ! check_edge core nn && ! check_edge zo data \
   && ! check_edge nn mzi && ! check_edge cli mpi \
   || { echo "layering_test: the rank check no longer tells right from wrong" >&2; exit 1; }
 

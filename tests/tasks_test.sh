@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Script tests of the real tasks (src/cli/task.c, src/io/setup.c): tiny
+# Script tests of the real tasks (src/cli/task.c, src/tasks/): tiny
 # configs of each task kind train to completion on data written here (no
 # downloads), eval reproduces the logged metric, a killed ZO-NP run with
 # Fisher blocks resumes to identical theta/state/log, training through

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "zoptic.h"
-#include "io/capi.h"
+#include "api/capi.h"
 #include "zo/varcallback.h"
 #include "../python/zoptic/_cdef.h"
 

@@ -19,7 +19,7 @@
 #include "io/ckpt_file.h"
 #include "io/config.h"
 #include "io/runlog.h"
-#include "io/setup.h"
+#include "tasks/tasks.h"
 #include "zoptic.h"
 
 static const char *tmp_path(const char *name) {

@@ -11,7 +11,7 @@
 #include "common/testutil.h"
 #include "data/synthetic.h"
 #include "io/config.h"
-#include "io/setup.h"
+#include "tasks/tasks.h"
 #include "nn/nn_internal.h"
 #include "nn/builders.h"
 #include "zo/blocks.h"

@@ -22,7 +22,7 @@
 #include "hw/chip_server.h"
 #include "hw/linear_chip.h"
 #include "io/config.h"
-#include "io/setup.h"
+#include "tasks/tasks.h"
 #include "nn/sim_backend.h"
 
 /* Set by SIGINT/SIGTERM; the server looks at it every 0.2 s.  The one

@@ -1,6 +1,6 @@
 /* The table of tasks this build can run. */
 #include "cli/run.h"
-#include "io/setup.h"
+#include "tasks/tasks.h"
 
 #include <string.h>
 

@@ -26,7 +26,7 @@
 
 #include "cli/run.h"
 #include "hw/chip_client.h"
-#include "io/setup.h"
+#include "tasks/tasks.h"
 #include "nn/sim_backend.h"
 #include "zoptic.h"
 

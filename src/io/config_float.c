@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The keys read as double and never rounded to float32 (src/io/setup.c:
+/* The keys read as double and never rounded to float32 (src/tasks/:
  * the equalisation channel is simulated in double; cli/task.c: the chip
  * driver's timeout). */
 static const char *const double_only[] = {

@@ -1,11 +1,12 @@
-/* Building a run from a zoptic configuration: the data of [data], the
- * simulated model of [model] + [chip], and the trainer settings of [zo].
+/* The tasks module: a run built from a zoptic configuration -- the data
+ * sets of [data] (data.task), the simulated model of [model] + [chip]
+ * (model.kind), and the trainer settings of [zo].
  * Shared by `zoptic train/eval` (src/cli/task.c) and `zoptic-chipd --config`
  * (src/chipd/main.c), so a driver serves exactly the model the in-process
  * backend would run.  docs/tasks.md describes every task kind.
  */
-#ifndef ZPT_IO_SETUP_H
-#define ZPT_IO_SETUP_H
+#ifndef ZPT_TASKS_TASKS_H
+#define ZPT_TASKS_TASKS_H
 
 #include <stddef.h>
 #include <stdint.h>

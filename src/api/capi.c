@@ -1,12 +1,12 @@
 /* The flat C API for foreign-function callers (capi.h). */
-#include "io/capi.h"
+#include "api/capi.h"
 
 #include <string.h>
 
 #include "core/alloc.h"
 #include "core/status.h"
 #include "hw/chip_client.h"
-#include "io/setup.h"
+#include "tasks/tasks.h"
 
 int zpt_api_fail(int status, const char *message) {
   if (status >= 0)

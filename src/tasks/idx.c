@@ -1,6 +1,6 @@
-/* data.test_path: a fixed test IDX pair for data.task = idx (setup_idx.h). */
+/* data.test_path: a fixed test IDX pair for data.task = idx (idx.h). */
 #define _POSIX_C_SOURCE 200809L
-#include "io/setup_idx.h"
+#include "tasks/idx.h"
 
 #include <stdio.h>
 #include <string.h>

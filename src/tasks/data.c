@@ -1,11 +1,11 @@
-/* The data sets of a run from [data] (see io/setup.h and docs/tasks.md):
+/* The data sets of a run from [data] (see tasks/tasks.h and docs/tasks.md):
  * every data.task loaded or generated and split by its loader below (a
  * table of data.task = csv with the note of what it held), then
  * standardised and DFT-encoded. */
 #define _POSIX_C_SOURCE 200809L
-#include "io/setup.h"
-#include "io/setup_internal.h"
-#include "io/setup_idx.h"
+#include "tasks/tasks.h"
+#include "tasks/internal.h"
+#include "tasks/idx.h"
 #include "io/datapaths.h"
 
 #include <stdio.h>

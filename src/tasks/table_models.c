@@ -1,12 +1,12 @@
 /* The models for a table of data (data.task = csv; the file is read by
- * setup_data.c): the dense MLP and the MZI classifier on plain features
+ * data.c): the dense MLP and the MZI classifier on plain features
  * (docs/tasks.md, "A table of your own"). */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <string.h>
 
 #include "core/status.h"
-#include "io/setup_internal.h"
+#include "tasks/internal.h"
 #include "mzi/builders.h"
 #include "nn/builders.h"
 

@@ -1,7 +1,7 @@
 /* data.test_path (task idx): the fixed test set of an IDX pair, e.g. the
  * official t10k files, instead of a random split of data.path. */
-#ifndef ZPT_IO_SETUP_IDX_H
-#define ZPT_IO_SETUP_IDX_H
+#ifndef ZPT_TASKS_IDX_H
+#define ZPT_TASKS_IDX_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,12 +1,12 @@
-/* What the files of building a run share (setup.c: models and trainer
- * settings, setup_data.c: data sets, tables included, setup_table.c: the
- * models for tables); not installed. */
-#ifndef ZPT_IO_SETUP_INTERNAL_H
-#define ZPT_IO_SETUP_INTERNAL_H
+/* What the files of the tasks module share (data.c: the data sets, tables
+ * included; models.c: the models; table_models.c: the models for tables;
+ * zo_settings.c: the trainer settings); not installed. */
+#ifndef ZPT_TASKS_INTERNAL_H
+#define ZPT_TASKS_INTERNAL_H
 
 #include "data/dataset.h"
 #include "io/config.h"
-#include "io/setup.h"
+#include "tasks/tasks.h"
 #include "mzi/chip.h"
 #include "nn/model.h"
 

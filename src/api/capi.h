@@ -11,8 +11,8 @@
  * Losses are passed as (kind, n_steps, n_classes, score_scale) with kind
  * ZPT_LOSS_XENT = 1 or ZPT_LOSS_MSE = 2.
  */
-#ifndef ZPT_IO_CAPI_H
-#define ZPT_IO_CAPI_H
+#ifndef ZPT_API_CAPI_H
+#define ZPT_API_CAPI_H
 
 #include <stddef.h>
 #include <stdint.h>
