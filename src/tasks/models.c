@@ -19,7 +19,10 @@
 typedef int (*model_builder)(const zpt_config *cfg, const zpt_dataset *meta,
                              zpt_model **model, zpt_setup_model_info *info);
 
-static int need_image(const zpt_dataset *meta, const char *kind) {
+/* The input shape and class count of an image classifier on meta, which
+ * must be an image classification set. */
+static int image_input(const zpt_dataset *meta, const char *kind, size_t *in_c, size_t *in_h,
+                       size_t *in_w, size_t *n_classes) {
   if (!meta->channels || !meta->height || !meta->width)
     return zpt_fail(ZPT_EINVAL, "model.kind = %s needs image inputs (data.task mnist10k, "
                     "digits, idx or cifar10 without data.dft_bins); %s has %zu plain "
@@ -27,17 +30,17 @@ static int need_image(const zpt_dataset *meta, const char *kind) {
   if (meta->kind != ZPT_TASK_CLASSIFICATION)
     return zpt_fail(ZPT_EINVAL, "model.kind = %s is a classifier; %s is not a "
                     "classification set", kind, meta->name);
+  *in_c = meta->channels;
+  *in_h = meta->height;
+  *in_w = meta->width;
+  *n_classes = meta->n_classes;
   return ZPT_OK;
 }
 
 static int build_cnn(const zpt_config *cfg, const zpt_dataset *meta,
                      zpt_model **model, zpt_setup_model_info *info) {
-  ZPT_TRY(need_image(meta, "cnn"));
   zpt_cnn_config c = zpt_cnn_default();
-  c.in_c = meta->channels;
-  c.in_h = meta->height;
-  c.in_w = meta->width;
-  c.n_classes = meta->n_classes;
+  ZPT_TRY(image_input(meta, "cnn", &c.in_c, &c.in_h, &c.in_w, &c.n_classes));
   size_t width;
   ZPT_TRY(zpt_setup_get_size(cfg, "model.channels", &c.conv1));
   ZPT_TRY(zpt_setup_get_size(cfg, "model.channels2", &c.conv2));
@@ -55,12 +58,8 @@ static int build_cnn(const zpt_config *cfg, const zpt_dataset *meta,
 
 static int build_mixer(const zpt_config *cfg, const zpt_dataset *meta,
                        zpt_model **model, zpt_setup_model_info *info) {
-  ZPT_TRY(need_image(meta, "mixer"));
   zpt_mixer_config c = zpt_mixer_small();
-  c.in_c = meta->channels;
-  c.in_h = meta->height;
-  c.in_w = meta->width;
-  c.n_classes = meta->n_classes;
+  ZPT_TRY(image_input(meta, "mixer", &c.in_c, &c.in_h, &c.in_w, &c.n_classes));
   size_t width, blocks, ch;
   ZPT_TRY(zpt_setup_get_size(cfg, "model.patch", &c.patch));
   ZPT_TRY(zpt_setup_get_size(cfg, "model.width", &width));
