@@ -44,6 +44,15 @@ for meth in zo-co zo-np; do
     || fail "toy with $meth failed: $out"
   awk -F, 'END { exit !($7 < 0.01) }' "r_$meth/log.csv" || fail "toy with $meth did not learn: $(tail -n 1 "r_$meth/log.csv")"
 done
+# an ordinary task: behind the reference chip driver it trains to the same bits
+inproc=$("$Z" train "$CFG" --out r_inproc --set train.budget=2200 --set output.progress=off 2>&1 | tail -n 1)
+driven=$("$Z" train "$CFG" --out r_driver --set train.budget=2200 --set output.progress=off \
+         --set chip.driver="$(dirname "$Z")/zoptic-chipd --config $CFG" 2>&1 | tail -n 1)
+[[ "$inproc" =~ ^final: ]] && [ "${inproc% seconds=*}" = "${driven% seconds=*}" ] ||
+  fail "toy behind zoptic-chipd differs from in-process: '$driven' vs '$inproc'"
+"$Z" info --values --no-config r_inproc/ckpt.h5 | grep '^theta =' > th1 || true
+"$Z" info --values --no-config r_driver/ckpt.h5 | grep '^theta =' > th2 || true
+[ -s th1 ] && cmp -s th1 th2 || fail "toy behind zoptic-chipd: theta differs from in-process"
 out=$("$Z" info "r_zo-np/ckpt.h5")
 grep -q 'zo/fisher/block_0/chol' <<<"$out" || fail "toy zo-np: no Fisher block saved"
 expect 0 "Q = 7" "$Z" config "$CFG" --set zo.Q=7
