@@ -15,12 +15,14 @@
  *   code everywhere (success, or an error every rank met in the same
  *   exchange) ends cleanly with rank 0's messages; a rank whose failure the
  *   others did not share prints its messages and aborts the job.
- * Without an explicit train.threads / ZPT_THREADS, each rank runs
- * (online CPUs / ranks on its host) threads, at least 1.
+ * Without an explicit train.threads / ZPT_THREADS, each rank runs as many
+ * threads as CPUs it is bound to, at most (online CPUs / ranks on its
+ * host), at least 1.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include <inttypes.h>
 #include <mpi.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,7 +66,9 @@ static void usage(FILE *out) {
           "Commands and their options: as zoptic ('zoptic-mpi help').\n");
 }
 
-/* Threads per rank when neither train.threads nor ZPT_THREADS says. */
+/* Threads per rank when neither train.threads nor ZPT_THREADS says: the
+ * CPUs this rank may run on (mpirun binds each of 1 or 2 ranks to one core
+ * by default: then 1), at most (online CPUs / ranks on its host). */
 static void default_threads(void) {
   if (getenv("ZPT_THREADS"))
     return;
@@ -77,6 +81,9 @@ static void default_threads(void) {
   }
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   long t = cpus > 0 ? cpus / local : 1;
+  cpu_set_t mask;
+  if (sched_getaffinity(0, sizeof mask, &mask) == 0 && CPU_COUNT(&mask) < t)
+    t = CPU_COUNT(&mask);
   char buf[24];
   snprintf(buf, sizeof buf, "%ld", t < 1 ? 1 : t > 256 ? 256 : t);
   setenv("ZPT_THREADS", buf, 0);
@@ -161,9 +168,12 @@ static void print_stats(const mpi_run *m) {
   fprintf(stderr,
           "zoptic-mpi: %d ranks; rank 0: %" PRIu64 " training + %" PRIu64
           " evaluation exchanges, %" PRIu64 " bytes sent, %" PRIu64
-          " received, %.3f s evaluating its share, %.3f s in MPI\n",
+          " received, %.3f s evaluating its share (%.3f s CPU), %.3f s in MPI "
+          "(%.3f s of it waiting for a slower rank's share; %.3f s CPU more in the "
+          "busiest share), %.3f s between exchanges\n",
           m->size, s->train_exchanges, s->eval_exchanges, s->bytes_sent,
-          s->bytes_received, s->local_seconds, s->mpi_seconds);
+          s->bytes_received, s->local_seconds, s->local_cpu_seconds, s->mpi_seconds,
+          s->imbalance_seconds, s->cpu_imbalance_seconds, s->outside_seconds);
 }
 
 int main(int argc, char **argv) {

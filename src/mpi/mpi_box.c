@@ -17,7 +17,10 @@
 #define HDR_BYTES 256
 typedef struct {
   int32_t status;           /* ZPT_OK or the local error's status */
-  char message[HDR_BYTES - 4]; /* the local error message, NUL-terminated */
+  int32_t unused;
+  double local_seconds;     /* the rank's time evaluating its share */
+  double local_cpu;         /* the CPU time of it (the process's) */
+  char message[HDR_BYTES - 24]; /* the local error message, NUL-terminated */
 } block_header;
 
 typedef struct {
@@ -28,19 +31,31 @@ typedef struct {
   zpt_mpi_stats own_stats;
   zpt_buffer send, recv;  /* this rank's block; all blocks in rank order */
   int *counts, *displs;   /* bytes per rank, offsets */
+  int chips; /* this call: one chip per rank (per_chip_base, training) */
   /* per_chip_base: every rank's base outputs of the last call that had a
-   * base query, and what they were computed on */
+   * base query, what they were computed on, and the calls since (the
+   * first of them that one): which rank evaluated which query */
   zpt_buffer bases;
+  size_t bases_per; /* bytes of one rank's base outputs */
   int have_bases;
   const float *bases_theta, *bases_inputs;
   size_t bases_batch;
   uint64_t bases_sum;
+  zpt_buffer calls;
+  size_t n_calls;
 } mpi_box;
+
+/* A training call since the last base query, for device_base. */
+typedef struct {
+  uint64_t first;
+  size_t n;
+  int base;
+} call_record;
 
 /* Bytes of a block before its outputs: the header, and with one chip per
  * rank the rank's own base outputs. */
 static size_t lead_bytes(const mpi_box *b, size_t per) {
-  return HDR_BYTES + (b->opt.per_chip_base ? per : 0);
+  return HDR_BYTES + (b->chips ? per : 0);
 }
 
 /* FNV-1a over theta: the base outputs of a chip are reused only for the
@@ -53,10 +68,24 @@ static uint64_t theta_sum(const float *theta, size_t n) {
   return h;
 }
 
-/* This rank's share of n variations: [lo, hi). */
-static void share(size_t n, int rank, int size, size_t *lo, size_t *hi) {
-  *lo = n * (size_t)rank / (size_t)size;
-  *hi = n * (size_t)(rank + 1) / (size_t)size;
+/* Rank `rank`'s share of a call's n variations: [lo, hi).  A base query
+ * (variation 0, the unperturbed theta: `base`) goes to rank 0 on top of an
+ * even split of the other n - 1: every rank computes the base activations
+ * its variations start from anyway (prefix reuse, src/nn/model_forward.c),
+ * so on a simulated chip the base output costs little more (measured: CNN
+ * of bench/mpi_scaling.sh, queries 11/10 of a call of 21 to ranks 0/1 made
+ * rank 0 wait ~0.18 ms per iteration for rank 1).  A function of (n, base,
+ * R) only: every rank computes every rank's share. */
+static void share(size_t n, int base, int rank, int size, size_t *lo, size_t *hi) {
+  size_t skip = base ? 1 : 0, m = n - skip;
+  *lo = rank == 0 ? 0 : skip + m * (size_t)rank / (size_t)size;
+  *hi = skip + m * (size_t)(rank + 1) / (size_t)size;
+}
+
+static double cpu_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* Waits for req with the box's timeout; MPI_Abort on timeout (a rank that
@@ -90,12 +119,13 @@ static void wait_or_abort(mpi_box *b, MPI_Request *req, uint64_t first, size_t n
   }
 }
 
-/* Sizes the exchange buffers for n variations of `per` bytes each. */
-static int reserve(mpi_box *b, size_t n_vars, size_t per) {
+/* Sizes the exchange buffers for n variations of `per` bytes each (base:
+ * variation 0 is a base query). */
+static int reserve(mpi_box *b, size_t n_vars, int base, size_t per) {
   size_t total = 0;
   for (int r = 0; r < b->size; r++) {
     size_t lo, hi;
-    share(n_vars, r, b->size, &lo, &hi);
+    share(n_vars, base, r, b->size, &lo, &hi);
     size_t bytes = lead_bytes(b, per) + (hi - lo) * per;
     if (bytes > INT_MAX || total > (size_t)INT_MAX - bytes)
       return zpt_fail(ZPT_ERANGE, "MPI exchange of %zu variations x %zu bytes exceeds "
@@ -119,7 +149,7 @@ static void local_share(mpi_box *b, const float *theta, const zpt_variation *var
   size_t per = batch * b->bb.output_size * sizeof(float);
   float *base = (float *)((char *)b->send.data + HDR_BYTES);
   float *out = (float *)((char *)b->send.data + lead_bytes(b, per));
-  double t0 = MPI_Wtime();
+  double t0 = MPI_Wtime(), c0 = cpu_now();
   int rc = ZPT_OK;
   int base_in_share = lo == 0 && hi > 0;
   if (own_base && !base_in_share)
@@ -129,29 +159,21 @@ static void local_share(mpi_box *b, const float *theta, const zpt_variation *var
                             first + lo);
   if (rc == ZPT_OK && own_base && base_in_share)
     memcpy(base, out, per);
-  b->opt.stats->local_seconds += MPI_Wtime() - t0;
+  h->local_seconds = MPI_Wtime() - t0;
+  h->local_cpu = cpu_now() - c0;
+  b->opt.stats->local_seconds += h->local_seconds;
+  b->opt.stats->local_cpu_seconds += h->local_cpu;
   if (rc != ZPT_OK) {
     h->status = rc;
     snprintf(h->message, sizeof h->message, "%s", zpt_error_message());
   }
 }
 
-/* One chip per rank: moves block r's outputs onto rank 0's base,
- * y' = y - base_r + base_0, so that y' - base_0 is chip r's own difference.
- * Bases equal bit for bit (chips of one seed): y unchanged. */
-static void rebase_block(const float *base_r, const float *base_0, float *y, size_t n_out,
-                         size_t count) {
-  if (!memcmp(base_r, base_0, n_out * sizeof *y))
-    return;
-  for (size_t v = 0; v < count; v++)
-    for (size_t i = 0; i < n_out; i++)
-      y[v * n_out + i] = (y[v * n_out + i] - base_r[i]) + base_0[i];
-}
-
 /* One chip per rank, after an exchange: keeps every rank's base (or checks
- * that the cached ones belong to this theta, inputs and batch). */
+ * that the cached ones belong to this theta, inputs and batch), and records
+ * the call for device_base. */
 static int chip_bases(mpi_box *b, const float *theta, const float *inputs, size_t batch,
-                      size_t per, int with_base) {
+                      size_t per, int with_base, uint64_t first, size_t n_vars) {
   uint64_t sum = theta_sum(theta, b->bb.n_params);
   if (with_base) {
     ZPT_TRY(zpt_buffer_reserve(&b->bases, (size_t)b->size * per, "per-chip bases"));
@@ -159,29 +181,57 @@ static int chip_bases(mpi_box *b, const float *theta, const float *inputs, size_
       memcpy((char *)b->bases.data + (size_t)r * per,
              (char *)b->recv.data + b->displs[r] + HDR_BYTES, per);
     b->have_bases = 1;
+    b->bases_per = per;
     b->bases_theta = theta;
     b->bases_inputs = inputs;
     b->bases_batch = batch;
     b->bases_sum = sum;
-    return ZPT_OK;
-  }
-  if (!b->have_bases || b->bases_theta != theta || b->bases_inputs != inputs ||
-      b->bases_batch != batch || b->bases_sum != sum)
+    b->n_calls = 0;
+  } else if (!b->have_bases || b->bases_theta != theta || b->bases_inputs != inputs ||
+             b->bases_batch != batch || b->bases_sum != sum) {
     return zpt_fail(ZPT_EINVAL, "--chip-per-rank: a call without a base query on a theta "
                     "whose base was not queried (one chip per rank needs forward "
                     "differences: zo.diff = forward)");
+  }
+  ZPT_TRY(zpt_buffer_reserve(&b->calls, (b->n_calls + 1) * sizeof(call_record),
+                             "per-chip call records"));
+  ((call_record *)b->calls.data)[b->n_calls++] = (call_record){first, n_vars, with_base};
   return ZPT_OK;
+}
+
+/* blackbox.h, device_base: rank r > 0 evaluated `query` -> its base. */
+static const float *box_device_base(zpt_blackbox *bb, uint64_t query) {
+  const mpi_box *b = bb->impl;
+  const call_record *c = b->calls.data;
+  for (size_t i = 0; b->have_bases && i < b->n_calls; i++) {
+    if (query < c[i].first || query - c[i].first >= c[i].n)
+      continue;
+    for (int r = 1; r < b->size; r++) {
+      size_t lo, hi;
+      share(c[i].n, c[i].base, r, b->size, &lo, &hi);
+      if (query - c[i].first >= lo && query - c[i].first < hi)
+        return (const float *)((const char *)b->bases.data + (size_t)r * b->bases_per);
+    }
+    return NULL; /* rank 0's: the base the trainer holds */
+  }
+  return NULL;
 }
 
 static int box_query(zpt_blackbox *bb, const float *theta, const zpt_variation *vars,
                      size_t n_vars, const float *inputs, size_t batch, float *outputs,
                      uint64_t first) {
   mpi_box *b = bb->impl;
+  zpt_mpi_stats *st = b->opt.stats;
+  if (st->last_end > 0)
+    st->outside_seconds += MPI_Wtime() - st->last_end;
   size_t per = batch * bb->output_size * sizeof(float);
-  ZPT_TRY(reserve(b, n_vars, per));
+  int base = n_vars > 0 && vars[0].len == 0;
+  /* evaluation (a base query per call): rank 0's chip alone */
+  b->chips = b->opt.per_chip_base && first < ZPT_EVAL_QUERY_BASE;
+  ZPT_TRY(reserve(b, n_vars, base, per));
   size_t lo, hi;
-  share(n_vars, b->rank, b->size, &lo, &hi);
-  int with_base = b->opt.per_chip_base && n_vars > 0 && vars[0].len == 0;
+  share(n_vars, base, b->rank, b->size, &lo, &hi);
+  int with_base = b->chips && base;
   local_share(b, theta, vars, lo, hi, inputs, batch, first, with_base);
   double t0 = MPI_Wtime();
   MPI_Request req;
@@ -191,8 +241,8 @@ static int box_query(zpt_blackbox *bb, const float *theta, const zpt_variation *
     return zpt_fail(ZPT_EBACKEND, "rank %d: MPI_Iallgatherv failed (MPI error %d)",
                     b->rank, mrc);
   wait_or_abort(b, &req, first, n_vars);
-  zpt_mpi_stats *st = b->opt.stats;
-  st->mpi_seconds += MPI_Wtime() - t0;
+  st->last_end = MPI_Wtime();
+  st->mpi_seconds += st->last_end - t0;
   if (first >= ZPT_EVAL_QUERY_BASE)
     st->eval_exchanges++;
   else
@@ -201,22 +251,28 @@ static int box_query(zpt_blackbox *bb, const float *theta, const zpt_variation *
   st->bytes_received += (uint64_t)(b->displs[b->size - 1] + b->counts[b->size - 1] -
                                    b->counts[b->rank]);
   /* the first failing rank's error, the same on every rank */
+  double slowest = 0, most_cpu = 0;
+  for (int r = 0; r < b->size; r++) {
+    const block_header *h = (const block_header *)((char *)b->recv.data + b->displs[r]);
+    slowest = h->local_seconds > slowest ? h->local_seconds : slowest;
+    most_cpu = h->local_cpu > most_cpu ? h->local_cpu : most_cpu;
+  }
+  const block_header *own = (const block_header *)((char *)b->recv.data + b->displs[b->rank]);
+  st->imbalance_seconds += slowest - own->local_seconds;
+  st->cpu_imbalance_seconds += most_cpu - own->local_cpu;
   for (int r = 0; r < b->size; r++) {
     const block_header *h = (const block_header *)((char *)b->recv.data + b->displs[r]);
     if (h->status != ZPT_OK)
       return zpt_fail(h->status, "rank %d of %d: %.*s", r, b->size,
                       (int)sizeof h->message, h->message);
   }
-  if (b->opt.per_chip_base)
-    ZPT_TRY(chip_bases(b, theta, inputs, batch, per, with_base));
+  if (b->chips)
+    ZPT_TRY(chip_bases(b, theta, inputs, batch, per, with_base, first, n_vars));
   for (int r = 0; r < b->size; r++) {
     size_t rlo, rhi;
-    share(n_vars, r, b->size, &rlo, &rhi);
-    float *y = (float *)((char *)outputs + rlo * per);
-    memcpy(y, (char *)b->recv.data + b->displs[r] + lead_bytes(b, per), (rhi - rlo) * per);
-    if (b->opt.per_chip_base && r > 0)
-      rebase_block((const float *)((char *)b->bases.data + (size_t)r * per),
-                   (const float *)b->bases.data, y, per / sizeof(float), rhi - rlo);
+    share(n_vars, base, r, b->size, &rlo, &rhi);
+    memcpy((char *)outputs + rlo * per,
+           (char *)b->recv.data + b->displs[r] + lead_bytes(b, per), (rhi - rlo) * per);
   }
   return ZPT_OK;
 }
@@ -229,12 +285,16 @@ static void box_free(zpt_blackbox *bb) {
   zpt_buffer_release(&b->send);
   zpt_buffer_release(&b->recv);
   zpt_buffer_release(&b->bases);
+  zpt_buffer_release(&b->calls);
   zpt_free(b->counts);
   zpt_free(b->displs);
   zpt_free(b);
 }
 
-static const zpt_blackbox_type box_type = {"mpi", box_query, box_free};
+static const zpt_blackbox_type box_type = {"mpi", box_query, box_free, NULL};
+/* one chip per rank: the trainer differences each query against its chip's
+ * base */
+static const zpt_blackbox_type chips_type = {"mpi", box_query, box_free, box_device_base};
 
 int zpt_mpi_box_wrap(zpt_blackbox **bb, const zpt_mpi_box_options *opt) {
   if (!bb || !*bb || !opt)
@@ -263,7 +323,7 @@ int zpt_mpi_box_wrap(zpt_blackbox **bb, const zpt_mpi_box_options *opt) {
   /* the same shape and call limits as the local box: the trainer makes the
    * same calls as in one process */
   b->bb = *b->inner;
-  b->bb.type = &box_type;
+  b->bb.type = opt->per_chip_base ? &chips_type : &box_type;
   b->bb.impl = b;
   *bb = &b->bb;
   return ZPT_OK;

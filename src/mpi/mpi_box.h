@@ -3,14 +3,15 @@
  * Every rank runs the same trainer on the same theta with the same seeds, so
  * every rank makes the same sequence of black-box calls with the same
  * variations.  The decorator evaluates this rank's share of each call's
- * variations on the local box — the contiguous range
- *     [n_vars * r / R, n_vars * (r + 1) / R)
- * numbered from first_query + its start, so read-out noise streams are the
- * ones a single process draws — and all-gathers the outputs in rank order
- * (MPI_Iallgatherv).  Every rank returns exactly the outputs one process
- * computes: since a variation's outputs do not depend on which other
- * variations share a call (src/nn/model.c), theta stays bit-identical for
- * every R.  Only outputs move, never theta.
+ * variations on the local box — a contiguous range: a base query (variation
+ * 0, the unperturbed theta) to rank 0, the other n' variations split evenly,
+ * [n' r / R, n' (r + 1) / R) after it — numbered from first_query + its
+ * start, so read-out noise streams are the ones a single process draws, and
+ * all-gathers the outputs in rank order (MPI_Iallgatherv).  Every rank
+ * returns exactly the outputs one process computes: since a variation's
+ * outputs do not depend on which other variations share a call
+ * (src/nn/model_forward.c), theta stays bit-identical for every R.  Only
+ * outputs move, never theta.
  *
  * Each rank's block carries a small header: its status and, on failure, the
  * local error message.  A failure on any rank (a chip driver that died or
@@ -22,12 +23,14 @@
  * reported by mpirun, which ends the job.
  *
  * Chips, one per rank (chip.driver with {rank}): `per_chip_base` makes every
- * rank evaluate its own base query (variation 0 of a training call when it
- * is the unperturbed theta) next to its share, and return its perturbed
- * outputs moved onto the base of rank 0: y_q' = y_q - y_0(rank) + y_0(0), so
- * that each output difference y_q' - y_0 is taken on one chip.  Where a
- * rank's base outputs equal rank 0's bit for bit (simulated chips of one
- * seed) y_q is returned unchanged, so the result is item 1's bit for bit.
+ * rank evaluate its own base query next to its share of a training call
+ * with a base query and send it with its block; outputs are returned as
+ * each chip gave them, and the decorator's device_base (zo/blackbox.h) tells
+ * the trainer which chip's base each later query is to be differenced
+ * against, so that each finite difference (loss difference, Jacobian
+ * column) is taken on one chip and the estimate averages over the chips.
+ * Chips of one seed give bases equal bit for bit: the result is the one
+ * process's.  Evaluation calls run on rank 0's chip.
  *
  * Not part of libzoptic: only the zoptic-mpi program links this.
  */
@@ -48,6 +51,14 @@ typedef struct {
   double local_seconds;    /* evaluating this rank's share */
   double mpi_seconds;      /* from posting an exchange to its completion
                               (includes waiting for slower ranks) */
+  double local_cpu_seconds; /* its CPU time (load-independent) */
+  double cpu_imbalance_seconds; /* the most CPU time a rank's share took
+                               minus this rank's, summed over exchanges */
+  double imbalance_seconds; /* of mpi_seconds: the slowest rank's share
+                               minus this rank's, summed over exchanges */
+  double outside_seconds;  /* between the end of one exchange and the next
+                              call: the trainer's own work */
+  double last_end;         /* MPI_Wtime() at the end of the last call */
 } zpt_mpi_stats;
 
 typedef struct {

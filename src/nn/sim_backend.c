@@ -28,7 +28,7 @@ static void sim_free(zpt_blackbox *bb) {
     zpt_free(bb->impl);
 }
 
-static const zpt_blackbox_type sim_type = {"sim", sim_query, sim_free};
+static const zpt_blackbox_type sim_type = {"sim", sim_query, sim_free, NULL};
 const zpt_blackbox_type *zpt_sim_blackbox_type = &sim_type;
 
 zpt_blackbox *zpt_model_blackbox(zpt_model *m, uint64_t noise_seed) {

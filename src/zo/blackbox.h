@@ -34,6 +34,15 @@ typedef struct {
                size_t n_vars, const float *inputs, size_t batch, float *outputs,
                uint64_t first_query);
   void (*free)(zpt_blackbox *bb);
+  /* Optional, NULL for one device.  A black box spread over several devices
+   * (zoptic-mpi --chip-per-rank: one chip per rank, each with its own
+   * fabrication errors) returns the outputs (batch x output_size) of the
+   * base query (the unperturbed theta, on the batch of query `query`'s
+   * call) on the device that evaluated query `query` — a global index since
+   * its last call with a base query — or NULL when that device is the one
+   * that evaluated the base query the caller holds.  The trainer takes each
+   * finite difference against that base: on one device. */
+  const float *(*device_base)(zpt_blackbox *bb, uint64_t query);
 } zpt_blackbox_type;
 
 struct zpt_blackbox {
@@ -52,6 +61,14 @@ static inline int zpt_blackbox_query(zpt_blackbox *bb, const float *theta,
                                      float *outputs, uint64_t first_query) {
   return bb->type->query(bb, theta, vars, n_vars, inputs, batch, outputs,
                          first_query);
+}
+
+/* The base outputs to difference query `query`'s outputs against: the
+ * device's (see device_base), else `own`. */
+static inline const float *zpt_blackbox_device_base(zpt_blackbox *bb, uint64_t query,
+                                                    const float *own) {
+  const float *b = bb->type->device_base ? bb->type->device_base(bb, query) : NULL;
+  return b ? b : own;
 }
 
 static inline void zpt_blackbox_free(zpt_blackbox *bb) {

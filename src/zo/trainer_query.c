@@ -112,8 +112,11 @@ int zpt_tr_fisher_update(zpt_trainer *t, size_t b, const float *inputs,
     const float *y0 = out + i * M;
     for (size_t j = 0; j < nb; j++) {
       const float *yj = out + ((1 + j) * batch + i) * M;
+      /* on the device that evaluated column j (blackbox.h, device_base) */
+      const float *dev = zpt_blackbox_device_base(t->bb, t->c.queries + 1 + j, NULL);
+      const float *b0 = dev ? dev + i * M : y0;
       for (size_t m = 0; m < M; m++)
-        J[m * nb + j] = ((double)yj[m] - (double)y0[m]) / t->jac_step[j];
+        J[m * nb + j] = ((double)yj[m] - (double)b0[m]) / t->jac_step[j];
     }
     int rc = zpt_loss_fisher_rows(&t->cfg.loss, y0, J, M, nb, J);
     if (rc)

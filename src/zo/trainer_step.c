@@ -134,14 +134,20 @@ static int iterate(zpt_trainer *t, const float *inputs, const float *targets,
     base_loss = t->var_loss[0];
   /* g = (lambda / Q) sum_q dl_q u_q */
   memset(t->grad, 0, t->N * sizeof(float));
-  double reported = 0;
+  double reported = 0, dev_loss = base_loss;
+  const float *dev = NULL; /* several devices: the base dev_loss is of */
   for (size_t q = 0; q < Q; q++) {
     double dl;
     if (central) {
       dl = (lp[2 * q] - lp[2 * q + 1]) / (2 * h);
       reported += lp[2 * q] + lp[2 * q + 1];
     } else {
-      dl = (lp[q] - base_loss) / h;
+      /* on the device that evaluated query q (blackbox.h, device_base) */
+      const float *y0 = zpt_blackbox_device_base(t->bb, first + with_base + q, NULL);
+      if (y0 && y0 != dev)
+        ZPT_TRY(zpt_tr_losses_of(t, y0, 1, targets, batch, &dev_loss));
+      dev = y0;
+      dl = (lp[q] - (y0 ? dev_loss : base_loss)) / h;
     }
     const float coef = (float)(t->cfg.lambda / (double)Q * dl);
     const float *uq = t->u + q * t->u_stride;
