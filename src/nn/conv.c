@@ -118,21 +118,14 @@ static const zpt_layer_ops conv_ops = {"conv2d", conv_forward, conv_init, conv_f
                                        nn_destroy_impl, conv_fuse};
 
 static int need_image(const zpt_model *m, const char *kind, const char *name) {
-  zpt_shape s = zpt_model_shape(m);
-  if (s.rank != 3) {
-    char str[64];
-    zpt_shape_str(s, str, sizeof str);
-    return zpt_fail(ZPT_EINVAL, "%s layer '%s': expects a C x H x W input, found shape %s "
-                    "(use zpt_model_alloc_shaped or zpt_model_reshape)", kind,
-                    nn_name(name), str);
-  }
-  return ZPT_OK;
+  zpt_shape s;
+  return nn_expect_rank(m, kind, name, 3, "a C x H x W input",
+                        " (use zpt_model_alloc_shaped or zpt_model_reshape)", &s);
 }
 
 int zpt_model_add_conv2d(zpt_model *m, const char *name, size_t out_channels,
                          size_t kh, size_t kw, size_t stride, size_t pad, int init) {
-  ZPT_TRY(nn_check_model(m, "conv2d", name));
-  ZPT_TRY(nn_check_init(init, "conv2d", name));
+  ZPT_TRY(nn_check_layer(m, "conv2d", name, init));
   ZPT_TRY(need_image(m, "conv2d", name));
   zpt_shape s = zpt_model_shape(m);
   size_t c = s.dim[0], h = s.dim[1], w = s.dim[2];
@@ -182,6 +175,29 @@ static void maxpool_2x2(const pool_impl *d, const float *in, float *out, size_t 
   }
 }
 
+/* The max (mean = 0) or the mean of every k x k window (stride) of each
+ * of `planes` h x w planes. */
+static void pool_windows(const pool_impl *d, const float *in, float *out, size_t planes,
+                         int mean) {
+  const float scale = 1.0f / (float)(d->k * d->k);
+  for (size_t p = 0; p < planes; p++) {
+    const float *x = in + p * d->h * d->w;
+    float *y = out + p * d->oh * d->ow;
+    for (size_t i = 0; i < d->oh; i++)
+      for (size_t j = 0; j < d->ow; j++) {
+        const float *win = x + i * d->stride * d->w + j * d->stride;
+        float best = win[0], acc = 0;
+        for (size_t u = 0; u < d->k; u++)
+          for (size_t v = 0; v < d->k; v++) {
+            float t = win[u * d->w + v];
+            best = t > best ? t : best;
+            acc += t;
+          }
+        y[i * d->ow + j] = mean ? acc * scale : best;
+      }
+  }
+}
+
 static int maxpool_forward(const zpt_layer *l, const float *params, const float *in,
                            float *out, size_t n, zpt_fwd_ctx *ctx) {
   const pool_impl *d = l->impl;
@@ -192,42 +208,14 @@ static int maxpool_forward(const zpt_layer *l, const float *params, const float 
     maxpool_2x2(d, in, out, planes, rowmax);
     return ZPT_OK;
   }
-  for (size_t p = 0; p < planes; p++) {
-    const float *x = in + p * d->h * d->w;
-    float *y = out + p * d->oh * d->ow;
-    for (size_t i = 0; i < d->oh; i++)
-      for (size_t j = 0; j < d->ow; j++) {
-        const float *win = x + i * d->stride * d->w + j * d->stride;
-        float best = win[0];
-        for (size_t u = 0; u < d->k; u++)
-          for (size_t v = 0; v < d->k; v++) {
-            float t = win[u * d->w + v];
-            best = t > best ? t : best;
-          }
-        y[i * d->ow + j] = best;
-      }
-  }
+  pool_windows(d, in, out, planes, 0);
   return ZPT_OK;
 }
 
 static int avgpool_forward(const zpt_layer *l, const float *params, const float *in,
                            float *out, size_t n, zpt_fwd_ctx *ctx) {
   const pool_impl *d = l->impl;
-  size_t planes = n * d->c;
-  float scale = 1.0f / (float)(d->k * d->k);
-  for (size_t p = 0; p < planes; p++) {
-    const float *x = in + p * d->h * d->w;
-    float *y = out + p * d->oh * d->ow;
-    for (size_t i = 0; i < d->oh; i++)
-      for (size_t j = 0; j < d->ow; j++) {
-        const float *win = x + i * d->stride * d->w + j * d->stride;
-        float acc = 0;
-        for (size_t u = 0; u < d->k; u++)
-          for (size_t v = 0; v < d->k; v++)
-            acc += win[u * d->w + v];
-        y[i * d->ow + j] = acc * scale;
-      }
-  }
+  pool_windows(d, in, out, n * d->c, 1);
   return ZPT_OK;
 }
 

@@ -40,8 +40,7 @@ static const zpt_layer_ops dense_ops = {"dense", dense_forward, dense_init, dens
                                         nn_destroy_impl, NULL};
 
 int zpt_model_add_dense(zpt_model *m, const char *name, size_t out, int init) {
-  ZPT_TRY(nn_check_model(m, "dense", name));
-  ZPT_TRY(nn_check_init(init, "dense", name));
+  ZPT_TRY(nn_check_layer(m, "dense", name, init));
   size_t in = zpt_model_output_size(m);
   if (out == 0)
     return zpt_fail(ZPT_EINVAL, "dense layer '%s': 0 outputs (expected >= 1)", nn_name(name));

@@ -33,6 +33,22 @@ int nn_check_init(int init, const char *kind, const char *name) {
   return ZPT_OK;
 }
 
+int nn_check_layer(const zpt_model *m, const char *kind, const char *name, int init) {
+  ZPT_TRY(nn_check_model(m, kind, name));
+  return nn_check_init(init, kind, name);
+}
+
+int nn_expect_rank(const zpt_model *m, const char *kind, const char *name, int rank,
+                   const char *expects, const char *hint, zpt_shape *s) {
+  *s = zpt_model_shape(m);
+  if (s->rank == rank)
+    return ZPT_OK;
+  char str[64];
+  zpt_shape_str(*s, str, sizeof str);
+  return zpt_fail(ZPT_EINVAL, "%s layer '%s': expects %s, found shape %s%s", kind,
+                  nn_name(name), expects, str, hint);
+}
+
 int nn_add(zpt_model *m, const zpt_layer_ops *ops, const char *name, size_t in_size,
            zpt_shape out, void *impl, size_t n_views, const nn_view *views) {
   char auto_name[32];

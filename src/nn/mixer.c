@@ -72,15 +72,9 @@ static const zpt_layer_ops patch_ops = {"patch_embed", patch_forward, patch_init
 
 int zpt_model_add_patch_embed(zpt_model *m, const char *name, size_t patch,
                               size_t channels, int init) {
-  ZPT_TRY(nn_check_model(m, "patch_embed", name));
-  ZPT_TRY(nn_check_init(init, "patch_embed", name));
-  zpt_shape s = zpt_model_shape(m);
-  if (s.rank != 3) {
-    char str[64];
-    zpt_shape_str(s, str, sizeof str);
-    return zpt_fail(ZPT_EINVAL, "patch_embed layer '%s': expects a C x H x W image, found "
-                    "shape %s", nn_name(name), str);
-  }
+  ZPT_TRY(nn_check_layer(m, "patch_embed", name, init));
+  zpt_shape s;
+  ZPT_TRY(nn_expect_rank(m, "patch_embed", name, 3, "a C x H x W image", "", &s));
   if (patch == 0 || channels == 0)
     return zpt_fail(ZPT_EINVAL, "patch_embed layer '%s': patch %zu, channels %zu: both must "
                     "be >= 1", nn_name(name), patch, channels);
@@ -275,15 +269,9 @@ static const zpt_layer_ops mixer_ops = {"mixer", mixer_forward, mixer_init, mixe
 
 int zpt_model_add_mixer_block(zpt_model *m, const char *name, size_t token_hidden,
                               size_t channel_hidden, int init) {
-  ZPT_TRY(nn_check_model(m, "mixer", name));
-  ZPT_TRY(nn_check_init(init, "mixer", name));
-  zpt_shape s = zpt_model_shape(m);
-  if (s.rank != 2) {
-    char str[64];
-    zpt_shape_str(s, str, sizeof str);
-    return zpt_fail(ZPT_EINVAL, "mixer layer '%s': expects tokens x channels, found shape %s",
-                    nn_name(name), str);
-  }
+  ZPT_TRY(nn_check_layer(m, "mixer", name, init));
+  zpt_shape s;
+  ZPT_TRY(nn_expect_rank(m, "mixer", name, 2, "tokens x channels", "", &s));
   if (token_hidden == 0 || channel_hidden == 0)
     return zpt_fail(ZPT_EINVAL, "mixer layer '%s': token_hidden %zu, channel_hidden %zu: "
                     "both must be >= 1", nn_name(name), token_hidden, channel_hidden);

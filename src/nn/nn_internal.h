@@ -36,6 +36,13 @@ void nn_destroy_impl(zpt_layer *l);
 /* Checks a constructor's model argument and init choice. */
 int nn_check_model(const zpt_model *m, const char *kind, const char *name);
 int nn_check_init(int init, const char *kind, const char *name);
+/* Both, for a layer with an init rule. */
+int nn_check_layer(const zpt_model *m, const char *kind, const char *name, int init);
+/* The model's current shape into *s, which a `kind` layer needs of rank
+ * `rank`; else ZPT_EINVAL "KIND layer 'NAME': expects EXPECTS, found shape
+ * SHAPE" + hint. */
+int nn_expect_rank(const zpt_model *m, const char *kind, const char *name, int rank,
+                   const char *expects, const char *hint, zpt_shape *s);
 /* The name for messages ("(auto)" for NULL). */
 static inline const char *nn_name(const char *name) { return name ? name : "(auto)"; }
 

@@ -53,15 +53,10 @@ static const zpt_layer_ops rnn_ops = {"rnn", rnn_forward, rnn_init, rnn_flops,
                                       nn_destroy_impl, NULL};
 
 int zpt_model_add_rnn(zpt_model *m, const char *name, size_t hidden, int init) {
-  ZPT_TRY(nn_check_model(m, "rnn", name));
-  ZPT_TRY(nn_check_init(init, "rnn", name));
-  zpt_shape s = zpt_model_shape(m);
-  if (s.rank != 2) {
-    char str[64];
-    zpt_shape_str(s, str, sizeof str);
-    return zpt_fail(ZPT_EINVAL, "rnn layer '%s': expects a T x F sequence, found shape %s "
-                    "(use zpt_model_reshape)", nn_name(name), str);
-  }
+  ZPT_TRY(nn_check_layer(m, "rnn", name, init));
+  zpt_shape s;
+  ZPT_TRY(nn_expect_rank(m, "rnn", name, 2, "a T x F sequence", " (use zpt_model_reshape)",
+                         &s));
   if (hidden == 0)
     return zpt_fail(ZPT_EINVAL, "rnn layer '%s': hidden size 0 (expected >= 1)",
                     nn_name(name));
