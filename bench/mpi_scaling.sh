@@ -6,7 +6,7 @@
 # with mpirun's default binding (each rank bound to a core: a dedicated
 # machine) and once unbound (--bind-to none: a shared one); per iteration
 # (rank 0's counters): bytes sent, ms in MPI, of which waiting for a slower
-# rank's share (load imbalance) and CPU ms more in the busiest share, ms in
+# rank's share (load imbalance) and CPU ms of the busiest share above the mean, ms in
 # its share of the queries, ms between exchanges (the trainer's own work
 # every rank repeats); a PASS/MISS row per model against the issue's 0.8;
 # the load average at the start and the end (the figures are honest only on
@@ -74,7 +74,7 @@ one() { # BIND R CONFIG
   q=$(sed -nE 's/^final: .* queries=([0-9]+) seconds=([0-9.]+).*/\1/p' <<<"$out")
   s=$(sed -nE 's/^final: .* seconds=([0-9.]+).*/\1/p' <<<"$out")
   it=$(tail -n 1 "$dir/log.csv" | cut -d, -f1)
-  st=$(sed -nE 's/^zoptic-mpi: .* ([0-9]+) training \+ [0-9]+ evaluation exchanges, ([0-9]+) bytes sent, [0-9]+ received, ([0-9.]+) s evaluating its share \([0-9.]+ s CPU\), ([0-9.]+) s in MPI \(([0-9.]+) s of it waiting for a slower rank.s share; ([0-9.]+) s CPU more in the busiest share\), ([0-9.]+) s between exchanges/\1 \2 \3 \4 \5 \6 \7/p' <<<"$out")
+  st=$(sed -nE 's/^zoptic-mpi: .* ([0-9]+) training \+ [0-9]+ evaluation exchanges, ([0-9]+) bytes sent, [0-9]+ received, ([0-9.]+) s evaluating its share \([0-9.]+ s CPU\), ([0-9.]+) s in MPI \(([0-9.]+) s of it waiting for a slower rank.s share; ([0-9.]+) s CPU of the busiest share above the mean\), ([0-9.]+) s between exchanges/\1 \2 \3 \4 \5 \6 \7/p' <<<"$out")
   [ -n "$q" ] && [ -n "$st" ] || { echo "mpi_scaling: unexpected output: $out" >&2; return 1; }
   echo "$q $s $it $st"
 }

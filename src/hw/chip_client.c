@@ -404,7 +404,8 @@ static void client_free(zpt_blackbox *bb) {
   zpt_free(c);
 }
 
-static const zpt_blackbox_type chip_client_type = {"chip", client_query, client_free, NULL};
+static const zpt_blackbox_type chip_client_type = {"chip", client_query, client_free,
+                                                   NULL, NULL};
 
 /* ---- construction ------------------------------------------------------ */
 

@@ -169,8 +169,8 @@ static void print_stats(const mpi_run *m) {
           "zoptic-mpi: %d ranks; rank 0: %" PRIu64 " training + %" PRIu64
           " evaluation exchanges, %" PRIu64 " bytes sent, %" PRIu64
           " received, %.3f s evaluating its share (%.3f s CPU), %.3f s in MPI "
-          "(%.3f s of it waiting for a slower rank's share; %.3f s CPU more in the "
-          "busiest share), %.3f s between exchanges\n",
+          "(%.3f s of it waiting for a slower rank's share; %.3f s CPU of the "
+          "busiest share above the mean), %.3f s between exchanges\n",
           m->size, s->train_exchanges, s->eval_exchanges, s->bytes_sent,
           s->bytes_received, s->local_seconds, s->local_cpu_seconds, s->mpi_seconds,
           s->imbalance_seconds, s->cpu_imbalance_seconds, s->outside_seconds);

@@ -32,6 +32,8 @@ typedef struct {
   zpt_buffer send, recv;  /* this rank's block; all blocks in rank order */
   int *counts, *displs;   /* bytes per rank, offsets */
   int chips; /* this call: one chip per rank (per_chip_base, training) */
+  size_t *bounds;  /* this call: rank r evaluates [bounds[r], bounds[r + 1]) */
+  zpt_buffer costs; /* this call: the inner box's cost of each variation */
   /* per_chip_base: every rank's base outputs of the last call that had a
    * base query, what they were computed on, and the calls since (the
    * first of them that one): which rank evaluated which query */
@@ -41,16 +43,12 @@ typedef struct {
   const float *bases_theta, *bases_inputs;
   size_t bases_batch;
   uint64_t bases_sum;
-  zpt_buffer calls;
+  zpt_buffer calls; /* per call: first query, n, then the size + 1 bounds */
   size_t n_calls;
 } mpi_box;
 
-/* A training call since the last base query, for device_base. */
-typedef struct {
-  uint64_t first;
-  size_t n;
-  int base;
-} call_record;
+/* Words of a call record (device_base): first query, n, bounds. */
+static size_t record_words(const mpi_box *b) { return 3 + (size_t)b->size; }
 
 /* Bytes of a block before its outputs: the header, and with one chip per
  * rank the rank's own base outputs. */
@@ -68,18 +66,45 @@ static uint64_t theta_sum(const float *theta, size_t n) {
   return h;
 }
 
-/* Rank `rank`'s share of a call's n variations: [lo, hi).  A base query
- * (variation 0, the unperturbed theta: `base`) goes to rank 0 on top of an
- * even split of the other n - 1: every rank computes the base activations
- * its variations start from anyway (prefix reuse, src/nn/model_forward.c),
- * so on a simulated chip the base output costs little more (measured: CNN
- * of bench/mpi_scaling.sh, queries 11/10 of a call of 21 to ranks 0/1 made
- * rank 0 wait ~0.18 ms per iteration for rank 1).  A function of (n, base,
- * R) only: every rank computes every rank's share. */
-static void share(size_t n, int base, int rank, int size, size_t *lo, size_t *hi) {
-  size_t skip = base ? 1 : 0, m = n - skip;
-  *lo = rank == 0 ? 0 : skip + m * (size_t)rank / (size_t)size;
-  *hi = skip + m * (size_t)(rank + 1) / (size_t)size;
+/* The shares of a call's n variations, contiguous ranges in rank order
+ * (bounds[0..size]).  A base query (variation 0, the unperturbed theta:
+ * `base`) goes to rank 0 on top of its share of the others: every rank
+ * computes the base activations its variations start from anyway (prefix
+ * reuse, src/nn/model_forward.c), so on a simulated chip the base output
+ * costs little more (measured: CNN of bench/mpi_scaling.sh, queries 11/10
+ * of a call of 21 to ranks 0/1 made rank 0 wait ~0.18 ms per iteration for
+ * rank 1).  The others are split by the inner box's cost of each variation
+ * (blackbox.h, cost: the simulated model's flops from the first layer a
+ * variation perturbs), each boundary where the running cost is nearest
+ * r/R of the total; without a cost, evenly by count.  A function of the
+ * call's variations and R only: every rank computes every rank's share. */
+static int split(mpi_box *b, const zpt_variation *vars, size_t n, int base) {
+  const size_t R = (size_t)b->size, skip = base ? 1 : 0, m = n - skip;
+  size_t *bd = b->bounds;
+  bd[0] = 0;
+  bd[R] = n;
+  zpt_blackbox *in = b->inner;
+  if (!in->type->cost || m == 0) {
+    for (size_t r = 1; r < R; r++)
+      bd[r] = skip + m * r / R;
+    return ZPT_OK;
+  }
+  ZPT_TRY(zpt_buffer_reserve(&b->costs, m * sizeof(double), "variation costs"));
+  double *w = b->costs.data, total = 0;
+  for (size_t v = 0; v < m; v++) {
+    double c = in->type->cost(in, &vars[skip + v]);
+    w[v] = (c > 0 ? c : 0) + 1; /* + 1: a variation is never free */
+    total += w[v];
+  }
+  double acc = 0;
+  size_t v = 0;
+  for (size_t r = 1; r < R; r++) {
+    double target = total * (double)r / (double)R;
+    while (v < m && acc + 0.5 * w[v] < target)
+      acc += w[v++];
+    bd[r] = skip + v;
+  }
+  return ZPT_OK;
 }
 
 static double cpu_now(void) {
@@ -122,14 +147,12 @@ static void wait_or_abort(mpi_box *b, MPI_Request *req, uint64_t first, size_t n
   }
 }
 
-/* Sizes the exchange buffers for n variations of `per` bytes each (base:
- * variation 0 is a base query). */
-static int reserve(mpi_box *b, size_t n_vars, int base, size_t per) {
+/* Sizes the exchange buffers for n variations of `per` bytes each, shared
+ * as b->bounds says. */
+static int reserve(mpi_box *b, size_t n_vars, size_t per) {
   size_t total = 0;
   for (int r = 0; r < b->size; r++) {
-    size_t lo, hi;
-    share(n_vars, base, r, b->size, &lo, &hi);
-    size_t bytes = lead_bytes(b, per) + (hi - lo) * per;
+    size_t bytes = lead_bytes(b, per) + (b->bounds[r + 1] - b->bounds[r]) * per;
     if (bytes > INT_MAX || total > (size_t)INT_MAX - bytes)
       return zpt_fail(ZPT_ERANGE, "MPI exchange of %zu variations x %zu bytes exceeds "
                       "the int range of MPI_Allgatherv: lower the batch", n_vars, per);
@@ -196,25 +219,29 @@ static int chip_bases(mpi_box *b, const float *theta, const float *inputs, size_
                     "whose base was not queried (one chip per rank needs forward "
                     "differences: zo.diff = forward)");
   }
-  ZPT_TRY(zpt_buffer_reserve(&b->calls, (b->n_calls + 1) * sizeof(call_record),
+  const size_t words = record_words(b);
+  ZPT_TRY(zpt_buffer_reserve(&b->calls, (b->n_calls + 1) * words * sizeof(uint64_t),
                              "per-chip call records"));
-  ((call_record *)b->calls.data)[b->n_calls++] = (call_record){first, n_vars, with_base};
+  uint64_t *rec = (uint64_t *)b->calls.data + b->n_calls++ * words;
+  rec[0] = first;
+  rec[1] = n_vars;
+  for (int r = 0; r <= b->size; r++)
+    rec[2 + r] = b->bounds[r];
   return ZPT_OK;
 }
 
 /* blackbox.h, device_base: rank r > 0 evaluated `query` -> its base. */
 static const float *box_device_base(zpt_blackbox *bb, uint64_t query) {
   const mpi_box *b = bb->impl;
-  const call_record *c = b->calls.data;
+  const size_t words = record_words(b);
   for (size_t i = 0; b->have_bases && i < b->n_calls; i++) {
-    if (query < c[i].first || query - c[i].first >= c[i].n)
+    const uint64_t *rec = (const uint64_t *)b->calls.data + i * words;
+    if (query < rec[0] || query - rec[0] >= rec[1])
       continue;
-    for (int r = 1; r < b->size; r++) {
-      size_t lo, hi;
-      share(c[i].n, c[i].base, r, b->size, &lo, &hi);
-      if (query - c[i].first >= lo && query - c[i].first < hi)
+    uint64_t v = query - rec[0];
+    for (int r = 1; r < b->size; r++)
+      if (v >= rec[2 + r] && v < rec[3 + r])
         return (const float *)((const char *)b->bases.data + (size_t)r * b->bases_per);
-    }
     return NULL; /* rank 0's: the base the trainer holds */
   }
   return NULL;
@@ -231,9 +258,9 @@ static int box_query(zpt_blackbox *bb, const float *theta, const zpt_variation *
   int base = n_vars > 0 && vars[0].len == 0;
   /* evaluation (a base query per call): rank 0's chip alone */
   b->chips = b->opt.per_chip_base && first < ZPT_EVAL_QUERY_BASE;
-  ZPT_TRY(reserve(b, n_vars, base, per));
-  size_t lo, hi;
-  share(n_vars, base, b->rank, b->size, &lo, &hi);
+  ZPT_TRY(split(b, vars, n_vars, base));
+  ZPT_TRY(reserve(b, n_vars, per));
+  size_t lo = b->bounds[b->rank], hi = b->bounds[b->rank + 1];
   int with_base = b->chips && base;
   local_share(b, theta, vars, lo, hi, inputs, batch, first, with_base);
   double t0 = MPI_Wtime();
@@ -254,15 +281,16 @@ static int box_query(zpt_blackbox *bb, const float *theta, const zpt_variation *
   st->bytes_received += (uint64_t)(b->displs[b->size - 1] + b->counts[b->size - 1] -
                                    b->counts[b->rank]);
   /* the first failing rank's error, the same on every rank */
-  double slowest = 0, most_cpu = 0;
+  double slowest = 0, most_cpu = 0, sum_cpu = 0;
   for (int r = 0; r < b->size; r++) {
     const block_header *h = (const block_header *)((char *)b->recv.data + b->displs[r]);
     slowest = h->local_seconds > slowest ? h->local_seconds : slowest;
     most_cpu = h->local_cpu > most_cpu ? h->local_cpu : most_cpu;
+    sum_cpu += h->local_cpu;
   }
   const block_header *own = (const block_header *)((char *)b->recv.data + b->displs[b->rank]);
   st->imbalance_seconds += slowest - own->local_seconds;
-  st->cpu_imbalance_seconds += most_cpu - own->local_cpu;
+  st->cpu_imbalance_seconds += most_cpu - sum_cpu / b->size;
   for (int r = 0; r < b->size; r++) {
     const block_header *h = (const block_header *)((char *)b->recv.data + b->displs[r]);
     if (h->status != ZPT_OK)
@@ -272,8 +300,7 @@ static int box_query(zpt_blackbox *bb, const float *theta, const zpt_variation *
   if (b->chips)
     ZPT_TRY(chip_bases(b, theta, inputs, batch, per, with_base, first, n_vars));
   for (int r = 0; r < b->size; r++) {
-    size_t rlo, rhi;
-    share(n_vars, base, r, b->size, &rlo, &rhi);
+    size_t rlo = b->bounds[r], rhi = b->bounds[r + 1];
     memcpy((char *)outputs + rlo * per,
            (char *)b->recv.data + b->displs[r] + lead_bytes(b, per), (rhi - rlo) * per);
   }
@@ -289,15 +316,18 @@ static void box_free(zpt_blackbox *bb) {
   zpt_buffer_release(&b->recv);
   zpt_buffer_release(&b->bases);
   zpt_buffer_release(&b->calls);
+  zpt_buffer_release(&b->costs);
+  zpt_free(b->bounds);
   zpt_free(b->counts);
   zpt_free(b->displs);
   zpt_free(b);
 }
 
-static const zpt_blackbox_type box_type = {"mpi", box_query, box_free, NULL};
+static const zpt_blackbox_type box_type = {"mpi", box_query, box_free, NULL, NULL};
 /* one chip per rank: the trainer differences each query against its chip's
  * base */
-static const zpt_blackbox_type chips_type = {"mpi", box_query, box_free, box_device_base};
+static const zpt_blackbox_type chips_type = {"mpi", box_query, box_free, box_device_base,
+                                               NULL};
 
 int zpt_mpi_box_wrap(zpt_blackbox **bb, const zpt_mpi_box_options *opt) {
   if (!bb || !*bb || !opt)
@@ -313,9 +343,11 @@ int zpt_mpi_box_wrap(zpt_blackbox **bb, const zpt_mpi_box_options *opt) {
   MPI_Comm_size(opt->comm, &b->size);
   b->counts = zpt_new_array(int, (size_t)b->size, "MPI counts");
   b->displs = zpt_new_array(int, (size_t)b->size, "MPI offsets");
-  if (!b->counts || !b->displs) {
+  b->bounds = zpt_new_array(size_t, (size_t)b->size + 1, "MPI shares");
+  if (!b->counts || !b->displs || !b->bounds) {
     zpt_free(b->counts);
     zpt_free(b->displs);
+    zpt_free(b->bounds);
     zpt_free(b);
     return ZPT_ENOMEM;
   }

@@ -4,10 +4,10 @@
  * every rank makes the same sequence of black-box calls with the same
  * variations.  The decorator evaluates this rank's share of each call's
  * variations on the local box — a contiguous range: a base query (variation
- * 0, the unperturbed theta) to rank 0, the other n' variations split evenly,
- * [n' r / R, n' (r + 1) / R) after it — numbered from first_query + its
- * start, so read-out noise streams are the ones a single process draws, and
- * all-gathers the outputs in rank order (MPI_Iallgatherv).  Every rank
+ * 0, the unperturbed theta) to rank 0, the others split by the local box's
+ * cost of each (zo/blackbox.h; evenly by count without one) — numbered
+ * from first_query + its start, so read-out noise streams are the ones a
+ * single process draws, and all-gathers the outputs in rank order (MPI_Iallgatherv).  Every rank
  * returns exactly the outputs one process computes: since a variation's
  * outputs do not depend on which other variations share a call
  * (src/nn/model_forward.c), theta stays bit-identical for every R.  Only
@@ -52,8 +52,9 @@ typedef struct {
   double mpi_seconds;      /* from posting an exchange to its completion
                               (includes waiting for slower ranks) */
   double local_cpu_seconds; /* its CPU time (load-independent) */
-  double cpu_imbalance_seconds; /* the most CPU time a rank's share took
-                               minus this rank's, summed over exchanges */
+  double cpu_imbalance_seconds; /* CPU time of the busiest rank's share
+                               above the mean of the ranks', summed over
+                               exchanges: what a perfect split would save */
   double imbalance_seconds; /* of mpi_seconds: the slowest rank's share
                                minus this rank's, summed over exchanges */
   double outside_seconds;  /* between the end of one exchange and the next

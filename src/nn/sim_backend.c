@@ -28,7 +28,32 @@ static void sim_free(zpt_blackbox *bb) {
     zpt_free(bb->impl);
 }
 
-static const zpt_blackbox_type sim_type = {"sim", sim_query, sim_free, NULL};
+/* blackbox.h, cost: the flops per sample of the layers a variation runs
+ * beyond the call's shared base activations — from the first layer it
+ * perturbs (or the first stochastic one, with read-out noise) to the
+ * output; 0 for the base query. */
+static double sim_cost(zpt_blackbox *bb, const zpt_variation *v) {
+  const sim_adapter *a = bb->impl;
+  const size_t L = zpt_model_n_layers(a->model);
+  if (v->len == 0)
+    return 0;
+  size_t k = 0;
+  for (; k < L; k++) {
+    const zpt_layer *l = zpt_model_layer(a->model, k);
+    if ((a->noise_seed && l->stochastic) ||
+        (l->n_params > 0 && v->offset < l->param_offset + l->n_params &&
+         l->param_offset < v->offset + v->len))
+      break;
+  }
+  double f = 0;
+  for (; k < L; k++) {
+    const zpt_layer *l = zpt_model_layer(a->model, k);
+    f += l->ops->flops ? l->ops->flops(l) : 1;
+  }
+  return f;
+}
+
+static const zpt_blackbox_type sim_type = {"sim", sim_query, sim_free, NULL, sim_cost};
 const zpt_blackbox_type *zpt_sim_blackbox_type = &sim_type;
 
 zpt_blackbox *zpt_model_blackbox(zpt_model *m, uint64_t noise_seed) {

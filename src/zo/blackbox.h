@@ -43,6 +43,12 @@ typedef struct {
    * that evaluated the base query the caller holds.  The trainer takes each
    * finite difference against that base: on one device. */
   const float *(*device_base)(zpt_blackbox *bb, uint64_t query);
+  /* Optional, NULL: every variation costs the same.  The relative cost of
+   * variation v in a batched call beyond the work the call shares (the
+   * simulated model: flops per sample from the first layer v perturbs to
+   * the output; a base query: 0).  A scheduler that splits calls
+   * (zoptic-mpi) balances it. */
+  double (*cost)(zpt_blackbox *bb, const zpt_variation *v);
 } zpt_blackbox_type;
 
 struct zpt_blackbox {

@@ -86,7 +86,8 @@ static void cb_free(zpt_blackbox *bb) {
   zpt_free(c);
 }
 
-static const zpt_blackbox_type callback_type = {"vars-callback", cb_query, cb_free, NULL};
+static const zpt_blackbox_type callback_type = {"vars-callback", cb_query, cb_free,
+                                                NULL, NULL};
 
 int zpt_blackbox_vars_callback(zpt_blackbox **out, const char *name, size_t n_params,
                           size_t input_size, size_t output_size,
