@@ -24,17 +24,6 @@ static void info_usage(FILE *out) {
           "exit codes: 0 ok, 2 usage error, 4 checkpoint missing or corrupt\n");
 }
 
-static const char *type_name(zpt_elem_type t) {
-  switch (t) {
-  case ZPT_T_F32: return "float32";
-  case ZPT_T_F64: return "float64";
-  case ZPT_T_U64: return "uint64";
-  case ZPT_T_I64: return "int64";
-  case ZPT_T_U8: return "uint8";
-  }
-  return "other";
-}
-
 static int print_values(zpt_ckpt_reader *r, const zpt_ckpt_item *it) {
   zpt_state_reader *sr = zpt_ckpt_state_reader(r);
   size_t bytes = it->count * zpt_elem_size(it->type);
@@ -146,7 +135,7 @@ int zpt_cmd_info(int argc, char **argv) {
   }
   printf("state: %zu items\n", n_items);
   for (size_t i = 0; i < n_items; i++) {
-    printf("  %-32s %s[%zu]", items[i].name, type_name(items[i].type),
+    printf("  %-32s %s[%zu]", items[i].name, zpt_ckpt_type_name(items[i].type),
            items[i].count);
     if ((values || items[i].count <= 4) &&
         print_values(r, &items[i]) != ZPT_OK) {

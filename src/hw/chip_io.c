@@ -298,69 +298,76 @@ static struct addrinfo *resolve(const char *hostport, int passive) {
   return res;
 }
 
-int zpt_chip_connect_tcp(const char *hostport, double deadline) {
-  struct addrinfo *res = resolve(hostport, 0);
+/* Makes fd, a new socket for address a, connected (0) or listening, or
+ * says why not (an errno value). */
+typedef int (*attach_fn)(int fd, const struct addrinfo *a, double deadline);
+
+/* A socket on the first address of hostport that attach accepts, or -1
+ * with errno = the last address's error (err when none could be tried). */
+static int first_socket(const char *hostport, int passive, int err, attach_fn attach,
+                        double deadline) {
+  struct addrinfo *res = resolve(hostport, passive);
   if (!res)
     return -1;
-  int fd = -1, err = ECONNREFUSED;
+  int fd = -1;
   for (struct addrinfo *a = res; a && fd < 0; a = a->ai_next) {
     fd = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
     if (fd < 0) {
       err = errno;
       continue;
     }
-    if (zpt_chip_fd_prepare(fd) < 0) {
-      err = errno;
-    } else if (connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
-      break;
-    } else if (errno == EINPROGRESS) { /* finish within the deadline */
-      int soerr = 0;
-      socklen_t sl = sizeof soerr;
-      zpt_chip_io w = wait_ready(fd, POLLOUT, deadline);
-      if (w == ZPT_IO_OK && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && !soerr)
-        break;
-      err = w == ZPT_IO_TIMEOUT ? ETIMEDOUT : (soerr ? soerr : errno);
-    } else {
-      err = errno;
+    int e = attach(fd, a, deadline);
+    if (e) {
+      err = e;
+      close(fd);
+      fd = -1;
     }
-    close(fd);
-    fd = -1;
   }
   freeaddrinfo(res);
-  if (fd < 0) {
+  if (fd < 0)
     errno = err;
+  return fd;
+}
+
+static int attach_connect(int fd, const struct addrinfo *a, double deadline) {
+  if (zpt_chip_fd_prepare(fd) < 0)
+    return errno ? errno : EIO;
+  if (connect(fd, a->ai_addr, a->ai_addrlen) == 0)
+    return 0;
+  if (errno != EINPROGRESS)
+    return errno;
+  int soerr = 0; /* finish within the deadline */
+  socklen_t sl = sizeof soerr;
+  zpt_chip_io w = wait_ready(fd, POLLOUT, deadline);
+  if (w == ZPT_IO_OK && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && !soerr)
+    return 0;
+  int e = w == ZPT_IO_TIMEOUT ? ETIMEDOUT : (soerr ? soerr : errno);
+  return e ? e : EIO;
+}
+
+static int attach_listen(int fd, const struct addrinfo *a, double deadline) {
+  (void)deadline;
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 || bind(fd, a->ai_addr, a->ai_addrlen) < 0 ||
+      listen(fd, 4) < 0)
+    return errno ? errno : EIO;
+  return 0;
+}
+
+int zpt_chip_connect_tcp(const char *hostport, double deadline) {
+  int fd = first_socket(hostport, 0, ECONNREFUSED, attach_connect, deadline);
+  if (fd < 0)
     return -1;
-  }
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* small frames, no Nagle */
   return fd;
 }
 
 int zpt_chip_listen_tcp(const char *hostport, unsigned *port) {
-  struct addrinfo *res = resolve(hostport, 1);
-  if (!res)
+  int fd = first_socket(hostport, 1, EADDRNOTAVAIL, attach_listen, 0.0);
+  if (fd < 0)
     return -1;
-  int fd = -1, err = EADDRNOTAVAIL;
-  for (struct addrinfo *a = res; a && fd < 0; a = a->ai_next) {
-    fd = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
-    if (fd < 0) {
-      err = errno;
-      continue;
-    }
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 || bind(fd, a->ai_addr, a->ai_addrlen) < 0 ||
-        listen(fd, 4) < 0) {
-      err = errno;
-      close(fd);
-      fd = -1;
-    }
-  }
-  freeaddrinfo(res);
-  if (fd < 0) {
-    errno = err;
-    return -1;
-  }
   struct sockaddr_storage ss;
   socklen_t sl = sizeof ss;
   *port = 0;

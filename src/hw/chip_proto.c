@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/le.h"
 #include "core/status.h"
 
 /* ---- little-endian scalars and float arrays ---------------------------- */
@@ -14,40 +15,13 @@
 #define ZPT_HOST_BIG_ENDIAN 0
 #endif
 
-static void put_u16(unsigned char *p, uint16_t v) {
-  p[0] = (unsigned char)v;
-  p[1] = (unsigned char)(v >> 8);
-}
-static void put_u32(unsigned char *p, uint32_t v) {
-  for (int i = 0; i < 4; i++)
-    p[i] = (unsigned char)(v >> (8 * i));
-}
-static void put_u64(unsigned char *p, uint64_t v) {
-  for (int i = 0; i < 8; i++)
-    p[i] = (unsigned char)(v >> (8 * i));
-}
-static uint16_t get_u16(const unsigned char *p) {
-  return (uint16_t)(p[0] | (p[1] << 8));
-}
-static uint32_t get_u32(const unsigned char *p) {
-  uint32_t v = 0;
-  for (int i = 3; i >= 0; i--)
-    v = (v << 8) | p[i];
-  return v;
-}
-static uint64_t get_u64(const unsigned char *p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; i--)
-    v = (v << 8) | p[i];
-  return v;
-}
 static void put_f32(unsigned char *p, float f) {
   uint32_t u;
   memcpy(&u, &f, 4);
-  put_u32(p, u);
+  zpt_put_u32(p, u);
 }
 static float get_f32(const unsigned char *p) {
-  uint32_t u = get_u32(p);
+  uint32_t u = zpt_get_u32(p);
   float f;
   memcpy(&f, &u, 4);
   return f;
@@ -93,20 +67,20 @@ const char *zpt_chip_type_name(uint32_t type) {
 
 void zpt_chip_header_encode(unsigned char out[ZPT_CHIP_HEADER_SIZE],
                             uint16_t type, uint32_t seq, uint32_t length) {
-  put_u32(out, ZPT_CHIP_MAGIC);
-  put_u16(out + 4, type);
-  put_u16(out + 6, 0);
-  put_u32(out + 8, seq);
-  put_u32(out + 12, length);
+  zpt_put_u32(out, ZPT_CHIP_MAGIC);
+  zpt_put_u16(out + 4, type);
+  zpt_put_u16(out + 6, 0);
+  zpt_put_u32(out + 8, seq);
+  zpt_put_u32(out + 12, length);
 }
 
 int zpt_chip_header_decode(const unsigned char in[ZPT_CHIP_HEADER_SIZE],
                            zpt_chip_header *h) {
-  h->magic = get_u32(in);
-  h->type = get_u16(in + 4);
-  h->reserved = get_u16(in + 6);
-  h->seq = get_u32(in + 8);
-  h->length = get_u32(in + 12);
+  h->magic = zpt_get_u32(in);
+  h->type = zpt_get_u16(in + 4);
+  h->reserved = zpt_get_u16(in + 6);
+  h->seq = zpt_get_u32(in + 8);
+  h->length = zpt_get_u32(in + 12);
   if (h->magic != ZPT_CHIP_MAGIC)
     return zpt_fail(ZPT_EPROTO,
                     "bad frame magic 0x%08x (expected 0x%08x \"ZPCH\"): not a "
@@ -129,17 +103,17 @@ int zpt_chip_header_decode(const unsigned char in[ZPT_CHIP_HEADER_SIZE],
 /* ---- HELLO ------------------------------------------------------------- */
 
 void zpt_chip_hello_encode(unsigned char out[ZPT_CHIP_HELLO_SIZE], uint32_t version) {
-  put_u32(out, version);
-  put_u32(out + 4, 0);
+  zpt_put_u32(out, version);
+  zpt_put_u32(out + 4, 0);
 }
 
 int zpt_chip_hello_decode(const unsigned char *p, size_t len, uint32_t *version) {
   if (len != ZPT_CHIP_HELLO_SIZE)
     return zpt_fail(ZPT_EPROTO, "HELLO payload is %zu bytes, expected %u", len,
                     ZPT_CHIP_HELLO_SIZE);
-  if (get_u32(p + 4) != 0)
+  if (zpt_get_u32(p + 4) != 0)
     return zpt_fail(ZPT_EPROTO, "HELLO: reserved field is not 0");
-  *version = get_u32(p);
+  *version = zpt_get_u32(p);
   return ZPT_OK;
 }
 
@@ -184,16 +158,16 @@ size_t zpt_chip_info_size(const zpt_chip_info *info) {
 
 void zpt_chip_info_encode(const zpt_chip_info *info, unsigned char *out) {
   size_t nl = strnlen(info->name, ZPT_CHIP_MAX_NAME);
-  put_u32(out, info->version);
-  put_u32(out + 4, info->input_kind);
-  put_u32(out + 8, info->form);
-  put_u32(out + 12, 0);
-  put_u64(out + 16, info->n_params);
-  put_u64(out + 24, info->input_size);
-  put_u64(out + 32, info->output_size);
-  put_u32(out + 40, info->max_batch);
-  put_u32(out + 44, info->max_vars);
-  put_u32(out + 48, (uint32_t)nl);
+  zpt_put_u32(out, info->version);
+  zpt_put_u32(out + 4, info->input_kind);
+  zpt_put_u32(out + 8, info->form);
+  zpt_put_u32(out + 12, 0);
+  zpt_put_u64(out + 16, info->n_params);
+  zpt_put_u64(out + 24, info->input_size);
+  zpt_put_u64(out + 32, info->output_size);
+  zpt_put_u32(out + 40, info->max_batch);
+  zpt_put_u32(out + 44, info->max_vars);
+  zpt_put_u32(out + 48, (uint32_t)nl);
   memcpy(out + ZPT_CHIP_INFO_FIXED, info->name, nl);
 }
 
@@ -202,23 +176,23 @@ int zpt_chip_info_decode(const unsigned char *p, size_t len, zpt_chip_info *info
   if (len < 4)
     return zpt_fail(ZPT_EPROTO, "INFO payload is %zu bytes, expected at least %u",
                     len, ZPT_CHIP_INFO_FIXED);
-  info->version = get_u32(p);
+  info->version = zpt_get_u32(p);
   if (info->version != ZPT_CHIP_VERSION) /* first: other fields may differ */
     return zpt_fail(ZPT_EPROTO, "driver speaks protocol version %u, zoptic speaks version %u",
                     (unsigned)info->version, ZPT_CHIP_VERSION);
   if (len < ZPT_CHIP_INFO_FIXED)
     return zpt_fail(ZPT_EPROTO, "INFO payload is %zu bytes, expected at least %u",
                     len, ZPT_CHIP_INFO_FIXED);
-  info->input_kind = get_u32(p + 4);
-  info->form = get_u32(p + 8);
-  if (get_u32(p + 12) != 0)
+  info->input_kind = zpt_get_u32(p + 4);
+  info->form = zpt_get_u32(p + 8);
+  if (zpt_get_u32(p + 12) != 0)
     return zpt_fail(ZPT_EPROTO, "INFO: reserved field is not 0");
-  info->n_params = get_u64(p + 16);
-  info->input_size = get_u64(p + 24);
-  info->output_size = get_u64(p + 32);
-  info->max_batch = get_u32(p + 40);
-  info->max_vars = get_u32(p + 44);
-  uint32_t nl = get_u32(p + 48);
+  info->n_params = zpt_get_u64(p + 16);
+  info->input_size = zpt_get_u64(p + 24);
+  info->output_size = zpt_get_u64(p + 32);
+  info->max_batch = zpt_get_u32(p + 40);
+  info->max_vars = zpt_get_u32(p + 44);
+  uint32_t nl = zpt_get_u32(p + 48);
   if (nl > ZPT_CHIP_MAX_NAME)
     return zpt_fail(ZPT_EPROTO, "INFO: driver name of %u bytes exceeds %u", (unsigned)nl,
                     ZPT_CHIP_MAX_NAME);
@@ -269,11 +243,11 @@ void zpt_chip_eval_encode(const zpt_chip_info *info, uint64_t first_query,
                           size_t n_vars, const float *inputs, size_t batch,
                           unsigned char *out) {
   size_t n = (size_t)info->n_params;
-  put_u64(out, first_query);
-  put_u32(out + 8, (uint32_t)n_vars);
-  put_u32(out + 12, (uint32_t)batch);
-  put_u32(out + 16, info->form);
-  put_u32(out + 20, 0);
+  zpt_put_u64(out, first_query);
+  zpt_put_u32(out + 8, (uint32_t)n_vars);
+  zpt_put_u32(out + 12, (uint32_t)batch);
+  zpt_put_u32(out + 16, info->form);
+  zpt_put_u32(out + 20, 0);
   unsigned char *p = out + ZPT_CHIP_EVAL_FIXED;
   if (info->form == ZPT_CHIP_FORM_FULL) {
     for (size_t v = 0; v < n_vars; v++) {
@@ -290,10 +264,10 @@ void zpt_chip_eval_encode(const zpt_chip_info *info, uint64_t first_query,
     put_f32s(p, theta, n);
     p += 4 * n;
     for (size_t v = 0; v < n_vars; v++) {
-      put_u64(p, vars[v].offset);
-      put_u64(p + 8, vars[v].len);
+      zpt_put_u64(p, vars[v].offset);
+      zpt_put_u64(p + 8, vars[v].len);
       put_f32(p + 16, vars[v].scale);
-      put_u32(p + 20, 0);
+      zpt_put_u32(p + 20, 0);
       p += ZPT_CHIP_VAR_ENTRY;
     }
     for (size_t v = 0; v < n_vars; v++) {
@@ -305,7 +279,7 @@ void zpt_chip_eval_encode(const zpt_chip_info *info, uint64_t first_query,
 }
 
 uint32_t zpt_chip_eval_peek_vars(const unsigned char *p, size_t len) {
-  return len >= ZPT_CHIP_EVAL_FIXED ? get_u32(p + 8) : 0;
+  return len >= ZPT_CHIP_EVAL_FIXED ? zpt_get_u32(p + 8) : 0;
 }
 
 static int check_finite(const float *x, size_t n, const char *what, size_t row_len) {
@@ -331,11 +305,11 @@ int zpt_chip_eval_decode(unsigned char *p, size_t len, const zpt_chip_info *info
   if (len < ZPT_CHIP_EVAL_FIXED)
     return zpt_fail(ZPT_EPROTO, "EVAL payload is %zu bytes, expected at least %u", len,
                     ZPT_CHIP_EVAL_FIXED);
-  ev->first_query = get_u64(p);
-  ev->n_vars = get_u32(p + 8);
-  ev->batch = get_u32(p + 12);
-  ev->form = get_u32(p + 16);
-  if (get_u32(p + 20) != 0)
+  ev->first_query = zpt_get_u64(p);
+  ev->n_vars = zpt_get_u32(p + 8);
+  ev->batch = zpt_get_u32(p + 12);
+  ev->form = zpt_get_u32(p + 16);
+  if (zpt_get_u32(p + 20) != 0)
     return zpt_fail(ZPT_EPROTO, "EVAL: reserved field is not 0");
   if (ev->form != info->form)
     return zpt_fail(ZPT_EPROTO, "EVAL: variation form %u, the handshake announced %u",
@@ -369,9 +343,9 @@ int zpt_chip_eval_decode(unsigned char *p, size_t len, const zpt_chip_info *info
     pos += nv * ZPT_CHIP_VAR_ENTRY;
     for (size_t v = 0; v < nv; v++) {
       const unsigned char *e = p + table + v * ZPT_CHIP_VAR_ENTRY;
-      uint64_t off = get_u64(e), vl = get_u64(e + 8);
+      uint64_t off = zpt_get_u64(e), vl = zpt_get_u64(e + 8);
       float scale = get_f32(e + 16);
-      if (get_u32(e + 20) != 0)
+      if (zpt_get_u32(e + 20) != 0)
         return zpt_fail(ZPT_EPROTO, "EVAL: variation %zu: reserved field is not 0", v);
       if (off > n || vl > n - off)
         return zpt_fail(ZPT_EPROTO,
@@ -422,8 +396,8 @@ int zpt_chip_output_size(size_t n_vars, size_t batch, size_t output_size,
 
 void zpt_chip_output_encode(uint32_t n_vars, uint32_t batch, const float *outputs,
                             size_t n_floats, unsigned char *out) {
-  put_u32(out, n_vars);
-  put_u32(out + 4, batch);
+  zpt_put_u32(out, n_vars);
+  zpt_put_u32(out + 4, batch);
   put_f32s(out + ZPT_CHIP_OUTPUT_FIXED, outputs, n_floats);
 }
 
@@ -434,7 +408,7 @@ int zpt_chip_output_decode(unsigned char *p, size_t len, size_t n_vars,
   ZPT_TRY(zpt_chip_output_size(n_vars, batch, output_size, &expected));
   if (len < ZPT_CHIP_OUTPUT_FIXED)
     return zpt_fail(ZPT_EPROTO, "OUTPUT payload is %zu bytes, expected %zu", len, expected);
-  uint32_t rv = get_u32(p), rb = get_u32(p + 4);
+  uint32_t rv = zpt_get_u32(p), rb = zpt_get_u32(p + 4);
   if (rv != n_vars || rb != batch)
     return zpt_fail(ZPT_EPROTO,
                     "OUTPUT answers %u settings x %u samples, the request had %zu x %zu",
@@ -467,8 +441,8 @@ void zpt_chip_error_encode(int32_t code, const char *message, unsigned char *out
   if (!message)
     message = "";
   size_t ml = strnlen(message, ZPT_CHIP_MAX_MESSAGE);
-  put_u32(out, (uint32_t)code);
-  put_u32(out + 4, (uint32_t)ml);
+  zpt_put_u32(out, (uint32_t)code);
+  zpt_put_u32(out + 4, (uint32_t)ml);
   memcpy(out + ZPT_CHIP_ERROR_FIXED, message, ml);
 }
 
@@ -479,9 +453,9 @@ int zpt_chip_error_decode(const unsigned char *p, size_t len, int32_t *code,
   if (len < ZPT_CHIP_ERROR_FIXED)
     return zpt_fail(ZPT_EPROTO, "ERROR payload is %zu bytes, expected at least %u", len,
                     ZPT_CHIP_ERROR_FIXED);
-  uint32_t ucode = get_u32(p);
+  uint32_t ucode = zpt_get_u32(p);
   memcpy(code, &ucode, 4);
-  uint32_t ml = get_u32(p + 4);
+  uint32_t ml = zpt_get_u32(p + 4);
   if (ml > ZPT_CHIP_MAX_MESSAGE || len != ZPT_CHIP_ERROR_FIXED + ml)
     return zpt_fail(ZPT_EPROTO, "ERROR payload is %zu bytes with a message of %u bytes "
                     "(at most %u)", len, (unsigned)ml, ZPT_CHIP_MAX_MESSAGE);

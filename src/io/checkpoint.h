@@ -89,6 +89,9 @@ typedef struct {
  * order, state in name order); caller frees *items with zpt_free. */
 int zpt_ckpt_list(zpt_ckpt_reader *r, const char *group, zpt_ckpt_item **items,
                   size_t *n);
+/* "float32", "float64", "uint64", "int64", "uint8" (the names the messages
+ * and `zoptic info` use). */
+const char *zpt_ckpt_type_name(zpt_elem_type t);
 /* Reads /theta whole (caller frees with zpt_free). */
 int zpt_ckpt_get_theta(zpt_ckpt_reader *r, float **theta, size_t *n);
 

@@ -54,6 +54,8 @@ const char *zpt_ck_elem_name(int t) {
   return "unsupported type";
 }
 
+const char *zpt_ckpt_type_name(zpt_elem_type t) { return zpt_ck_elem_name((int)t); }
+
 /* Our element type of an HDF5 datatype, 0 if none matches. */
 int zpt_ck_elem_of_h5(hid_t type) {
   H5T_class_t cls = H5Tget_class(type);
