@@ -18,6 +18,7 @@
 #include "core/status.h"
 #include "core/version.h"
 #include "io/ckpt_file.h"
+#include "io/ckpt_map.h"
 
 /* ---- writing ---- */
 
@@ -249,20 +250,25 @@ int zpt_ckpt_commit(zpt_ckpt_writer *w) {
   /* the in-memory image; closing a core file does no I/O and cannot fail
    * on a full disk (every handle is closed exactly once, here) */
   unsigned char *image = NULL;
-  ssize_t size = H5Fflush(w->file, H5F_SCOPE_GLOBAL) >= 0
+  zpt_ckpt_map *map = NULL;
+  ssize_t size = H5Fflush(w->file, H5F_SCOPE_GLOBAL) >= 0 &&
+                 zpt_ckpt_map_collect(w->file, &map) == ZPT_OK
                      ? H5Fget_file_image(w->file, NULL, 0) : -1;
-  /* room for the zoptic trailer after the image */
-  if (size > 0 &&
-      (image = zpt_alloc((size_t)size + ZPT_CKPT_TRAILER, "checkpoint image")) != NULL &&
+  /* room for the object map and the zoptic trailer after the image */
+  size_t extra = map ? zpt_ckpt_map_bytes(map) + ZPT_CKPT_TRAILER : 0;
+  if (size > 0 && (image = zpt_alloc((size_t)size + extra, "checkpoint image")) != NULL &&
       H5Fget_file_image(w->file, image, (size_t)size) != size)
     size = -1;
   herr_t cl = H5Fclose(w->file);
   w->file = -1;
+  if (size > 0 && image)
+    zpt_ckpt_map_put(map, image, (size_t)size);
+  zpt_ckpt_map_free(map);
   int status = ZPT_OK;
   if (size <= 0 || !image || cl < 0)
     status = image || size <= 0 ? zpt_fail(ZPT_EIO, "%s: cannot build the checkpoint image "
                                            "(HDF5 error)", w->tmp) : ZPT_ENOMEM;
-  else if ((status = write_image(w, image, (size_t)size + ZPT_CKPT_TRAILER)) != ZPT_OK)
+  else if ((status = write_image(w, image, (size_t)size + extra)) != ZPT_OK)
     ; /* the message names the file and the system's reason */
   else if (rename(w->tmp, w->path) != 0)
     status = zpt_fail(ZPT_EIO, "cannot rename %s to %s: %s", w->tmp, w->path,

@@ -10,42 +10,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <zlib.h>
-
 #include "core/alloc.h"
+#include "core/le.h"
 #include "core/status.h"
+#include "io/checkpoint_internal.h"
+#include "io/ckpt_map.h"
 
 #define MAGIC "zoptic-ckpt\0\0\0\0\0"
 #define MAGIC_LEN 16
 #define TRAILER_VERSION 1u
 #define MAX_BLOCKS 118u
 #define HDF5_SIGNATURE "\x89HDF\r\n\x1a\n"
-
-static void put_u32(unsigned char *p, uint32_t v) {
-  for (int i = 0; i < 4; i++)
-    p[i] = (unsigned char)(v >> (8 * i));
-}
-static void put_u64(unsigned char *p, uint64_t v) {
-  for (int i = 0; i < 8; i++)
-    p[i] = (unsigned char)(v >> (8 * i));
-}
-static uint32_t get_u32(const unsigned char *p) {
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint64_t get_u64(const unsigned char *p) {
-  return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
-}
-
-static uint32_t crc_of(const unsigned char *p, size_t n) {
-  uLong c = crc32(0L, Z_NULL, 0);
-  while (n > 0) { /* zlib takes uInt lengths */
-    uInt chunk = n > (1u << 30) ? (1u << 30) : (uInt)n;
-    c = crc32(c, p, chunk);
-    p += chunk;
-    n -= chunk;
-  }
-  return (uint32_t)c;
-}
 
 /* Block size: a multiple of 4 KiB giving at most MAX_BLOCKS blocks. */
 static uint32_t block_size(size_t body) {
@@ -61,14 +36,14 @@ static void fill_trailer(unsigned char *image, size_t size) {
   uint32_t bs = block_size(body), n = (uint32_t)((body + bs - 1) / bs);
   memset(t, 0, ZPT_CKPT_TRAILER);
   memcpy(t, MAGIC, MAGIC_LEN);
-  put_u32(t + 16, TRAILER_VERSION);
-  put_u32(t + 20, crc_of(image, body));
-  put_u64(t + 24, (uint64_t)size);
-  put_u32(t + 32, bs);
-  put_u32(t + 36, n);
+  zpt_put_u32(t + 16, TRAILER_VERSION);
+  zpt_put_u32(t + 20, zpt_ck_crc_of(image, body));
+  zpt_put_u64(t + 24, (uint64_t)size);
+  zpt_put_u32(t + 32, bs);
+  zpt_put_u32(t + 36, n);
   for (uint32_t i = 0; i < n; i++) {
     size_t off = (size_t)i * bs, len = body - off < bs ? body - off : bs;
-    put_u32(t + 40 + 4 * i, crc_of(image + off, len));
+    zpt_put_u32(t + 40 + 4 * i, zpt_ck_crc_of(image + off, len));
   }
 }
 
@@ -116,28 +91,39 @@ int zpt_ckpt_file_write_fd(int fd, const char *path, unsigned char *image, size_
 /* The trailer's checks; ZPT_OK or ZPT_EFORMAT "corrupt zoptic checkpoint". */
 static int verify(const char *path, const unsigned char *img, size_t size) {
   const unsigned char *t = img + size - ZPT_CKPT_TRAILER;
-  uint32_t version = get_u32(t + 16);
+  uint32_t version = zpt_get_u32(t + 16);
   if (version != TRAILER_VERSION)
     return zpt_fail(ZPT_EFORMAT, "%s: corrupt zoptic checkpoint (trailer version %u, zoptic "
                     "reads %u)", path, (unsigned)version, TRAILER_VERSION);
-  uint64_t want = get_u64(t + 24);
+  uint64_t want = zpt_get_u64(t + 24);
   if (want != size)
     return zpt_fail(ZPT_EFORMAT, "%s: corrupt zoptic checkpoint (size check: the file has "
                     "%zu bytes, its trailer says %llu: cut or extended)", path, size,
                     (unsigned long long)want);
   size_t body = size - ZPT_CKPT_TRAILER;
-  uint32_t bs = get_u32(t + 32), n = get_u32(t + 36);
+  uint32_t bs = zpt_get_u32(t + 32), n = zpt_get_u32(t + 36);
   if (bs != block_size(body) || (uint64_t)n != (body + bs - 1) / bs || n > MAX_BLOCKS)
     return zpt_fail(ZPT_EFORMAT, "%s: corrupt zoptic checkpoint (trailer: a block table of %u "
                     "blocks of %u bytes does not fit %zu bytes)", path, (unsigned)n,
                     (unsigned)bs, size);
+  size_t bad = 0, first = 0, first_len = 0;
   for (uint32_t i = 0; i < n; i++) {
     size_t off = (size_t)i * bs, len = body - off < bs ? body - off : bs;
-    if (crc_of(img + off, len) != get_u32(t + 40 + 4 * i))
-      return zpt_fail(ZPT_EFORMAT, "%s: corrupt zoptic checkpoint (block CRC-32 check: bytes "
-                      "%zu..%zu differ from what was written)", path, off, off + len - 1);
+    if (zpt_ck_crc_of(img + off, len) != zpt_get_u32(t + 40 + 4 * i) && bad++ == 0) {
+      first = off;
+      first_len = len;
+    }
   }
-  uint32_t stored = get_u32(t + 20), got = crc_of(img, body);
+  if (bad) {
+    char what[1024], more[64] = "";
+    zpt_ckpt_map_explain(img, body, what, sizeof what);
+    if (bad > 1)
+      snprintf(more, sizeof more, " and in %zu more blocks", bad - 1);
+    return zpt_fail(ZPT_EFORMAT, "%s: corrupt zoptic checkpoint (block CRC-32 check: bytes "
+                    "%zu..%zu%s differ from what was written; damaged: %s)", path, first,
+                    first + first_len - 1, more, what);
+  }
+  uint32_t stored = zpt_get_u32(t + 20), got = zpt_ck_crc_of(img, body);
   if (stored != got)
     return zpt_fail(ZPT_EFORMAT, "%s: corrupt zoptic checkpoint (whole-file CRC-32 check: "
                     "stored 0x%08x, computed 0x%08x)", path, (unsigned)stored, (unsigned)got);
@@ -156,7 +142,7 @@ static int classify_untrailed(const char *path, const unsigned char *b, size_t n
     return zpt_fail(ZPT_EFORMAT, "%s: corrupt zoptic checkpoint (size check: %zu bytes "
                     "cannot hold a checkpoint)", path, n);
   int v = b[8];
-  uint64_t e = v >= 2 ? get_u64(b + 28) : get_u64(b + (v == 1 ? 44 : 40));
+  uint64_t e = v >= 2 ? zpt_get_u64(b + 28) : zpt_get_u64(b + (v == 1 ? 44 : 40));
   if (v >= 2 && e == (uint64_t)n) {
     *legacy = 1;
     return ZPT_OK;
@@ -164,7 +150,8 @@ static int classify_untrailed(const char *path, const unsigned char *b, size_t n
   if (v < 2 && e == (uint64_t)n)
     return zpt_fail(ZPT_EFORMAT, "%s: not a zoptic checkpoint (an HDF5 file without the "
                     "zoptic trailer)", path);
-  if (v < 2 && e + ZPT_CKPT_TRAILER == (uint64_t)n)
+  size_t map = e < n && n - e >= ZPT_CKPT_TRAILER ? zpt_ckpt_map_len(b, n - ZPT_CKPT_TRAILER) : 0;
+  if (v < 2 && (e + ZPT_CKPT_TRAILER == (uint64_t)n || e + map + ZPT_CKPT_TRAILER == (uint64_t)n))
     return zpt_fail(ZPT_EFORMAT, "%s: corrupt zoptic checkpoint (trailer check: the trailer "
                     "after the HDF5 image is damaged)", path);
   return zpt_fail(ZPT_EFORMAT, "%s: corrupt zoptic checkpoint (size check: the file has %zu "

@@ -18,6 +18,9 @@
  *   36..39        number of blocks n (u32 LE, <= 118)
  *   40..40+4n     CRC-32 of each block [iB, (i+1)B) of the image (the last
  *                 one shorter), so damage can be located
+ * Between the HDF5 image and the trailer the writer puts the object map
+ * (ckpt_map.h), which the CRC-32s cover like the image; a failed block
+ * check names the objects whose bytes changed through it.
  * A reader checks all of it before HDF5 sees a byte: a file damaged after
  * it was written (a flipped bit, a cut, a partial copy) is refused as
  * "corrupt zoptic checkpoint (... check ...)" naming the check and the
