@@ -17,7 +17,6 @@
 #include "core/alloc.h"
 #include "core/status.h"
 #include "core/version.h"
-#include "io/ckpt_file.h"
 
 /* ---- reading ---- */
 
@@ -137,34 +136,18 @@ static int reader_size(zpt_state_reader *sr, const char *name,
   return ZPT_OK;
 }
 
-int zpt_ckpt_open(const char *path, zpt_ckpt_reader **out) {
+int zpt_ck_open_image(const char *path, const unsigned char *image, size_t img_size,
+                      int legacy, zpt_ckpt_reader **out) {
   zpt_ck_quiet_hdf5();
   *out = NULL;
-  struct stat st;
-  if (stat(path, &st) != 0)
-    return zpt_fail(errno == ENOENT ? ZPT_ENOTFOUND : ZPT_EIO,
-                    "%s: cannot open checkpoint: %s", path, strerror(errno));
-  if (!S_ISREG(st.st_mode))
-    return zpt_fail(ZPT_EFORMAT, "%s: not a checkpoint file (not a regular file)", path);
-  if (strlen(path) >= PATH_MAX_LEN)
-    return zpt_fail(ZPT_EINVAL, "checkpoint path too long: %s", path);
-  /* every byte is checked (ckpt_file.h) before HDF5 parses any */
-  unsigned char *image;
-  size_t size;
-  int legacy;
-  int rc = zpt_ckpt_file_read(path, &image, &size, &legacy);
-  if (rc != ZPT_OK)
-    return rc;
-  /* HDF5 opens the image (without the zoptic trailer) under a name that is
-   * no file on disk (the core driver refuses to shadow one) */
+  /* HDF5 opens the image under a name that is no file on disk (the core
+   * driver refuses to shadow one) */
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), file = -1;
-  size_t img_size = legacy ? size : size - ZPT_CKPT_TRAILER;
   if (fapl >= 0 && H5Pset_fapl_core(fapl, (size_t)1 << 20, 0) >= 0 &&
-      H5Pset_file_image(fapl, image, img_size) >= 0)
+      H5Pset_file_image(fapl, (void *)image, img_size) >= 0)
     file = H5Fopen("zoptic checkpoint image (not a file)", H5F_ACC_RDONLY, fapl);
   if (fapl >= 0)
     H5Pclose(fapl);
-  zpt_free(image); /* HDF5 holds its own copy */
   if (file < 0)
     return zpt_fail(ZPT_EFORMAT, "%s: %s", path,
                     legacy ? "cannot open HDF5 file (truncated or corrupt)"

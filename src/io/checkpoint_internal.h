@@ -46,4 +46,9 @@ int zpt_ck_read_attr_scalar(hid_t obj, const char *name, hid_t mtype,
                             void *value);
 int zpt_ck_read_attr_text(hid_t obj, const char *name, char **out);
 
+/* A reader of image[0, img_size), an HDF5 image already read from path
+ * (and verified by its trailer unless legacy): format and version checks. */
+int zpt_ck_open_image(const char *path, const unsigned char *image, size_t img_size,
+                      int legacy, zpt_ckpt_reader **out);
+
 #endif
