@@ -54,7 +54,7 @@ sources() {
     fuzz_idx|fuzz_cifar|fuzz_csv) echo src/core/alloc.c src/core/rng.c src/core/status.c src/data/*.c ;;
     fuzz_config) echo src/core/alloc.c src/core/nearest.c src/core/status.c src/io/config*.c src/io/runcheck.c src/io/runlog.c ;;
     fuzz_chip_proto) echo src/core/alloc.c src/core/status.c src/hw/chip_proto.c ;;
-    fuzz_ckpt) echo src/core/alloc.c src/core/status.c src/core/params.c src/io/checkpoint*.c src/io/ckpt_*.c ;;
+    fuzz_ckpt) echo src/core/alloc.c src/core/status.c src/core/params.c src/io/checkpoint*.c src/io/ckpt_file.c src/io/ckpt_map.c ;;
     *) echo "fuzz.sh: no source list for $1" >&2; return 1 ;;
   esac
 }

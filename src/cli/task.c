@@ -26,8 +26,9 @@
 
 #include "cli/run.h"
 #include "hw/chip_client.h"
-#include "tasks/tasks.h"
+#include "io/ckpt_model.h"
 #include "nn/sim_backend.h"
+#include "tasks/tasks.h"
 #include "zoptic.h"
 
 #define EVAL_CHUNK 256
@@ -44,6 +45,7 @@ typedef struct {
   metric_kind metric;
   float *xb, *yb, *out;
   size_t batch;
+  char *architecture; /* the checkpoint's model/architecture (io/ckpt_model.h) */
 } gtask;
 
 static void gtask_free(gtask *g) {
@@ -58,6 +60,7 @@ static void gtask_free(gtask *g) {
   zpt_free(g->xb);
   zpt_free(g->yb);
   zpt_free(g->out);
+  zpt_free(g->architecture);
   zpt_free(g);
 }
 
@@ -114,6 +117,8 @@ static int task_create_kind(const zpt_config *cfg, zpt_task *task,
     fprintf(stderr, "zoptic: data: %s\n", zpt_setup_data_note());
   if (rc == ZPT_OK)
     rc = zpt_setup_model(cfg, g->train, &g->model, &g->info);
+  if (rc == ZPT_OK && !(g->architecture = zpt_ckpt_model_describe(g->model, cfg)))
+    rc = zpt_error_status() ? zpt_error_status() : ZPT_ENOMEM;
   const char *metric = "auto";
   if (rc == ZPT_OK)
     rc = zpt_config_string(cfg, "train.metric", &metric);
@@ -286,6 +291,7 @@ static int task_save(zpt_task *task, zpt_state_writer *w) {
   if (!zpt_chip_client_info(g->bb))
     ZPT_TRY(zpt_chip_errors_save(g->model, w));
   ZPT_TRY(zpt_batcher_save(g->batcher, w, "task/batcher"));
+  ZPT_TRY(zpt_ckpt_model_save(g->model, g->architecture, w));
   /* the split: which rows of the data file trained and which tested */
   ZPT_TRY(zpt_split_save(g->train, w, "task/split/train_rows"));
   return zpt_split_save(g->test, w, "task/split/test_rows");
