@@ -138,7 +138,7 @@ static void describe_layer(text *t, const zpt_model *m, const zpt_layer *l) {
   add(t, "\n");
 }
 
-/* How setup.c prepares the inputs of each task (docs/data.md). */
+/* How tasks/data.c prepares the inputs of each task (docs/data.md). */
 static int describe_preprocess(text *t, const zpt_config *cfg) {
   const char *task, *st;
   long long bins;
