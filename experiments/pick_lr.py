@@ -4,7 +4,8 @@
 usage: pick_lr.py GRID_DIR [GRID_DIR ...]
 
 GRID_DIR is a compare output whose methods are named METHOD@lrX (run with
---method-set METHOD@lrX:zo.lr=X).  For every METHOD, prints the lr with the
+--method-set METHOD@lrX:zo.lr=X) or, for CMA-ES's one tuned setting,
+METHOD@sigmaX (--method-set cmaes@sigmaX:zo.cmaes_sigma=X).  For every METHOD, prints the lr with the
 best mean validation metric over the grid's seeds (lower is better for ser
 and relative_loss, higher for accuracy), ties to the smaller lr, as
 `--method-set METHOD:zo.lr=X` arguments for the test comparison on one line,
@@ -17,10 +18,12 @@ import sys
 from collections import defaultdict
 
 LOWER = {"ser", "relative_loss"}
+KEYS = {"lr": "zo.lr", "sigma": "zo.cmaes_sigma"}  # label prefix -> config key
 
 
 def main(dirs):
     vals = defaultdict(list)  # (method, lr) -> metrics
+    keyof = {}  # method -> the config key its grid varies
     metric = None
     for d in dirs:
         with open(os.path.join(d, "runs.csv")) as f:
@@ -29,17 +32,18 @@ def main(dirs):
         metric = head[2]
         for r in rows:
             name = r[0]
-            if "@lr" not in name:
-                continue
-            m, lr = name.split("@lr", 1)
-            vals[(m, float(lr))].append(float(r[2]))
+            for prefix, key in KEYS.items():
+                if "@" + prefix in name:
+                    m, lr = name.split("@" + prefix, 1)
+                    vals[(m, float(lr))].append(float(r[2]))
+                    keyof[m] = key
     if not vals:
-        sys.exit("pick_lr.py: no METHOD@lrX runs in %s" % ", ".join(dirs))
+        sys.exit("pick_lr.py: no METHOD@lrX or METHOD@sigmaX runs in %s" % ", ".join(dirs))
     lower = metric in LOWER
     methods = sorted({m for m, _ in vals})
     lrs = sorted({lr for _, lr in vals})
     out = []
-    print("| method | " + " | ".join("lr %g" % lr for lr in lrs) + " | chosen |",
+    print("| method | " + " | ".join("%g" % lr for lr in lrs) + " | chosen |",
           file=sys.stderr)
     print("|---" * (len(lrs) + 2) + "|", file=sys.stderr)
     for m in methods:
@@ -53,7 +57,7 @@ def main(dirs):
                 cell = "**%s**" % cell
             cells.append(cell)
         print("| %s | %s | %g |" % (m, " | ".join(cells), best[1]), file=sys.stderr)
-        out.append("--method-set %s:zo.lr=%g" % (m, best[1]))
+        out.append("--method-set %s:%s=%g" % (m, keyof[m], best[1]))
     print(" ".join(out))
 
 

@@ -8,10 +8,14 @@
 # edge-t1  the edge rule: one more rate for a method picked at a grid edge
 # norm-t1  the zo.normalize question: ZO-NP at its picked lr, true and
 #          false, validation seeds 101-104
+# val-t1-new, edge-t1-new   the same grid for zo-sparse, zo-guided,
+#          zo-adapt (lr) and CMA-ES (sigma0), then its edge rule
 # test-t1  T1 at Q = 20: the official 60k / 10k split, 1.26 M queries,
 #          test seeds 201-210 one seed at a time (all methods of a seed
 #          before the next), checkpoints every 2,000 iterations: an
-#          interrupted run is resumed by running the stage again
+#          interrupted run is resumed by running the stage again;
+#          METHODS=zo-i,zo-co,zo-np,zo-sparse,zo-guided,zo-adapt,cmaes adds
+#          the new methods to the same seed directories (picks from both grids)
 # Every stage reuses finished runs, so a stage can be rerun to continue.
 set -e
 cd "$(dirname "$0")/.."
@@ -29,7 +33,46 @@ run_val-t1() {
        --jobs "$JOBS" $VAL_T1
 }
 
-pick_t1() { experiments/pick_lr.py experiments/out/r3-val-t1 2>/dev/null; }
+pick_t1() {
+  local d=experiments/out
+  # shellcheck disable=SC2046
+  experiments/pick_lr.py $d/r3-val-t1 $([ -f $d/r3-val-t1-new/runs.csv ] && echo $d/r3-val-t1-new) 2>/dev/null
+}
+
+# Stage 2 (the methods that became zo.method values after the T1 grid):
+# zo-sparse, zo-guided, zo-adapt on T1's pre-registered lr grid {0.001,
+# 0.002, 0.005, 0.01}; CMA-ES on sigma0 {0.01, 0.03, 0.1}; the same split,
+# seeds 101-102 and validation budget as val-t1.  edge-t1-new applies the
+# edge rule once (lr: 0.0005 / 0.02; sigma0: 0.005 / 0.2).
+NEW_SAMPLERS="zo-sparse zo-guided zo-adapt"
+new_grid() { # extra labels "METHOD@lrX" / "cmaes@sigmaX" beyond the grid
+  local methods="" sets=() m x
+  for m in $NEW_SAMPLERS; do for x in 0.001 0.002 0.005 0.01; do methods="$methods $m@lr$x"; done; done
+  for x in 0.01 0.03 0.1; do methods="$methods cmaes@sigma$x"; done
+  for m in $methods "$@"; do
+    case "$m" in
+      *@lr*) sets+=(--method-set "$m:zo.lr=${m#*@lr}") ;;
+      *@sigma*) sets+=(--method-set "$m:zo.cmaes_sigma=${m#*@sigma}") ;;
+    esac
+  done
+  methods="$methods $*"
+  # shellcheck disable=SC2086
+  $C $T1 --name r3-val-t1-new --methods "$(echo $methods | tr ' ' ',')" "${sets[@]}" --no-plot \
+     --ref cmaes@sigma0.1 $COS --seeds 2 --first-seed 101 --budget $VAL_BUDGET --jobs "$JOBS" $VAL_T1
+}
+run_val-t1-new() { new_grid; }
+run_edge-t1-new() {
+  local pick m v extra=()
+  pick=$(experiments/pick_lr.py experiments/out/r3-val-t1-new 2>/dev/null)
+  for m in $NEW_SAMPLERS; do
+    v=$(tr ' ' '\n' <<<"$pick" | sed -n "s/^$m:zo.lr=//p")
+    case "$v" in 0.001) extra+=("$m@lr0.0005") ;; 0.01) extra+=("$m@lr0.02") ;; esac
+  done
+  v=$(tr ' ' '\n' <<<"$pick" | sed -n "s/^cmaes:zo.cmaes_sigma=//p")
+  case "$v" in 0.01) extra+=("cmaes@sigma0.005") ;; 0.1) extra+=("cmaes@sigma0.2") ;; esac
+  [ ${#extra[@]} -gt 0 ] || { echo "run-round3: no new-method pick at a grid edge" >&2; return 0; }
+  new_grid "${extra[@]}"
+}
 
 # The pre-registered edge rule: a method whose pick is at an edge of the grid
 # {0.001, 0.002, 0.005} gets one more rate in that direction (0.0005 or

@@ -111,9 +111,11 @@ zo-i@lr0.02,2,0.26,0
 zo-np@lr0.01,1,0.40,0
 zo-np@lr0.02,1,0.40,0
 zo-co,1,0.10,0
+cmaes@sigma0.03,1,0.31,0
+cmaes@sigma0.1,1,0.25,0
 CSV
 got=$("$PY" "$ROOT/experiments/pick_lr.py" "$T/grid" 2>/dev/null)
-[ "$got" = "--method-set zo-i:zo.lr=0.01 --method-set zo-np:zo.lr=0.01" ] \
+[ "$got" = "--method-set cmaes:zo.cmaes_sigma=0.1 --method-set zo-i:zo.lr=0.01 --method-set zo-np:zo.lr=0.01" ] \
   || fail "pick_lr.py printed '$got'"
 
 # rerunning reuses the finished runs and reproduces the table
@@ -121,6 +123,18 @@ got=$("$PY" "$ROOT/experiments/pick_lr.py" "$T/grid" 2>/dev/null)
   --zoptic "$B/zoptic" --out "$T/eq" --no-plot >"$T/eq2.log" 2>&1 || fail "rerun failed"
 diff <(grep '^| zo' "$T/eq.log") <(grep '^| zo' "$T/eq2.log") >/dev/null \
   || fail "rerun changed the table"
+
+# CMA-ES: a generation of lambda candidate queries is one logged iteration;
+# the accounting accepts lambda x generations and nothing else
+"$PY" "$ROOT/experiments/compare" "$T/eq.ini" --methods cmaes --seeds 1 --budget 400 \
+  --set zo.cmaes_lambda=8 --zoptic "$B/zoptic" --out "$T/cma" --no-plot >"$T/cma.log" 2>&1 \
+  || fail "compare with cmaes failed: $(tail -n 5 "$T/cma.log")"
+"$PY" - "$T/cma/runs.csv" <<'PYEOF' || fail "cmaes accounting: $(cat "$T/cma/runs.csv")"
+import csv, sys
+r = list(csv.DictReader(open(sys.argv[1])))[0]
+q, it = int(r["queries"]), int(r["iterations"])
+sys.exit(0 if r["query_check"] == "ok" and q == 8 * it and 400 - q < 8 else 1)
+PYEOF
 
 [ "$fails" -eq 0 ] || { echo "$fails failure(s)" >&2; exit 1; }
 echo "compare_test: ok"
