@@ -14,7 +14,8 @@ count as failures of the check.
     quick (make check, tests/cmaes_ref_test.sh): the sphere at n = 10, full
       covariance and separable (python3-cmaes is slow: ~0.2-4 ms per
       evaluation, so the quick version keeps to ~3,000 of them per seed)
-    --full [--dims 10,30,100]: sphere and ellipsoid full and separable,
+    --full [--dims 10,30,100] [--funcs sphere,ellipsoid,rosenbrock]: sphere
+      and ellipsoid full and separable,
       Rosenbrock full only (separable CMA-ES crawls there: neither reached
       1e-8 in 1e5 evaluations at n = 10, 2 seeds each);
       docs/results.md round 3 gives its output
@@ -168,13 +169,19 @@ def main():
     ap.add_argument("--full", action="store_true")
     ap.add_argument("--seeds", type=int, default=20)
     ap.add_argument("--dims", default="10,30,100", help="--full: the dimensions")
+    ap.add_argument("--funcs", default=",".join(FUNCS),
+                    help="--full: the functions (%s)" % ",".join(FUNCS))
     a = ap.parse_args()
     z = ZCmaes(ctypes.CDLL(a.lib))
     dims = [int(d) for d in a.dims.split(",")] if a.full else [10]
     bad = 0
     print("| function | n | variant | zoptic median (IQR) | python3-cmaes median (IQR) | ratio | MW p | verdict |")
     print("|---|---|---|---|---|---|---|---|")
-    funcs = FUNCS if a.full else {"sphere": FUNCS["sphere"]}
+    names = a.funcs.split(",")
+    unknown = [f for f in names if f not in FUNCS]
+    if unknown:
+        ap.error("--funcs: unknown %s (known: %s)" % (",".join(unknown), ",".join(FUNCS)))
+    funcs = {k: FUNCS[k] for k in names} if a.full else {"sphere": FUNCS["sphere"]}
     for n in dims:
         for name, (f, x0v) in funcs.items():
             for sep in (False, True):

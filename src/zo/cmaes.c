@@ -216,6 +216,18 @@ uint64_t zpt_cmaes_generation(const zpt_cmaes *c) {
   return (uint64_t)c->scal[1];
 }
 
+/* out = B v (FULL: B row-major n x n). */
+static void b_times(const zpt_cmaes *c, const double *v, double *out) {
+  const size_t n = c->n;
+  for (size_t i = 0; i < n; i++) {
+    const double *bi = c->B + i * n;
+    double s = 0;
+    for (size_t j = 0; j < n; j++)
+      s += bi[j] * v[j];
+    out[i] = s;
+  }
+}
+
 void zpt_cmaes_ask(zpt_cmaes *c, gsl_rng *r, float *y) {
   const size_t n = c->n;
   for (size_t k = 0; k < c->lambda; k++) {
@@ -225,13 +237,7 @@ void zpt_cmaes_ask(zpt_cmaes *c, gsl_rng *r, float *y) {
     if (c->full) { /* y = B (D z) */
       for (size_t j = 0; j < n; j++)
         c->tmp[j] = c->D[j] * z[j];
-      for (size_t i = 0; i < n; i++) {
-        const double *bi = c->B + i * n;
-        double s = 0;
-        for (size_t j = 0; j < n; j++)
-          s += bi[j] * c->tmp[j];
-        yk[i] = s;
-      }
+      b_times(c, c->tmp, yk);
     } else {
       for (size_t i = 0; i < n; i++)
         yk[i] = c->D[i] * z[i];
@@ -258,13 +264,7 @@ static void inv_sqrt_times(zpt_cmaes *c, const double *v, double *out) {
   }
   for (size_t j = 0; j < n; j++)
     c->tmp2[j] /= c->D[j];
-  for (size_t i = 0; i < n; i++) {
-    const double *bi = c->B + i * n;
-    double s = 0;
-    for (size_t j = 0; j < n; j++)
-      s += bi[j] * c->tmp2[j];
-    out[i] = s;
-  }
+  b_times(c, c->tmp2, out);
 }
 
 /* order = the candidates by increasing f (ties: lower index first);

@@ -135,6 +135,14 @@ static int check_finite(const float *y, size_t m) {
 /* Largest class count we handle with a stack buffer for p. */
 #define ZPT_LOSS_MAX_CLASSES 4096
 
+/* The output Fisher keeps p on the stack. */
+static int check_classes(size_t C) {
+  if (C > ZPT_LOSS_MAX_CLASSES)
+    return zpt_fail(ZPT_EINVAL, "output Fisher: %zu classes, at most %d "
+                    "supported", C, ZPT_LOSS_MAX_CLASSES);
+  return ZPT_OK;
+}
+
 int zpt_loss_fisher_G(const zpt_loss *loss, const float *y,
                       size_t output_size, double *G) {
   const size_t M = output_size;
@@ -147,9 +155,7 @@ int zpt_loss_fisher_G(const zpt_loss *loss, const float *y,
     return ZPT_OK;
   }
   const size_t C = loss->n_classes;
-  if (C > ZPT_LOSS_MAX_CLASSES)
-    return zpt_fail(ZPT_EINVAL, "output Fisher: %zu classes, at most %d "
-                    "supported", C, ZPT_LOSS_MAX_CLASSES);
+  ZPT_TRY(check_classes(C));
   double p[ZPT_LOSS_MAX_CLASSES];
   const double c2 = loss->score_scale * loss->score_scale;
   for (size_t s = 0; s < loss->n_steps; s++) {
@@ -172,9 +178,7 @@ int zpt_loss_fisher_rows(const zpt_loss *loss, const float *y,
     return ZPT_OK;
   }
   const size_t C = loss->n_classes;
-  if (C > ZPT_LOSS_MAX_CLASSES)
-    return zpt_fail(ZPT_EINVAL, "output Fisher: %zu classes, at most %d "
-                    "supported", C, ZPT_LOSS_MAX_CLASSES);
+  ZPT_TRY(check_classes(C));
   double p[ZPT_LOSS_MAX_CLASSES];
   for (size_t s = 0; s < loss->n_steps; s++) {
     softmax(y + s * C, C, loss->score_scale, p);

@@ -2,10 +2,10 @@
 #include "zo/optim.h"
 
 #include <math.h>
-#include <stdio.h>
 
 #include "core/alloc.h"
 #include "core/status.h"
+#include "zo/state_io.h"
 
 typedef struct {
   size_t n;
@@ -81,36 +81,27 @@ static void optim_set_lr(void *state, double lr) {
   ((optim_state *)state)->s.lr = lr;
 }
 
-static int optim_save(const void *state, zpt_state_writer *w,
-                      const char *prefix) {
-  const optim_state *o = state;
-  char name[256];
+/* The step count and moments under prefix + "optimizer/": saved (w) or
+ * loaded (r). */
+static int optim_io(optim_state *o, zpt_state_writer *w, zpt_state_reader *r,
+                    const char *prefix) {
   uint64_t t = o->t;
-  snprintf(name, sizeof name, "%soptimizer/t", prefix);
-  ZPT_TRY(w->put(w, name, ZPT_T_U64, &t, 1));
-  snprintf(name, sizeof name, "%soptimizer/m", prefix);
-  ZPT_TRY(w->put(w, name, ZPT_T_F32, o->m, o->n));
-  if (o->v) {
-    snprintf(name, sizeof name, "%soptimizer/v", prefix);
-    ZPT_TRY(w->put(w, name, ZPT_T_F32, o->v, o->n));
-  }
+  ZPT_TRY(zpt_state_xfer(w, r, prefix, "optimizer/t", ZPT_T_U64, &t, 1));
+  ZPT_TRY(zpt_state_xfer(w, r, prefix, "optimizer/m", ZPT_T_F32, o->m, o->n));
+  if (o->v)
+    ZPT_TRY(zpt_state_xfer(w, r, prefix, "optimizer/v", ZPT_T_F32, o->v, o->n));
+  if (r)
+    o->t = t;
   return ZPT_OK;
 }
 
+static int optim_save(const void *state, zpt_state_writer *w,
+                      const char *prefix) {
+  return optim_io((optim_state *)state, w, NULL, prefix); /* only read */
+}
+
 static int optim_load(void *state, zpt_state_reader *r, const char *prefix) {
-  optim_state *o = state;
-  char name[256];
-  uint64_t t;
-  snprintf(name, sizeof name, "%soptimizer/t", prefix);
-  ZPT_TRY(r->get(r, name, ZPT_T_U64, &t, 1));
-  snprintf(name, sizeof name, "%soptimizer/m", prefix);
-  ZPT_TRY(r->get(r, name, ZPT_T_F32, o->m, o->n));
-  if (o->v) {
-    snprintf(name, sizeof name, "%soptimizer/v", prefix);
-    ZPT_TRY(r->get(r, name, ZPT_T_F32, o->v, o->n));
-  }
-  o->t = t;
-  return ZPT_OK;
+  return optim_io(state, NULL, r, prefix);
 }
 
 static const zpt_optimizer_type adam = {"adam",     adam_alloc,   adam_step,

@@ -231,13 +231,14 @@ static int sampler_alloc(zpt_trainer *t) {
   return t->sampler->alloc(&t->sampler_state, t->blocks, &ss);
 }
 
-/* A trainer working on theta (bb->n_params values); on success it frees
- * theta with itself when owns is set.  The config is checked. */
 int zpt_zo_normalize_resolve(const zpt_zo_config *cfg) {
   if (cfg->normalize == ZPT_NORMALIZE_AUTO)
     return cfg->method != ZPT_ZO_NP;
   return cfg->normalize != 0;
 }
+
+/* A trainer working on theta (bb->n_params values); on success it frees
+ * theta with itself when owns is set.  The config is checked. */
 
 static int trainer_new(zpt_trainer **out, zpt_blackbox *bb, float *theta,
                        int owns, const zpt_zo_config *cfg) {

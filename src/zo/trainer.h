@@ -142,7 +142,8 @@ typedef struct {
   uint64_t queries;          /* training queries = base + perturbed +
                                 jacobian; what the budget counts */
   uint64_t base_queries;     /* unperturbed theta */
-  uint64_t perturbed_queries;/* theta + h u_q (and theta - h u_q) */
+  uint64_t perturbed_queries;/* theta + h u_q (and theta - h u_q); CMA-ES:
+                                its candidates */
   uint64_t jacobian_queries; /* theta + eps e_j for Fisher blocks */
   uint64_t sample_forwards;  /* training queries x batch */
   uint64_t eval_queries;     /* evaluation: NOT in queries or the budget */
@@ -157,7 +158,8 @@ typedef struct {
 
 typedef struct {
   double loss;           /* forward: l_B(theta) of the base query;
-                            central: mean of the 2Q perturbed losses */
+                            central: mean of the 2Q perturbed losses;
+                            CMA-ES: mean of the lambda candidates' losses */
   uint64_t queries;      /* training queries of this iteration */
   int fisher_updated;    /* 1 if a Fisher block was updated */
   size_t fisher_block;   /* which one */
@@ -207,7 +209,8 @@ int zpt_trainer_iterate(zpt_trainer *t, const float *inputs,
                         zpt_iter_info *info);
 
 /* Queries the next iteration will use (Q+1 or 2Q, plus 1 + n_b with a
- * central-difference Fisher update or n_b with a forward one). */
+ * central-difference Fisher update or n_b with a forward one; CMA-ES:
+ * lambda). */
 uint64_t zpt_trainer_next_cost(const zpt_trainer *t);
 
 /* Mean loss and accuracy of the current theta over n samples, queried in
@@ -230,10 +233,11 @@ int zpt_zo_evaluate(zpt_blackbox *bb, const float *theta,
                     uint64_t first_query, zpt_eval_result *res);
 
 const float *zpt_trainer_theta(const zpt_trainer *t);
-/* Replaces theta (N values); optimizer state and counters are kept. */
+/* Replaces theta (N values); optimizer state and counters are kept (CMA-ES:
+ * the next generation's mean becomes theta). */
 void zpt_trainer_set_theta(zpt_trainer *t, const float *theta);
 /* The gradient estimate g of the last iteration (N values, zeros before
- * the first). */
+ * the first; always zeros for CMA-ES, which makes none). */
 const float *zpt_trainer_gradient(const zpt_trainer *t);
 size_t zpt_trainer_n_params(const zpt_trainer *t);
 const zpt_zo_counters *zpt_trainer_counters(const zpt_trainer *t);

@@ -14,13 +14,13 @@
 #include "zo/trainer_internal.h"
 
 #include <math.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "core/alloc.h"
 #include "core/rng.h"
 #include "core/status.h"
 #include "core/timer.h"
+#include "zo/state_io.h"
 
 int zpt_tr_cmaes_alloc(zpt_trainer *t) {
   zpt_cmaes_settings s;
@@ -106,20 +106,25 @@ static void es_shape(const zpt_trainer *t, uint64_t s[2]) {
   s[1] = (uint64_t)zpt_cmaes_is_full(t->es);
 }
 
+/* The arrays of zpt_cmaes_state_get as "zo/cmaes/<name>": saved (w) or
+ * loaded (r). */
+static int es_arrays_io(zpt_cmaes *es, zpt_state_writer *w,
+                        zpt_state_reader *r) {
+  for (size_t i = 0; i < zpt_cmaes_state_count(es); i++) {
+    const char *key;
+    double *data;
+    size_t len;
+    zpt_cmaes_state_get(es, i, &key, &data, &len);
+    ZPT_TRY(zpt_state_xfer(w, r, "zo/cmaes/", key, ZPT_T_F64, data, len));
+  }
+  return ZPT_OK;
+}
+
 int zpt_tr_cmaes_save(const zpt_trainer *t, zpt_state_writer *w) {
   uint64_t shape[2];
   es_shape(t, shape);
   ZPT_TRY(w->put(w, "zo/cmaes/shape", ZPT_T_U64, shape, 2));
-  for (size_t i = 0; i < zpt_cmaes_state_count(t->es); i++) {
-    const char *key;
-    double *data;
-    size_t len;
-    char name[128];
-    zpt_cmaes_state_get(t->es, i, &key, &data, &len);
-    snprintf(name, sizeof name, "zo/cmaes/%s", key);
-    ZPT_TRY(w->put(w, name, ZPT_T_F64, data, len));
-  }
-  return ZPT_OK;
+  return es_arrays_io(t->es, w, NULL); /* only read */
 }
 
 int zpt_tr_cmaes_load(zpt_trainer *t, zpt_state_reader *r) {
@@ -132,14 +137,5 @@ int zpt_tr_cmaes_load(zpt_trainer *t, zpt_state_reader *r) {
                     "%s", (unsigned long long)shape[0],
                     shape[1] ? "full" : "separable", (unsigned long long)want[0],
                     want[1] ? "full" : "separable");
-  for (size_t i = 0; i < zpt_cmaes_state_count(t->es); i++) {
-    const char *key;
-    double *data;
-    size_t len;
-    char name[128];
-    zpt_cmaes_state_get(t->es, i, &key, &data, &len);
-    snprintf(name, sizeof name, "zo/cmaes/%s", key);
-    ZPT_TRY(r->get(r, name, ZPT_T_F64, data, len));
-  }
-  return ZPT_OK;
+  return es_arrays_io(t->es, NULL, r);
 }

@@ -1,11 +1,12 @@
 /* The trainer's state in a checkpoint: save and load. */
 #include "zo/trainer_internal.h"
 
-#include <stdio.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "core/alloc.h"
 #include "core/status.h"
+#include "zo/state_io.h"
 
 /* ---- checkpoints -------------------------------------------------------- */
 
@@ -29,29 +30,30 @@ static const char *const shape_names[N_SHAPE] = {
     "format version", "n_params", "output_size", "number of blocks", "method",
     "perturbation mode", "q", "difference type", "optimizer", "seed"};
 
+/* The counters in their checkpoint order (zo/counters; the seconds are
+ * saved apart, as doubles). */
+static const size_t counter_offset[N_COUNTERS] = {
+    offsetof(zpt_zo_counters, iterations),
+    offsetof(zpt_zo_counters, queries),
+    offsetof(zpt_zo_counters, base_queries),
+    offsetof(zpt_zo_counters, perturbed_queries),
+    offsetof(zpt_zo_counters, jacobian_queries),
+    offsetof(zpt_zo_counters, sample_forwards),
+    offsetof(zpt_zo_counters, eval_queries),
+    offsetof(zpt_zo_counters, eval_sample_forwards),
+    offsetof(zpt_zo_counters, fisher_updates),
+    offsetof(zpt_zo_counters, fisher_blocks),
+    offsetof(zpt_zo_counters, chol_jitters),
+    offsetof(zpt_zo_counters, perturbations)};
+
 static void counters_out(const zpt_zo_counters *c, uint64_t v[N_COUNTERS]) {
-  uint64_t a[N_COUNTERS] = {c->iterations,       c->queries,
-                            c->base_queries,     c->perturbed_queries,
-                            c->jacobian_queries, c->sample_forwards,
-                            c->eval_queries,     c->eval_sample_forwards,
-                            c->fisher_updates,   c->fisher_blocks,
-                            c->chol_jitters,     c->perturbations};
-  memcpy(v, a, sizeof a);
+  for (int k = 0; k < N_COUNTERS; k++)
+    memcpy(&v[k], (const char *)c + counter_offset[k], sizeof(uint64_t));
 }
 
 static void counters_in(zpt_zo_counters *c, const uint64_t v[N_COUNTERS]) {
-  c->iterations = v[0];
-  c->queries = v[1];
-  c->base_queries = v[2];
-  c->perturbed_queries = v[3];
-  c->jacobian_queries = v[4];
-  c->sample_forwards = v[5];
-  c->eval_queries = v[6];
-  c->eval_sample_forwards = v[7];
-  c->fisher_updates = v[8];
-  c->fisher_blocks = v[9];
-  c->chol_jitters = v[10];
-  c->perturbations = v[11];
+  for (int k = 0; k < N_COUNTERS; k++)
+    memcpy((char *)c + counter_offset[k], &v[k], sizeof(uint64_t));
 }
 
 static int put_perm(zpt_state_writer *w, const char *name, const size_t *p,
@@ -95,11 +97,8 @@ static int sampler_state_io(const zpt_trainer *t, zpt_state_writer *w,
     const char *key;
     float *data;
     size_t len;
-    char name[256];
     s->state_get(t->sampler_state, i, &key, &data, &len);
-    snprintf(name, sizeof name, "zo/sampler/%s", key);
-    ZPT_TRY(w ? w->put(w, name, ZPT_T_F32, data, len)
-              : r->get(r, name, ZPT_T_F32, data, len));
+    ZPT_TRY(zpt_state_xfer(w, r, "zo/sampler/", key, ZPT_T_F32, data, len));
   }
   if (r && n)
     zpt_sampler_reloaded(s, t->sampler_state);
