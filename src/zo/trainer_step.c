@@ -85,6 +85,21 @@ int zpt_trainer_draw(zpt_trainer *t, uint64_t iter, size_t q, size_t block,
 
 /* ---- one iteration ------------------------------------------------------ */
 
+/* The variations of an iteration's call: the base (with_base), then
+ * theta + h u_q (and theta - h u_q) for each q; returns their number. */
+static size_t make_vars(zpt_trainer *t, int with_base, int central, double h) {
+  size_t nv = 0;
+  if (with_base)
+    t->vars[nv++] = (zpt_variation){0, 0, 0.0f, NULL};
+  for (size_t q = 0; q < t->cfg.q; q++) {
+    const float *uq = t->u + q * t->u_stride;
+    t->vars[nv++] = (zpt_variation){t->u_off[q], t->u_len[q], (float)h, uq};
+    if (central)
+      t->vars[nv++] = (zpt_variation){t->u_off[q], t->u_len[q], (float)-h, uq};
+  }
+  return nv;
+}
+
 static int iterate(zpt_trainer *t, const float *inputs, const float *targets,
                    size_t batch, zpt_iter_info *info, double t_start) {
   const size_t Q = t->cfg.q;
@@ -110,17 +125,8 @@ static int iterate(zpt_trainer *t, const float *inputs, const float *targets,
     t->u_block[q] =
         t->cfg.mode == ZPT_PERTURB_BLOCK ? zpt_tr_next_perturb_block(t) : 0;
   draw_all(t, iter);
-  /* the variations of this call */
-  size_t nv = 0;
-  int with_base = !central && !fisher_now;
-  if (with_base)
-    t->vars[nv++] = (zpt_variation){0, 0, 0.0f, NULL};
-  for (size_t q = 0; q < Q; q++) {
-    const float *uq = t->u + q * t->u_stride;
-    t->vars[nv++] = (zpt_variation){t->u_off[q], t->u_len[q], (float)h, uq};
-    if (central)
-      t->vars[nv++] = (zpt_variation){t->u_off[q], t->u_len[q], (float)-h, uq};
-  }
+  const int with_base = !central && !fisher_now;
+  const size_t nv = make_vars(t, with_base, central, h);
   ZPT_TRY(zpt_tr_reserve_out(t, nv, batch));
   uint64_t first = t->c.queries + q_base + q_jac;
   ZPT_TRY(zpt_tr_run_queries(t, t->vars, nv, inputs, batch, t->out.data,
