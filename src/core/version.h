@@ -4,14 +4,6 @@
 #ifndef ZPT_CORE_VERSION_H
 #define ZPT_CORE_VERSION_H
 
-#ifdef __cplusplus
-extern "C" {
-#endif
-
 #define ZOPTIC_VERSION "0.1.0"
-
-#ifdef __cplusplus
-}
-#endif
 
 #endif

@@ -8,11 +8,4 @@
 #include "data/loaders.h"
 #include "data/preprocess.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
-
-#ifdef __cplusplus
-}
-#endif
 #endif

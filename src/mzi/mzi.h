@@ -11,11 +11,4 @@
 #include "mzi/mesh.h"
 #include "mzi/rnn.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
-
-#ifdef __cplusplus
-}
-#endif
 #endif

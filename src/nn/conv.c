@@ -240,9 +240,7 @@ static int add_pool(zpt_model *m, const zpt_layer_ops *ops, const char *name, si
   ZPT_TRY(need_image(m, ops->kind, name));
   zpt_shape s = zpt_model_shape(m);
   size_t c = s.dim[0], h = s.dim[1], w = s.dim[2];
-  if (k == 0 || stride == 0)
-    return zpt_fail(ZPT_EINVAL, "%s layer '%s': window %zu, stride %zu: both must be >= 1",
-                    ops->kind, nn_name(name), k, stride);
+  ZPT_TRY(nn_check_sizes(ops->kind, name, "window", k, "stride", stride));
   if (k > h || k > w)
     return zpt_fail(ZPT_EINVAL, "%s layer '%s': window %zu larger than the input %zux%zu",
                     ops->kind, nn_name(name), k, h, w);

@@ -33,6 +33,14 @@ int nn_check_init(int init, const char *kind, const char *name) {
   return ZPT_OK;
 }
 
+int nn_check_sizes(const char *kind, const char *name, const char *a, size_t va,
+                   const char *b, size_t vb) {
+  if (va == 0 || vb == 0)
+    return zpt_fail(ZPT_EINVAL, "%s layer '%s': %s %zu, %s %zu: both must be >= 1", kind,
+                    nn_name(name), a, va, b, vb);
+  return ZPT_OK;
+}
+
 int nn_check_layer(const zpt_model *m, const char *kind, const char *name, int init) {
   ZPT_TRY(nn_check_model(m, kind, name));
   return nn_check_init(init, kind, name);

@@ -75,9 +75,7 @@ int zpt_model_add_patch_embed(zpt_model *m, const char *name, size_t patch,
   ZPT_TRY(nn_check_layer(m, "patch_embed", name, init));
   zpt_shape s;
   ZPT_TRY(nn_expect_rank(m, "patch_embed", name, 3, "a C x H x W image", "", &s));
-  if (patch == 0 || channels == 0)
-    return zpt_fail(ZPT_EINVAL, "patch_embed layer '%s': patch %zu, channels %zu: both must "
-                    "be >= 1", nn_name(name), patch, channels);
+  ZPT_TRY(nn_check_sizes("patch_embed", name, "patch", patch, "channels", channels));
   if (s.dim[1] % patch || s.dim[2] % patch)
     return zpt_fail(ZPT_EINVAL, "patch_embed layer '%s': %zux%zu patches do not tile the "
                     "%zux%zu image", nn_name(name), patch, patch, s.dim[1], s.dim[2]);
@@ -272,9 +270,8 @@ int zpt_model_add_mixer_block(zpt_model *m, const char *name, size_t token_hidde
   ZPT_TRY(nn_check_layer(m, "mixer", name, init));
   zpt_shape s;
   ZPT_TRY(nn_expect_rank(m, "mixer", name, 2, "tokens x channels", "", &s));
-  if (token_hidden == 0 || channel_hidden == 0)
-    return zpt_fail(ZPT_EINVAL, "mixer layer '%s': token_hidden %zu, channel_hidden %zu: "
-                    "both must be >= 1", nn_name(name), token_hidden, channel_hidden);
+  ZPT_TRY(nn_check_sizes("mixer", name, "token_hidden", token_hidden, "channel_hidden",
+                         channel_hidden));
   size_t S = s.dim[0], D = s.dim[1];
   mixer_impl *d = zpt_new(mixer_impl, "mixer layer");
   if (!d)

@@ -36,6 +36,10 @@ void nn_destroy_impl(zpt_layer *l);
 /* Checks a constructor's model argument and init choice. */
 int nn_check_model(const zpt_model *m, const char *kind, const char *name);
 int nn_check_init(int init, const char *kind, const char *name);
+/* ZPT_EINVAL "KIND layer 'NAME': A va, B vb: both must be >= 1" when either
+ * size is 0. */
+int nn_check_sizes(const char *kind, const char *name, const char *a, size_t va,
+                   const char *b, size_t vb);
 /* Both, for a layer with an init rule. */
 int nn_check_layer(const zpt_model *m, const char *kind, const char *name, int init);
 /* The model's current shape into *s, which a `kind` layer needs of rank
