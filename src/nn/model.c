@@ -59,8 +59,11 @@ zpt_layer *zpt_layer_alloc(const zpt_layer_ops *ops, const char *name,
              name ? name : "(null)", sizeof(((zpt_layer *)0)->name) - 1);
     return NULL;
   }
-  if (nn_check_sizes(ops->kind, name, "in_size", in_size, "out_size", out_size) != ZPT_OK)
+  if (in_size == 0 || out_size == 0) {
+    zpt_fail(ZPT_EINVAL, "%s layer '%s': in_size %zu, out_size %zu: both must be >= 1",
+             ops->kind, name, in_size, out_size);
     return NULL;
+  }
   zpt_layer *l = zpt_new(zpt_layer, "layer");
   if (!l)
     return NULL;
