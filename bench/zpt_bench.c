@@ -62,7 +62,7 @@ static double cpu_now(void) {
 
 static void emit(const char *section, const char *model, const char *variant,
                  const char *metric, double value) {
-  printf("%s,%s,%s,%s,%.6g\n", section, model, variant, metric, value);
+  printf("%s,%s,%s,%s,%.10g\n", section, model, variant, metric, value);
   fflush(stdout);
 }
 
