@@ -141,7 +141,7 @@ static int run(int rank, int size, uint64_t seed, zpt_blackbox **chips, float *t
   zpt_blackbox *bb;
   if (zpt_linear_chip_alloc(IN, OUT, seed, 0, &bb) != ZPT_OK)
     return -1;
-  zpt_mpi_box_options opt = {MPI_COMM_WORLD, 30, 1, NULL};
+  zpt_mpi_box_options opt = {MPI_COMM_WORLD, 30, 1, NULL, 0};
   if (zpt_mpi_box_wrap(&bb, &opt) != ZPT_OK)
     return -1;
   float theta0[N_PARAMS], x[BATCH * IN], tg[BATCH * OUT];

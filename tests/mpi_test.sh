@@ -7,6 +7,10 @@
 #   ZO-NP with Fisher updates) and on a CNN with ZO-NP Fisher updates;
 # - the round-3 methods (zo-sparse, zo-guided, zo-adapt, cmaes) on the MZI
 #   classifier: theta, state and log bit-identical for R = 1, 2;
+# - each rank drawing only its share (records path, the default): ZO-I in
+#   block and all-at-once mode, central differences, ZO-co (outputs path)
+#   bit-identical for R = 2, 3; --exchange-outputs bit-identical and
+#   sending other bytes (the records path is taken);
 # - one chip driver per rank (chip.driver with {rank}, zoptic-chipd
 #   --config): bit-identical with chips of one seed; runs with distinct seeds;
 # - a killed rank ends the job in bounded time naming the rank; the last
@@ -180,11 +184,40 @@ for m in zo-sparse zo-guided zo-adapt cmaes; do
     same_run m-$m-ref m-$m-$R "$m on $R ranks"
   done
 done
+# each rank draws only its share's perturbations and computes only their
+# losses; records (loss, perturbation) travel (src/zo/trainer_share.c): the
+# same bits for ZO-I (block and all-at-once), central differences (a pair of
+# variations may straddle two ranks) and ZO-co (its support is drawn: the
+# outputs path), and with --exchange-outputs (every rank draws everything)
+variants=("zo.method=zo-i" "zo.method=zo-i zo.mode=all" "zo.difference=central"
+          "zo.method=zo-co" "zo.method=zo-i zo.difference=central zo.mode=all")
+for i in "${!variants[@]}"; do
+  sets=()
+  for kv in ${variants[$i]}; do sets+=(--set "$kv"); done
+  "$Z" train demo.ini --out v$i-ref "${sets[@]}" --set train.budget=630 >/dev/null 2>&1 \
+    || { fail "${variants[$i]}: plain zoptic train failed"; continue; }
+  for R in 2 3; do
+    out=$(mrun $R train demo.ini --out v$i-$R "${sets[@]}" --set train.budget=630 2>&1) \
+      || { fail "${variants[$i]} on $R ranks failed: $out"; continue; }
+    same_run v$i-ref v$i-$R "${variants[$i]} on $R ranks"
+  done
+done
+sent() { sed -nE 's/^zoptic-mpi: .* ([0-9]+) bytes sent.*/\1/p' <<<"$1"; }
+out=$(mrun 2 train demo.ini --out demo-x2 2>&1) || fail "demo on 2 ranks failed: $out"
+b_rec=$(sent "$out")
+out=$(mrun 2 --exchange-outputs train demo.ini --out demo-o2 2>&1) \
+  || fail "--exchange-outputs on 2 ranks failed: $out"
+b_out=$(sent "$out")
+same_run demo-ref demo-o2 "--exchange-outputs on 2 ranks"
+same_run demo-ref demo-x2 "demo on 2 ranks (again)"
+# the records path is taken: other bytes than the outputs path
+[ -n "$b_rec" ] && [ -n "$b_out" ] && [ "$b_rec" != "$b_out" ] \
+  || fail "bytes sent: records path $b_rec, outputs path $b_out: expected two different counts"
 # the comparison can fail: another seed gives another theta
 "$Z" train demo.ini --out seed2 --set zo.seed=2 >/dev/null 2>&1 || fail "demo zo.seed=2 failed"
 same_ckpt demo-ref/ckpt.h5 seed2/ckpt.h5 >/dev/null && fail "the checkpoint comparison cannot fail"
 # rank 0 alone writes: no stray run directories
-[ "$(ls -d demo-* cnn-* | wc -l)" -eq 7 ] || fail "unexpected run directories: $(ls -d demo-* cnn-*)"
+[ "$(ls -d demo-* cnn-* | wc -l)" -eq 9 ] || fail "unexpected run directories: $(ls -d demo-* cnn-*)"
 
 # ---- one chip driver per rank ({rank}), chips of one seed: bit-identical ----
 for r in 0 1; do cp demo.ini chip-$r.ini; done

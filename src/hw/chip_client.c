@@ -405,7 +405,7 @@ static void client_free(zpt_blackbox *bb) {
 }
 
 static const zpt_blackbox_type chip_client_type = {"chip", client_query, client_free,
-                                                   NULL, NULL};
+                                                   NULL, NULL, NULL};
 
 /* ---- construction ------------------------------------------------------ */
 

@@ -73,7 +73,7 @@ static void linear_free(zpt_blackbox *bb) {
 }
 
 static const zpt_blackbox_type linear_chip_type = {"linear-chip", linear_query, linear_free,
-                                                   NULL, NULL};
+                                                   NULL, NULL, NULL};
 
 int zpt_linear_chip_alloc(size_t in, size_t out, uint64_t seed, double noise_sigma,
                           zpt_blackbox **bb) {

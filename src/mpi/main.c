@@ -1,6 +1,7 @@
 /* zoptic-mpi: the zoptic command-line program over MPI (docs/distributed.md).
  *
- *   mpirun -n R zoptic-mpi [--mpi-timeout S] [--chip-per-rank] train CONFIG ...
+ *   mpirun -n R zoptic-mpi [--mpi-timeout S] [--chip-per-rank]
+ *                          [--exchange-outputs] train CONFIG ...
  *
  * A separate program so that libzoptic and build/zoptic stay MPI-free (no
  * libmpi in the library's link line, no mpirun needed to run the CLI): it is
@@ -39,6 +40,7 @@ typedef struct {
   int rank, size;
   double timeout_s;
   int chip_per_rank;
+  int exchange_outputs;
   zpt_mpi_stats stats;
   FILE *held_stderr; /* ranks > 0: their stderr until the end */
   int real_stderr;   /* the original stderr's descriptor */
@@ -46,14 +48,15 @@ typedef struct {
 
 static int wrap(zpt_blackbox **bb, void *ctx) {
   mpi_run *m = ctx;
-  zpt_mpi_box_options opt = {MPI_COMM_WORLD, m->timeout_s, m->chip_per_rank, &m->stats};
+  zpt_mpi_box_options opt = {MPI_COMM_WORLD, m->timeout_s, m->chip_per_rank, &m->stats,
+                             m->exchange_outputs};
   return zpt_mpi_box_wrap(bb, &opt);
 }
 
 static void usage(FILE *out) {
   fprintf(out,
           "usage: mpirun -n R zoptic-mpi [--mpi-timeout SECONDS] [--chip-per-rank]\n"
-          "                              COMMAND [ARGS]\n"
+          "                              [--exchange-outputs] COMMAND [ARGS]\n"
           "\n"
           "The zoptic program over MPI (docs/distributed.md): every rank runs the\n"
           "same command; the queries of each batched call are split over the R\n"
@@ -63,6 +66,9 @@ static void usage(FILE *out) {
           "                    (default 600); then the job is aborted\n"
           "  --chip-per-rank   one chip per rank (chip.driver with {rank}): each rank\n"
           "                    evaluates its own base query\n"
+          "  --exchange-outputs every rank draws every perturbation and computes every\n"
+          "                    loss; outputs travel (default: each rank draws and\n"
+          "                    computes its share; losses and perturbations travel)\n"
           "Commands and their options: as zoptic ('zoptic-mpi help').\n");
 }
 
@@ -141,6 +147,8 @@ static int parse_options(mpi_run *m, int *argc, char ***argv) {
     const char *a = (*argv)[1];
     if (!strcmp(a, "--chip-per-rank")) {
       m->chip_per_rank = 1;
+    } else if (!strcmp(a, "--exchange-outputs")) {
+      m->exchange_outputs = 1;
     } else if (!strcmp(a, "--mpi-timeout") && *argc > 2) {
       char *end;
       m->timeout_s = strtod((*argv)[2], &end);
@@ -170,10 +178,11 @@ static void print_stats(const mpi_run *m) {
           " evaluation exchanges, %" PRIu64 " bytes sent, %" PRIu64
           " received, %.3f s evaluating its share (%.3f s CPU), %.3f s in MPI "
           "(%.3f s of it waiting for a slower rank's share; %.3f s CPU of the "
-          "busiest share above the mean), %.3f s between exchanges\n",
+          "busiest share above the mean), %.3f s between exchanges (%.3f s CPU)\n",
           m->size, s->train_exchanges, s->eval_exchanges, s->bytes_sent,
           s->bytes_received, s->local_seconds, s->local_cpu_seconds, s->mpi_seconds,
-          s->imbalance_seconds, s->cpu_imbalance_seconds, s->outside_seconds);
+          s->imbalance_seconds, s->cpu_imbalance_seconds, s->outside_seconds,
+          s->outside_cpu_seconds);
 }
 
 int main(int argc, char **argv) {

@@ -34,6 +34,7 @@ typedef struct {
   int chips; /* this call: one chip per rank (per_chip_base, training) */
   size_t *bounds;  /* this call: rank r evaluates [bounds[r], bounds[r + 1]) */
   zpt_buffer costs; /* this call: the inner box's cost of each variation */
+  zpt_buffer local; /* query_shared: this rank's outputs */
   /* per_chip_base: every rank's base outputs of the last call that had a
    * base query, what they were computed on, and the calls since (the
    * first of them that one): which rank evaluated which query */
@@ -147,12 +148,12 @@ static void wait_or_abort(mpi_box *b, MPI_Request *req, uint64_t first, size_t n
   }
 }
 
-/* Sizes the exchange buffers for n variations of `per` bytes each, shared
- * as b->bounds says. */
-static int reserve(mpi_box *b, size_t n_vars, size_t per) {
+/* Sizes the exchange buffers for n variations of `per` bytes each after
+ * `lead` bytes per block, shared as b->bounds says. */
+static int reserve(mpi_box *b, size_t n_vars, size_t lead, size_t per) {
   size_t total = 0;
   for (int r = 0; r < b->size; r++) {
-    size_t bytes = lead_bytes(b, per) + (b->bounds[r + 1] - b->bounds[r]) * per;
+    size_t bytes = lead + (b->bounds[r + 1] - b->bounds[r]) * per;
     if (bytes > INT_MAX || total > (size_t)INT_MAX - bytes)
       return zpt_fail(ZPT_ERANGE, "MPI exchange of %zu variations x %zu bytes exceeds "
                       "the int range of MPI_Allgatherv: lower the batch", n_vars, per);
@@ -247,22 +248,11 @@ static const float *box_device_base(zpt_blackbox *bb, uint64_t query) {
   return NULL;
 }
 
-static int box_query(zpt_blackbox *bb, const float *theta, const zpt_variation *vars,
-                     size_t n_vars, const float *inputs, size_t batch, float *outputs,
-                     uint64_t first) {
-  mpi_box *b = bb->impl;
+/* Posts this rank's block (b->send, sized by reserve), waits for every
+ * rank's, counts; then fails with the first failing rank's error, the same
+ * on every rank. */
+static int exchange(mpi_box *b, uint64_t first, size_t n_vars) {
   zpt_mpi_stats *st = b->opt.stats;
-  if (st->last_end > 0)
-    st->outside_seconds += MPI_Wtime() - st->last_end;
-  size_t per = batch * bb->output_size * sizeof(float);
-  int base = n_vars > 0 && vars[0].len == 0;
-  /* evaluation (a base query per call): rank 0's chip alone */
-  b->chips = b->opt.per_chip_base && first < ZPT_EVAL_QUERY_BASE;
-  ZPT_TRY(split(b, vars, n_vars, base));
-  ZPT_TRY(reserve(b, n_vars, per));
-  size_t lo = b->bounds[b->rank], hi = b->bounds[b->rank + 1];
-  int with_base = b->chips && base;
-  local_share(b, theta, vars, lo, hi, inputs, batch, first, with_base);
   double t0 = MPI_Wtime();
   MPI_Request req;
   int mrc = MPI_Iallgatherv(b->send.data, b->counts[b->rank], MPI_BYTE, b->recv.data,
@@ -272,6 +262,7 @@ static int box_query(zpt_blackbox *bb, const float *theta, const zpt_variation *
                     b->rank, mrc);
   wait_or_abort(b, &req, first, n_vars);
   st->last_end = MPI_Wtime();
+  st->last_end_cpu = cpu_now();
   st->mpi_seconds += st->last_end - t0;
   if (first >= ZPT_EVAL_QUERY_BASE)
     st->eval_exchanges++;
@@ -297,12 +288,85 @@ static int box_query(zpt_blackbox *bb, const float *theta, const zpt_variation *
       return zpt_fail(h->status, "rank %d of %d: %.*s", r, b->size,
                       (int)sizeof h->message, h->message);
   }
+  return ZPT_OK;
+}
+
+/* The trainer's work since the last exchange (wall and CPU time). */
+static void account_outside(zpt_mpi_stats *st) {
+  if (st->last_end > 0) {
+    st->outside_seconds += MPI_Wtime() - st->last_end;
+    st->outside_cpu_seconds += cpu_now() - st->last_end_cpu;
+  }
+}
+
+static int box_query(zpt_blackbox *bb, const float *theta, const zpt_variation *vars,
+                     size_t n_vars, const float *inputs, size_t batch, float *outputs,
+                     uint64_t first) {
+  mpi_box *b = bb->impl;
+  account_outside(b->opt.stats);
+  size_t per = batch * bb->output_size * sizeof(float);
+  int base = n_vars > 0 && vars[0].len == 0;
+  /* evaluation (a base query per call): rank 0's chip alone */
+  b->chips = b->opt.per_chip_base && first < ZPT_EVAL_QUERY_BASE;
+  ZPT_TRY(split(b, vars, n_vars, base));
+  ZPT_TRY(reserve(b, n_vars, lead_bytes(b, per), per));
+  size_t lo = b->bounds[b->rank], hi = b->bounds[b->rank + 1];
+  int with_base = b->chips && base;
+  local_share(b, theta, vars, lo, hi, inputs, batch, first, with_base);
+  ZPT_TRY(exchange(b, first, n_vars));
   if (b->chips)
     ZPT_TRY(chip_bases(b, theta, inputs, batch, per, with_base, first, n_vars));
   for (int r = 0; r < b->size; r++) {
     size_t rlo = b->bounds[r], rhi = b->bounds[r + 1];
     memcpy((char *)outputs + rlo * per,
            (char *)b->recv.data + b->displs[r] + lead_bytes(b, per), (rhi - rlo) * per);
+  }
+  return ZPT_OK;
+}
+
+/* blackbox.h, query_shared: this rank draws (call->prepare) and evaluates
+ * its share, turns its outputs into records (call->fill: the trainer's
+ * losses and perturbations), and the records travel instead of the
+ * outputs.  The trainer's work in prepare and fill counts as between
+ * exchanges (it is what it did before the exchange on every rank). */
+static int box_query_shared(zpt_blackbox *bb, const float *theta,
+                            const zpt_variation *vars, size_t n_vars, const float *inputs,
+                            size_t batch, uint64_t first, zpt_shared_call *call) {
+  mpi_box *b = bb->impl;
+  zpt_mpi_stats *st = b->opt.stats;
+  account_outside(st);
+  b->chips = 0;
+  ZPT_TRY(split(b, vars, n_vars, n_vars > 0 && vars[0].len == 0));
+  ZPT_TRY(reserve(b, n_vars, HDR_BYTES, call->rec_bytes));
+  const size_t lo = b->bounds[b->rank], hi = b->bounds[b->rank + 1];
+  const size_t per = batch * bb->output_size * sizeof(float);
+  double w0 = MPI_Wtime(), c0 = cpu_now();
+  call->prepare(call->ctx, lo, hi);
+  block_header *h = b->send.data;
+  memset(h, 0, sizeof *h);
+  double w1 = MPI_Wtime(), c1 = cpu_now();
+  int rc = zpt_buffer_reserve(&b->local, (hi - lo) * per + 1, "share outputs");
+  if (rc == ZPT_OK && hi > lo)
+    rc = zpt_blackbox_query(b->inner, theta, vars + lo, hi - lo, inputs, batch,
+                            b->local.data, first + lo);
+  double w2 = MPI_Wtime(), c2 = cpu_now();
+  h->local_seconds = w2 - w1;
+  h->local_cpu = c2 - c1;
+  st->local_seconds += h->local_seconds;
+  st->local_cpu_seconds += h->local_cpu;
+  if (rc == ZPT_OK)
+    rc = call->fill(call->ctx, lo, hi, b->local.data, (char *)b->send.data + HDR_BYTES);
+  st->outside_seconds += (w1 - w0) + (MPI_Wtime() - w2);
+  st->outside_cpu_seconds += (c1 - c0) + (cpu_now() - c2);
+  if (rc != ZPT_OK) {
+    h->status = rc;
+    snprintf(h->message, sizeof h->message, "%s", zpt_error_message());
+  }
+  ZPT_TRY(exchange(b, first, n_vars));
+  for (int r = 0; r < b->size; r++) {
+    size_t rlo = b->bounds[r], rhi = b->bounds[r + 1];
+    memcpy((char *)call->records + rlo * call->rec_bytes,
+           (char *)b->recv.data + b->displs[r] + HDR_BYTES, (rhi - rlo) * call->rec_bytes);
   }
   return ZPT_OK;
 }
@@ -317,17 +381,24 @@ static void box_free(zpt_blackbox *bb) {
   zpt_buffer_release(&b->bases);
   zpt_buffer_release(&b->calls);
   zpt_buffer_release(&b->costs);
+  zpt_buffer_release(&b->local);
   zpt_free(b->bounds);
   zpt_free(b->counts);
   zpt_free(b->displs);
   zpt_free(b);
 }
 
-static const zpt_blackbox_type box_type = {"mpi", box_query, box_free, NULL, NULL};
+/* the trainer's iterations shared out (records travel), other calls by
+ * their outputs */
+static const zpt_blackbox_type box_type = {"mpi", box_query, box_free, NULL, NULL,
+                                             box_query_shared};
+/* --exchange-outputs: every call by its outputs */
+static const zpt_blackbox_type outputs_type = {"mpi", box_query, box_free, NULL, NULL,
+                                                 NULL};
 /* one chip per rank: the trainer differences each query against its chip's
  * base */
 static const zpt_blackbox_type chips_type = {"mpi", box_query, box_free, box_device_base,
-                                               NULL};
+                                               NULL, NULL};
 
 int zpt_mpi_box_wrap(zpt_blackbox **bb, const zpt_mpi_box_options *opt) {
   if (!bb || !*bb || !opt)
@@ -358,7 +429,9 @@ int zpt_mpi_box_wrap(zpt_blackbox **bb, const zpt_mpi_box_options *opt) {
   /* the same shape and call limits as the local box: the trainer makes the
    * same calls as in one process */
   b->bb = *b->inner;
-  b->bb.type = opt->per_chip_base ? &chips_type : &box_type;
+  b->bb.type = opt->per_chip_base     ? &chips_type
+                : opt->exchange_outputs ? &outputs_type
+                                        : &box_type;
   b->bb.impl = b;
   *bb = &b->bb;
   return ZPT_OK;

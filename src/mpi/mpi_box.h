@@ -57,9 +57,12 @@ typedef struct {
                                exchanges: what a perfect split would save */
   double imbalance_seconds; /* of mpi_seconds: the slowest rank's share
                                minus this rank's, summed over exchanges */
-  double outside_seconds;  /* between the end of one exchange and the next
-                              call: the trainer's own work */
+  double outside_seconds;  /* the trainer's own work: between the end of
+                              one exchange and the next call, and in a
+                              shared call its draws and losses */
+  double outside_cpu_seconds; /* its CPU time */
   double last_end;         /* MPI_Wtime() at the end of the last call */
+  double last_end_cpu;     /* the process's CPU time then */
 } zpt_mpi_stats;
 
 typedef struct {
@@ -67,6 +70,9 @@ typedef struct {
   double timeout_s;    /* longest wait for an exchange; then MPI_Abort */
   int per_chip_base;   /* see above: one chip per rank */
   zpt_mpi_stats *stats; /* counters to add to, or NULL */
+  int exchange_outputs; /* no query_shared: the trainer's iterations too
+                           exchange outputs (every rank draws every
+                           perturbation and computes every loss) */
 } zpt_mpi_box_options;
 
 /* Wraps *bb (ownership passes to the decorator, which frees it) in the

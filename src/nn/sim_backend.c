@@ -53,7 +53,7 @@ static double sim_cost(zpt_blackbox *bb, const zpt_variation *v) {
   return f;
 }
 
-static const zpt_blackbox_type sim_type = {"sim", sim_query, sim_free, NULL, sim_cost};
+static const zpt_blackbox_type sim_type = {"sim", sim_query, sim_free, NULL, sim_cost, NULL};
 const zpt_blackbox_type *zpt_sim_blackbox_type = &sim_type;
 
 zpt_blackbox *zpt_model_blackbox(zpt_model *m, uint64_t noise_seed) {

@@ -22,6 +22,23 @@ extern "C" {
 
 typedef struct zpt_blackbox zpt_blackbox;
 
+/* A call whose variations are shared out among processes (query_shared
+ * below): what the caller does with its share, and where every
+ * variation's record comes back. */
+typedef struct {
+  size_t rec_bytes; /* bytes of one variation's record */
+  void *records;    /* n_vars x rec_bytes: on return, every variation's */
+  void *ctx;        /* the caller's, passed to prepare and fill */
+  /* Called once this process's share is known: it evaluates variations
+   * [lo, hi) (lo == hi: none).  The deltas of those must be set on return;
+   * the others' are never read here. */
+  void (*prepare)(void *ctx, size_t lo, size_t hi);
+  /* Fills the records of variations [lo, hi) (rec: (hi - lo) x rec_bytes)
+   * from their outputs (out: (hi - lo) x batch x output_size).  Must be a
+   * function of each variation (its outputs, its delta) alone. */
+  int (*fill)(void *ctx, size_t lo, size_t hi, const float *out, void *rec);
+} zpt_shared_call;
+
 typedef struct {
   const char *name;
   /* Evaluates n_vars parameter settings (variations of theta, which has
@@ -49,6 +66,20 @@ typedef struct {
    * the output; a base query: 0).  A scheduler that splits calls
    * (zoptic-mpi) balances it. */
   double (*cost)(zpt_blackbox *bb, const zpt_variation *v);
+  /* Optional, NULL for a box evaluated by one process.  A box spread over
+   * several processes, each running the same caller with the same
+   * arguments (zoptic-mpi), evaluates here only this process's share of
+   * the n_vars variations (call->prepare says which, before their deltas
+   * are needed: only each variation's offset and len must be set on
+   * entry), has call->fill turn that share's outputs into records, and
+   * gathers every process's records in variation order into
+   * call->records.  Every process returns the same records, bit for bit
+   * those one process filling all of them would make.  The outputs do not
+   * travel.  A failure anywhere (a share's query or fill) fails the call
+   * on every process with the same message. */
+  int (*query_shared)(zpt_blackbox *bb, const float *theta, const zpt_variation *vars,
+                      size_t n_vars, const float *inputs, size_t batch,
+                      uint64_t first_query, zpt_shared_call *call);
 } zpt_blackbox_type;
 
 struct zpt_blackbox {

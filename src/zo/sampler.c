@@ -65,13 +65,13 @@ static void free_np(void *state) { zpt_fisher_free(state); }
 
 static const zpt_sampler_type type_i = {"zo-i", alloc_none, sample_i,
                                         fisher_none, free_none, NULL,
-                                        NULL, NULL, NULL};
+                                        NULL, NULL, NULL, 1};
 static const zpt_sampler_type type_co = {"zo-co", alloc_none, sample_co,
                                          fisher_none, free_none, NULL,
-                                         NULL, NULL, NULL};
+                                         NULL, NULL, NULL, 0};
 static const zpt_sampler_type type_np = {"zo-np", alloc_np, sample_np,
                                          fisher_np, free_np, flush_np,
-                                         NULL, NULL, NULL};
+                                         NULL, NULL, NULL, 1};
 
 const zpt_sampler_type *const zpt_sampler_zo_i = &type_i;
 const zpt_sampler_type *const zpt_sampler_zo_co = &type_co;

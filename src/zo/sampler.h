@@ -79,6 +79,9 @@ typedef struct {
   size_t (*state_count)(const void *state);
   void (*state_get)(void *state, size_t i, const char **name, float **data,
                     size_t *len);
+  /* 1: a draw's support is always the whole range (ZO-I, ZO-NP, zo-sparse,
+   * zo-guided, zo-adapt), known before the draw; 0 (ZO-co): drawn. */
+  int range_support;
 } zpt_sampler_type;
 
 extern const zpt_sampler_type *const zpt_sampler_zo_i;

@@ -342,13 +342,13 @@ static int alloc_adapt(void **state, const zpt_blocks *blocks,
 
 static const zpt_sampler_type type_sparse = {
     "zo-sparse", alloc_sparse, sample_sparse, fisher_none, free_sparse, NULL,
-    NULL, NULL, NULL};
+    NULL, NULL, NULL, 1};
 static const zpt_sampler_type type_guided = {
     "zo-guided", alloc_guided, sample_guided, fisher_none, free_guided, NULL,
-    observe_guided, count_guided, get_guided};
+    observe_guided, count_guided, get_guided, 1};
 static const zpt_sampler_type type_adapt = {
     "zo-adapt", alloc_adapt, sample_adapt, fisher_none, free_adapt, NULL,
-    observe_adapt, count_adapt, get_adapt};
+    observe_adapt, count_adapt, get_adapt, 1};
 
 const zpt_sampler_type *const zpt_sampler_zo_sparse = &type_sparse;
 const zpt_sampler_type *const zpt_sampler_zo_guided = &type_guided;

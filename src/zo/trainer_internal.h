@@ -1,8 +1,9 @@
 /* Internals of the zeroth-order trainer shared by its source files
  * (trainer.c: configuration, allocation, accessors; trainer_schedule.c:
  * block and learning-rate schedules; trainer_query.c: black-box queries and
- * the Fisher update; trainer_step.c: perturbations, one iteration,
- * evaluation; trainer_state.c: checkpoint state).  Not a public header. */
+ * the Fisher update; trainer_step.c: one iteration, evaluation;
+ * trainer_share.c: perturbations, an iteration's queries and losses, in
+ * one process or shared out; trainer_state.c: checkpoint state).  Not a public header. */
 #ifndef ZPT_ZO_TRAINER_INTERNAL_H
 #define ZPT_ZO_TRAINER_INTERNAL_H
 
@@ -73,6 +74,12 @@ int zpt_tr_losses_of(zpt_trainer *t, const float *out, size_t n,
                      const float *targets, size_t batch, double *loss);
 int zpt_tr_fisher_update(zpt_trainer *t, size_t b, const float *inputs,
                          const float *targets, size_t batch, double *base_loss);
+
+/* trainer_share.c: an iteration's draws, queries and losses (t->u,
+ * t->u_off, t->u_len, t->vars and t->var_loss filled for all of them) */
+int zpt_tr_query_iteration(zpt_trainer *t, int with_base, double h,
+                           const float *inputs, const float *targets,
+                           size_t batch, uint64_t first);
 
 /* trainer_cmaes.c: CMA-ES as a method (t->es) */
 int zpt_tr_cmaes_alloc(zpt_trainer *t);

@@ -1,104 +1,16 @@
-/* One iteration of the zeroth-order trainer (perturbations, the gradient
+/* One iteration of the zeroth-order trainer (the Fisher update when due,
+ * the perturbations' queries and losses by trainer_share.c, the gradient
  * estimate, the update) and evaluation. */
 #include "zo/trainer_internal.h"
 
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "core/alloc.h"
-#include "core/rng.h"
 #include "core/status.h"
 #include "core/timer.h"
 
-/* ---- perturbations ------------------------------------------------------ */
-
-/* Draws perturbation q of iteration iter on block b (block mode) or on all
- * blocks into u; support in *off, *len.  Not normalised, and for ZO-NP
- * complete only after flush_draws(). */
-static void draw_raw(zpt_trainer *t, uint64_t iter, size_t q, size_t b,
-                     float *u, size_t *off, size_t *len) {
-  zpt_rng_derive(t->rng, t->cfg.seed, ZPT_STREAM_PERTURB, iter, q);
-  size_t b0 = t->cfg.mode == ZPT_PERTURB_BLOCK ? b : 0;
-  size_t nbl = t->cfg.mode == ZPT_PERTURB_BLOCK ? 1 : t->blocks->n_blocks;
-  t->sampler->sample(t->sampler_state, t->blocks, t->rng, b0, nbl, u, off,
-                     len);
-}
-
-static void flush_draws(zpt_trainer *t) {
-  if (t->sampler->flush)
-    t->sampler->flush(t->sampler_state);
-}
-
-/* ||u|| = sqrt(N) (method.md §2). */
-static void normalise(const zpt_trainer *t, float *u, size_t len) {
-  if (!t->cfg.normalize)
-    return;
-  double ss = 0;
-  for (size_t k = 0; k < len; k++)
-    ss += (double)u[k] * u[k];
-  if (ss > 0) {
-    float s = (float)sqrt((double)t->N / ss);
-    for (size_t k = 0; k < len; k++)
-      u[k] *= s;
-  }
-}
-
-static int cmp_u64(const void *a, const void *b) {
-  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-  return (x > y) - (x < y);
-}
-
-/* The Q perturbations of iteration iter (blocks already in u_block).  Each
- * comes from its own stream, so the order of the draws does not matter:
- * a sampler that defers its work (ZO-NP) gets those of the same block one
- * after the other, which it solves together. */
-static void draw_all(zpt_trainer *t, uint64_t iter) {
-  const size_t Q = t->cfg.q;
-  for (size_t q = 0; q < Q; q++)
-    t->u_order[q] = (uint64_t)t->u_block[q] * Q + q;
-  if (t->sampler->flush && Q > 1)
-    qsort(t->u_order, Q, sizeof *t->u_order, cmp_u64);
-  for (size_t k = 0; k < Q; k++) {
-    size_t q = (size_t)(t->u_order[k] % Q);
-    draw_raw(t, iter, q, t->u_block[q], t->u + q * t->u_stride, &t->u_off[q],
-             &t->u_len[q]);
-  }
-  flush_draws(t);
-  for (size_t q = 0; q < Q; q++)
-    normalise(t, t->u + q * t->u_stride, t->u_len[q]);
-}
-
-int zpt_trainer_draw(zpt_trainer *t, uint64_t iter, size_t q, size_t block,
-                     float *u, size_t *off, size_t *len) {
-  if (!t->sampler)
-    return zpt_fail(ZPT_EINVAL, "draw: method %s has no perturbation "
-                    "sampler", zpt_zo_method_name(t->cfg.method));
-  if (block >= t->blocks->n_blocks)
-    return zpt_fail(ZPT_EINVAL, "draw: block %zu of %zu", block,
-                    t->blocks->n_blocks);
-  draw_raw(t, iter, q, block, u, off, len);
-  flush_draws(t);
-  normalise(t, u, *len);
-  return ZPT_OK;
-}
-
 /* ---- one iteration ------------------------------------------------------ */
-
-/* The variations of an iteration's call: the base (with_base), then
- * theta + h u_q (and theta - h u_q) for each q; returns their number. */
-static size_t make_vars(zpt_trainer *t, int with_base, int central, double h) {
-  size_t nv = 0;
-  if (with_base)
-    t->vars[nv++] = (zpt_variation){0, 0, 0.0f, NULL};
-  for (size_t q = 0; q < t->cfg.q; q++) {
-    const float *uq = t->u + q * t->u_stride;
-    t->vars[nv++] = (zpt_variation){t->u_off[q], t->u_len[q], (float)h, uq};
-    if (central)
-      t->vars[nv++] = (zpt_variation){t->u_off[q], t->u_len[q], (float)-h, uq};
-  }
-  return nv;
-}
 
 static int iterate(zpt_trainer *t, const float *inputs, const float *targets,
                    size_t batch, zpt_iter_info *info, double t_start) {
@@ -124,15 +36,11 @@ static int iterate(zpt_trainer *t, const float *inputs, const float *targets,
   for (size_t q = 0; q < Q; q++)
     t->u_block[q] =
         t->cfg.mode == ZPT_PERTURB_BLOCK ? zpt_tr_next_perturb_block(t) : 0;
-  draw_all(t, iter);
   const int with_base = !central && !fisher_now;
-  const size_t nv = make_vars(t, with_base, central, h);
-  ZPT_TRY(zpt_tr_reserve_out(t, nv, batch));
   uint64_t first = t->c.queries + q_base + q_jac;
-  ZPT_TRY(zpt_tr_run_queries(t, t->vars, nv, inputs, batch, t->out.data,
-                             first, "perturbed"));
-  ZPT_TRY(zpt_tr_losses_of(t, t->out.data, nv, targets, batch,
-                           t->var_loss));
+  /* draws, queries, losses: here or shared out (trainer_share.c) */
+  ZPT_TRY(zpt_tr_query_iteration(t, with_base, h, inputs, targets, batch,
+                                 first));
   q_base += (uint64_t)with_base;
   q_pert = 2 * Q * (uint64_t)central + Q * (uint64_t)!central;
   const double *lp = t->var_loss + with_base;

@@ -87,7 +87,7 @@ static void cb_free(zpt_blackbox *bb) {
 }
 
 static const zpt_blackbox_type callback_type = {"vars-callback", cb_query, cb_free,
-                                                NULL, NULL};
+                                                NULL, NULL, NULL};
 
 int zpt_blackbox_vars_callback(zpt_blackbox **out, const char *name, size_t n_params,
                           size_t input_size, size_t output_size,
