@@ -12,7 +12,9 @@
 # the load average at the start and the end (the figures are honest only on
 # an idle machine: R = 2 needs both cores).  Data are generated (no
 # download).  MPI_BENCH_ITERS (default 600) iterations per run: with 40,
-# start-up and the Fisher updates dominate.
+# start-up and the Fisher updates dominate.  MPI_BENCH_ZM_ARGS: options for
+# zoptic-mpi (e.g. --exchange-outputs: the path where every rank draws every
+# perturbation and computes every loss, for an A/B in one session).
 # Output: CSV rows "mpi,MODEL,VARIANT,METRIC,VALUE" on stdout (bench/run.sh
 # appends them to bench/out/results.csv) and bench/out/mpi.csv.
 set -euo pipefail
@@ -65,16 +67,17 @@ printf '%s\n[model]\nkind = mzi-classifier\nK = 64\nscore_scale = 20\n[chip]\nst
   "$common" $((ITERS * 21 + 512)) >"$T/k64.ini"
 
 # one run: prints "queries seconds iterations exchanges bytes_sent
-# local_seconds mpi_seconds imbalance_seconds cpu_imbalance_seconds outside_seconds"
+# local_seconds mpi_seconds imbalance_seconds cpu_imbalance_seconds outside_seconds
+# outside_cpu_seconds"
 one() { # BIND R CONFIG
   local dir="$T/run-$2-$(basename "$3" .ini)-$RANDOM" out
-  out=$(timeout 900 "${MPIRUN[@]}" --bind-to "$1" -n "$2" "$ZM" train "$3" --out "$dir" 2>&1) \
+  out=$(timeout 900 "${MPIRUN[@]}" --bind-to "$1" -n "$2" "$ZM" ${MPI_BENCH_ZM_ARGS:-} train "$3" --out "$dir" 2>&1) \
     || { echo "mpi_scaling: run failed: $out" >&2; return 1; }
   local q s it st
   q=$(sed -nE 's/^final: .* queries=([0-9]+) seconds=([0-9.]+).*/\1/p' <<<"$out")
   s=$(sed -nE 's/^final: .* seconds=([0-9.]+).*/\1/p' <<<"$out")
   it=$(tail -n 1 "$dir/log.csv" | cut -d, -f1)
-  st=$(sed -nE 's/^zoptic-mpi: .* ([0-9]+) training \+ [0-9]+ evaluation exchanges, ([0-9]+) bytes sent, [0-9]+ received, ([0-9.]+) s evaluating its share \([0-9.]+ s CPU\), ([0-9.]+) s in MPI \(([0-9.]+) s of it waiting for a slower rank.s share; ([0-9.]+) s CPU of the busiest share above the mean\), ([0-9.]+) s between exchanges/\1 \2 \3 \4 \5 \6 \7/p' <<<"$out")
+  st=$(sed -nE 's/^zoptic-mpi: .* ([0-9]+) training \+ [0-9]+ evaluation exchanges, ([0-9]+) bytes sent, [0-9]+ received, ([0-9.]+) s evaluating its share \([0-9.]+ s CPU\), ([0-9.]+) s in MPI \(([0-9.]+) s of it waiting for a slower rank.s share; ([0-9.]+) s CPU of the busiest share above the mean\), ([0-9.]+) s between exchanges \(([0-9.]+) s CPU\)/\1 \2 \3 \4 \5 \6 \7 \8/p' <<<"$out")
   [ -n "$q" ] && [ -n "$st" ] || { echo "mpi_scaling: unexpected output: $out" >&2; return 1; }
   echo "$q $s $it $st"
 }
@@ -89,15 +92,15 @@ one() { # BIND R CONFIG
       # per-iteration figures are the means over both
       declare -A q=([1]=0 [2]=0) s=([1]=0 [2]=0) acc=()
       for R in 1 2 1 2; do
-        read -r rq rs rit rex rbytes rlocal rmpi rimb rcpu rout < <(one "$bind" $R "$T/$m.ini")
+        read -r rq rs rit rex rbytes rlocal rmpi rimb rcpu rout rocpu < <(one "$bind" $R "$T/$m.ini")
         q[$R]=$((q[$R] + rq))
         s[$R]=$(awk -v a="${s[$R]}" -v b="$rs" 'BEGIN { print a + b }')
-        acc[$R]="${acc[$R]:-} $rit $rex $rbytes $rlocal $rmpi $rimb $rcpu $rout $rs"
+        acc[$R]="${acc[$R]:-} $rit $rex $rbytes $rlocal $rmpi $rimb $rcpu $rout $rs $rocpu"
       done
       for R in 1 2; do
         awk -v m=$m -v R=$R -v b=$bind -v q="${q[$R]}" -v s="${s[$R]}" -v a="${acc[$R]}" 'BEGIN {
           n = split(a, x, " ")
-          for (i = 0; i < n; i++) t[i % 9] += x[i + 1]
+          for (i = 0; i < n; i++) t[i % 10] += x[i + 1]
           it = t[0]; v = "R=" R " bind=" b
           printf "mpi,%s,%s,queries_per_s,%.1f\n", m, v, q / s
           printf "mpi,%s,%s,ms_per_iteration,%.3f\n", m, v, 1000 * t[8] / it
@@ -106,6 +109,7 @@ one() { # BIND R CONFIG
           printf "mpi,%s,%s,imbalance_wait_ms_per_iteration,%.3f\n", m, v, 1000 * t[5] / it
           printf "mpi,%s,%s,imbalance_cpu_ms_per_iteration,%.3f\n", m, v, 1000 * t[6] / it
           printf "mpi,%s,%s,between_exchanges_ms_per_iteration,%.3f\n", m, v, 1000 * t[7] / it
+          printf "mpi,%s,%s,between_exchanges_cpu_ms_per_iteration,%.3f\n", m, v, 1000 * t[9] / it
           printf "mpi,%s,%s,exchanges_per_iteration,%.2f\n", m, v, t[1] / it
           printf "mpi,%s,%s,bytes_sent_per_iteration,%.0f\n", m, v, t[2] / it }'
       done
