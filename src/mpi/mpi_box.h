@@ -10,8 +10,15 @@
  * single process draws, and all-gathers the outputs in rank order (MPI_Iallgatherv).  Every rank
  * returns exactly the outputs one process computes: since a variation's
  * outputs do not depend on which other variations share a call
- * (src/nn/model_forward.c), theta stays bit-identical for every R.  Only
- * outputs move, never theta.
+ * (src/nn/model_forward.c), theta stays bit-identical for every R.  Theta
+ * never moves.
+ *
+ * The trainer's iterations go through query_shared (zo/blackbox.h): the
+ * same split, but each rank draws only its share's perturbations
+ * (prepare), turns its outputs into records (fill: the losses and the
+ * perturbation values), and the records travel instead of the outputs;
+ * every rank then forms the same estimate (docs/distributed.md).  Not with
+ * per_chip_base or exchange_outputs.
  *
  * Each rank's block carries a small header: its status and, on failure, the
  * local error message.  A failure on any rank (a chip driver that died or
