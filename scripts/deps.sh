@@ -7,7 +7,7 @@ set -euo pipefail
 PACKAGES=(gcc make pkg-config libgsl-dev libopenblas-dev libhdf5-dev check
           zlib1g-dev libinih-dev gnuplot-nox clang)  # clang: libFuzzer (tests/fuzz_test.sh)
 PACKAGES+=(python3-numpy python3-cffi python3-pytest python3-h5py python3-torch) # python/ (tests/python_test.sh)
-PACKAGES+=(libopenmpi-dev openmpi-bin) # zoptic-mpi (tests/mpi_test.sh)
+PACKAGES+=(libopenmpi-dev openmpi-bin procps) # zoptic-mpi; procps: pgrep (tests/mpi_test.sh)
 PACKAGES+=(python3-cmaes) # the CMA-ES reference (tests/cmaes_ref_test.sh)
 # Optional extras for `make bench` / experiments: python3-torch python3-numpy hyperfine
 if [ "${1:-}" = "--bench" ]; then

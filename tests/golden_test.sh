@@ -21,6 +21,10 @@ trap 'rm -rf "$T"' EXIT
 E="$ROOT/experiments"
 fails=0
 fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+# shellcheck source=tests/common/blas_pin.sh
+source "$ROOT/tests/common/blas_pin.sh"
+# (a CPU without AVX2/FMA has its own fingerprint below: no recorded values)
+blas_pin_haswell || true
 
 # the reader is built without the sanitizers of the build it checks
 ${CC:-cc} -O1 -o "$T/theta_bits" "$ROOT/tests/golden/theta_bits.c" \
