@@ -33,8 +33,16 @@ run_val-t1() {
        --jobs "$JOBS" $VAL_T1
 }
 
+# PICKS_T1: the validation picks as reported in docs/results.md (T1 grid,
+# its edge rule and stage 2's grid), for a machine that no longer holds the
+# validation outputs; pick_t1 recomputes them when the outputs are here.
+PICKS_T1="--method-set zo-i:zo.lr=0.002 --method-set zo-co:zo.lr=0.005 \
+--method-set zo-np:zo.lr=0.005 --method-set zo-sparse:zo.lr=0.002 \
+--method-set zo-guided:zo.lr=0.002 --method-set zo-adapt:zo.lr=0.002 \
+--method-set cmaes:zo.cmaes_sigma=0.005"
 pick_t1() {
   local d=experiments/out
+  [ -f $d/r3-val-t1/runs.csv ] || { echo "$PICKS_T1"; return 0; }
   # shellcheck disable=SC2046
   experiments/pick_lr.py $d/r3-val-t1 $([ -f $d/r3-val-t1-new/runs.csv ] && echo $d/r3-val-t1-new) 2>/dev/null
 }
