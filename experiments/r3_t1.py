@@ -9,7 +9,14 @@ the largest multipliers); win / loss / not separated.  Also writes the curve
 of the test metric against queries (mean over seeds, min..max shaded) as a
 gnuplot PNG.
 
-    experiments/r3_t1.py [--out DIR] [--png docs/img/r3-t1-q20.png]
+    experiments/r3_t1.py [--out DIR] [--png docs/img/r3-t1-q20.png] [--update-finals]
+
+Every final also lives in experiments/r3-t1-finals.csv (committed; --update-finals
+merges the run directories' finals into it), so the table survives the loss of
+experiments/out: a (method, seed) with no run directory is read from there, and
+a method with no run directories keeps its curve columns of the existing .dat
+(queries left empty: the first 30 finals were copied from docs/results.md after
+the run directories were lost with a machine; their runs spent the budget).
 """
 import argparse
 import csv
@@ -26,6 +33,7 @@ BUDGET = 1260000
 SEEDS = list(range(201, 211))
 M_FAMILY = 42
 METHODS = ["zo-i", "zo-co", "cmaes", "zo-sparse", "zo-guided", "zo-adapt", "zo-np"]
+FINALS = os.path.join(ROOT, "experiments", "r3-t1-finals.csv")
 PAPER = {"zo-i": 0.794, "zo-co": 0.820, "zo-np": 0.858}  # ICML rebuttal, Q = 20
 
 
@@ -56,6 +64,40 @@ def read_run(d):
     return float(last["test_metric"]), q, rows
 
 
+def read_finals():
+    """{method: {seed: (final, queries, None)}} from the committed finals."""
+    got = {}
+    if os.path.exists(FINALS):
+        with open(FINALS) as f:
+            for r in csv.DictReader(f):
+                got.setdefault(r["method"], {})[int(r["seed"])] = (float(r["test_metric"]),
+                                                             int(r["queries"]) if r["queries"] else None, None)
+    return got
+
+
+def write_finals(runs):
+    with open(FINALS, "w") as f:
+        f.write("method,seed,test_metric,queries\n")
+        for m in METHODS:
+            for s in sorted(runs.get(m, {})):
+                q = runs[m][s][1]
+                f.write("%s,%d,%.4f,%s\n" % (m, s, runs[m][s][0], "" if q is None else q))
+
+
+def old_columns(dat):
+    """{method: {queries: 'mean min max'}} of an existing .dat."""
+    if not os.path.exists(dat):
+        return {}
+    with open(dat) as f:
+        head = f.readline().split()[2:]
+        rows = [line.split() for line in f if line.strip()]
+    out = {}
+    for k in range(0, len(head), 3):
+        m = head[k][:-len("_mean")]
+        out[m] = {int(r[0]): " ".join(r[1 + k:4 + k]) for r in rows}
+    return out
+
+
 def holm(pvals, m):
     """Holm-adjusted p-values of the available ones in a family of m, the
     pending ones ranked last."""
@@ -70,12 +112,17 @@ def holm(pvals, m):
 def curves(runs, png):
     grid = list(range(21000, BUDGET + 1, 21000))
     dat = os.path.splitext(png)[0] + ".dat"
-    cols = [m for m in METHODS if len(runs.get(m, {})) == len(SEEDS)]
+    kept = old_columns(dat)
+    cols = [m for m in METHODS if len(runs.get(m, {})) == len(SEEDS)
+            and (all(rows for _, _, rows in runs[m].values()) or m in kept)]
     with open(dat, "w") as f:
         f.write("# queries " + " ".join("%s_mean %s_min %s_max" % (m, m, m) for m in cols) + "\n")
         for q in grid:
             vals = []
             for m in cols:
+                if not all(rows for _, _, rows in runs[m].values()):  # archived: the earlier curve
+                    vals.append(kept[m].get(q, "NaN NaN NaN"))
+                    continue
                 at = []
                 for _, _, rows in runs[m].values():
                     best = None
@@ -106,14 +153,17 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(ROOT, "experiments", "out"))
     ap.add_argument("--png", default=None)
+    ap.add_argument("--update-finals", action="store_true")
     a = ap.parse_args()
     cmp = load_compare()
-    runs = {}
+    runs = read_finals()
     for s in SEEDS:
         for m in METHODS:
             r = read_run(os.path.join(a.out, "r3-test-t1-s%d" % s, "%s-s%d" % (m, s)))
             if r:
                 runs.setdefault(m, {})[s] = r
+    if a.update_finals:
+        write_finals(runs)
     np_runs = runs.get("zo-np", {})
     print("| method | seeds done | mean ± sd | median | paper (Q = 20) | ZO-NP ahead on | p (exact MW) | Holm p (m = 42) | verdict |")
     print("|---|---|---|---|---|---|---|---|---|")
