@@ -16,6 +16,8 @@
 #          interrupted run is resumed by running the stage again;
 #          METHODS=zo-i,zo-co,zo-np,zo-sparse,zo-guided,zo-adapt,cmaes adds
 #          the new methods to the same seed directories (picks from both grids)
+# test-t1q T1q: ZO-I, ZO-co, ZO-NP at Q = 1, 5, 100 (QS="1 5" for a subset),
+#          60,000 iterations each (see run_test-t1q)
 # Every stage reuses finished runs, so a stage can be rerun to continue.
 set -e
 cd "$(dirname "$0")/.."
@@ -127,6 +129,22 @@ run_test-t1() {
     $C $T1 --name r3-test-t1-s$s --methods "${METHODS:-zo-i,zo-co,zo-np}" --seeds 1 \
        --first-seed "$s" --budget 1260000 --jobs "$JOBS" --no-plot $COS $pick \
        --set train.checkpoint_every=2000
+  done
+}
+
+# T1q (pre-registered: the rebuttal's Q table): ZO-I, ZO-co, ZO-NP at
+# Q = 1, 5, 100 with T1's picks, 100 epochs of ZO-I = 60,000 iterations =
+# 60,000 (Q + 1) queries, test seeds 201-210, one directory per (Q, seed);
+# QS="1 5" runs a subset (Q = 100 is 6.06 M queries per run).
+run_test-t1q() {
+  local pick s q; pick="$(pick_t1) $NORM_NP"
+  for q in ${QS:-1 5 100}; do
+    for s in $(seq "${FIRST:-201}" "${LAST:-210}"); do
+      # shellcheck disable=SC2086
+      $C $T1 --name r3-test-t1q-q$q-s$s --methods "${METHODS:-zo-i,zo-co,zo-np}" --seeds 1 \
+         --first-seed "$s" --budget $((60000 * (q + 1))) --jobs "$JOBS" --no-plot $COS $pick \
+         --set zo.Q="$q" --set train.checkpoint_every=2000
+    done
   done
 }
 
