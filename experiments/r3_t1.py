@@ -1,26 +1,27 @@
 #!/usr/bin/python3
-"""Round 3, task T1 (Fashion-MNIST CNN, Q = 20, 1.26 M queries): the test
-table from the seed directories of `run-round3.sh test-t1`, with the
-pre-registered statistics (experiments/preregistration-round3.md):
-two-sided exact Mann-Whitney U of ZO-NP against each method, computed only
-for a method with all 10 test seeds; Holm over the family of m = 42 planned
-comparisons, the ones still pending ranked last (the available p-values take
-the largest multipliers); win / loss / not separated.  Also writes the curve
-of the test metric against queries (mean over seeds, min..max shaded) as a
-gnuplot PNG.
+"""Round 3, task T1 (the ICML CNN on Fashion-MNIST, official 60k / 10k) and
+T1q (the same at Q = 1, 5, 100): the test tables from the seed directories of
+`run-round3.sh test-t1` and `test-t1q`, with the pre-registered statistics
+(experiments/preregistration-round3.md): two-sided exact Mann-Whitney U of
+ZO-NP against each method, computed only for a method with all 10 test seeds
+(and ZO-NP's 10 at the same Q); Holm over the family of m = 42 planned
+comparisons, those still pending ranked last (the available p-values take the
+largest multipliers); win / loss / not separated.  Also writes the curve of
+the test metric against queries at Q = 20 (mean over seeds, min..max shaded)
+as a gnuplot PNG.
 
     experiments/r3_t1.py [--out DIR] [--png docs/img/r3-t1-q20.png] [--update-finals]
 
 Every final also lives in experiments/r3-t1-finals.csv (committed; --update-finals
-merges the run directories' finals into it), so the table survives the loss of
-experiments/out: a (method, seed) with no run directory is read from there, and
-a method with no run directories keeps its curve columns of the existing .dat
-(queries left empty: the first 30 finals were copied from docs/results.md after
-the run directories were lost with a machine; their runs spent the budget).
+merges the run directories' finals into it), so the tables survive the loss of
+experiments/out: a (Q, method, seed) with no run directory is read from there,
+and a method with no run directories keeps its curve columns of the existing
+.dat (queries left empty: the first 30 finals were copied from
+docs/results.md after the run directories were lost with a machine; their
+runs spent the budget).
 """
 import argparse
 import csv
-import glob
 import importlib.machinery
 import importlib.util
 import os
@@ -29,12 +30,19 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUDGET = 1260000
 SEEDS = list(range(201, 211))
 M_FAMILY = 42
-METHODS = ["zo-i", "zo-co", "cmaes", "zo-sparse", "zo-guided", "zo-adapt", "zo-np"]
 FINALS = os.path.join(ROOT, "experiments", "r3-t1-finals.csv")
-PAPER = {"zo-i": 0.794, "zo-co": 0.820, "zo-np": 0.858}  # ICML rebuttal, Q = 20
+ALL = ["zo-i", "zo-co", "cmaes", "zo-sparse", "zo-guided", "zo-adapt", "zo-np"]
+BASE = ["zo-i", "zo-co", "zo-np"]
+# Q -> (seed directory pattern, methods, budget = 60,000 iterations of Q + 1 queries)
+TASKS = {20: ("r3-test-t1-s%d", ALL, 1260000),
+         1: ("r3-test-t1q-q1-s%d", BASE, 120000),
+         5: ("r3-test-t1q-q5-s%d", BASE, 360000),
+         100: ("r3-test-t1q-q100-s%d", BASE, 6060000)}
+# ICML rebuttal, Fashion-MNIST test accuracy (ZO-I / ZO-co / ZO-NP)
+PAPER = {1: (0.710, 0.730, 0.716), 5: (0.775, 0.778, 0.822),
+         20: (0.794, 0.820, 0.858), 100: (0.832, 0.847, 0.873)}
 
 
 def load_compare():
@@ -46,8 +54,8 @@ def load_compare():
     return mod
 
 
-def read_run(d):
-    """(final test metric, queries, rows) of a run directory, or None."""
+def read_run(d, budget):
+    """(final test metric, queries, rows) of a finished run directory, or None."""
     log = os.path.join(d, "log.csv")
     if not os.path.exists(log):
         return None
@@ -57,31 +65,44 @@ def read_run(d):
         return None
     last = rows[-1]
     q = int(last["queries"])
-    # a finished run stops within one iteration (<= 21 queries, or a Fisher
+    # a finished run stops within one iteration (<= Q + 1 queries, or a Fisher
     # update's Jacobian queries) of the budget
-    if q < BUDGET - 500:
+    if q < budget - 500:
         return None
     return float(last["test_metric"]), q, rows
 
 
 def read_finals():
-    """{method: {seed: (final, queries, None)}} from the committed finals."""
+    """{Q: {method: {seed: (final, queries, None)}}} from the committed finals."""
     got = {}
     if os.path.exists(FINALS):
         with open(FINALS) as f:
             for r in csv.DictReader(f):
-                got.setdefault(r["method"], {})[int(r["seed"])] = (float(r["test_metric"]),
-                                                             int(r["queries"]) if r["queries"] else None, None)
+                q = int(r.get("Q") or 20)
+                got.setdefault(q, {}).setdefault(r["method"], {})[int(r["seed"])] = (
+                    float(r["test_metric"]), int(r["queries"]) if r["queries"] else None, None)
     return got
 
 
 def write_finals(runs):
     with open(FINALS, "w") as f:
-        f.write("method,seed,test_metric,queries\n")
-        for m in METHODS:
-            for s in sorted(runs.get(m, {})):
-                q = runs[m][s][1]
-                f.write("%s,%d,%.4f,%s\n" % (m, s, runs[m][s][0], "" if q is None else q))
+        f.write("Q,method,seed,test_metric,queries\n")
+        for q in sorted(runs):
+            for m in ALL:
+                for s in sorted(runs[q].get(m, {})):
+                    final, n, _ = runs[q][m][s]
+                    f.write("%d,%s,%d,%.4f,%s\n" % (q, m, s, final, "" if n is None else n))
+
+
+def holm(pvals, m):
+    """Holm-adjusted p-values of the available ones in a family of m, the
+    pending ones ranked last."""
+    order = sorted(range(len(pvals)), key=lambda i: pvals[i])
+    adj, run = [0.0] * len(pvals), 0.0
+    for rank, i in enumerate(order):
+        run = max(run, min(1.0, (m - rank) * pvals[i]))
+        adj[i] = run
+    return adj
 
 
 def old_columns(dat):
@@ -98,22 +119,11 @@ def old_columns(dat):
     return out
 
 
-def holm(pvals, m):
-    """Holm-adjusted p-values of the available ones in a family of m, the
-    pending ones ranked last."""
-    order = sorted(range(len(pvals)), key=lambda i: pvals[i])
-    adj, run = [0.0] * len(pvals), 0.0
-    for rank, i in enumerate(order):
-        run = max(run, min(1.0, (m - rank) * pvals[i]))
-        adj[i] = run
-    return adj
-
-
-def curves(runs, png):
-    grid = list(range(21000, BUDGET + 1, 21000))
+def curves(runs, png, budget):
+    grid = list(range(21000, budget + 1, 21000))
     dat = os.path.splitext(png)[0] + ".dat"
     kept = old_columns(dat)
-    cols = [m for m in METHODS if len(runs.get(m, {})) == len(SEEDS)
+    cols = [m for m in ALL if len(runs.get(m, {})) == len(SEEDS)
             and (all(rows for _, _, rows in runs[m].values()) or m in kept)]
     with open(dat, "w") as f:
         f.write("# queries " + " ".join("%s_mean %s_min %s_max" % (m, m, m) for m in cols) + "\n")
@@ -149,73 +159,90 @@ def curves(runs, png):
     subprocess.run(["gnuplot"], input=script, text=True, check=True)
 
 
+def gather(out):
+    runs = read_finals()
+    for q, (pattern, methods, budget) in TASKS.items():
+        for s in SEEDS:
+            for m in methods:
+                r = read_run(os.path.join(out, pattern % s, "%s-s%d" % (m, s)), budget)
+                if r:
+                    runs.setdefault(q, {}).setdefault(m, {})[s] = r
+    return runs
+
+
+def tests_of(runs, cmp):
+    """[(Q, method, p)] of every comparison whose 20 runs are all in."""
+    out = []
+    for q in sorted(runs):
+        np_runs = runs[q].get("zo-np", {})
+        for m in TASKS[q][1]:
+            got = runs[q].get(m, {})
+            if m != "zo-np" and len(got) == len(SEEDS) and len(np_runs) == len(SEEDS):
+                _, p = cmp.mann_whitney([np_runs[s][0] for s in SEEDS], [got[s][0] for s in SEEDS])
+                out.append((q, m, p))
+    return out
+
+
+def table(q, runs, adj, ps):
+    paper = dict(zip(BASE, PAPER[q]))
+    np_runs = runs.get("zo-np", {})
+    print("T1 at Q = %d (budget %d queries):" % (q, TASKS[q][2]))
+    print("| method | seeds done | mean ± sd | median | paper (Q = %d) | ZO-NP ahead on | p (exact MW) | Holm p (m = 42) | verdict |" % q)
+    print("|---|---|---|---|---|---|---|---|---|")
+    for m in TASKS[q][1]:
+        got = runs.get(m, {})
+        pp = "%.3f" % paper[m] if m in paper else "—"
+        if not got:
+            print("| %s | 0 of 10 |  |  | %s |  | pending | — | pending |" % (m, pp))
+            continue
+        v = [got[s][0] for s in sorted(got)]
+        cells = [m, "%d of 10" % len(v),
+                 "%.4f ± %.4f" % (statistics.mean(v), statistics.stdev(v) if len(v) > 1 else 0.0),
+                 "%.4f" % statistics.median(v), pp]
+        if m == "zo-np":
+            cells += ["—", "—", "—", "—"]
+        else:
+            common = sorted(set(got) & set(np_runs))
+            cells.append("%d / %d seeds" % (sum(np_runs[s][0] > got[s][0] for s in common), len(common)))
+            if (q, m) in ps:
+                h = adj[(q, m)]
+                med_np = statistics.median([np_runs[s][0] for s in SEEDS])
+                verdict = ("ZO-NP wins" if med_np > statistics.median(v) else "ZO-NP loses") \
+                    if h < 0.05 else "not separated"
+                cells += ["%.3g" % ps[(q, m)], "%.3g" % h, verdict]
+            else:
+                cells += ["pending (no test before 10 seeds)", "—", "pending"]
+        print("| " + " | ".join(cells) + " |")
+    have = [m for m in TASKS[q][1] if m in runs]
+    print("\nPer seed (final test accuracy), Q = %d:" % q)
+    print("| seed | " + " | ".join(have) + " |")
+    print("|---|" + "---|" * len(have))
+    for s in SEEDS:
+        print("| %d | %s |" % (s, " | ".join("%.4f" % runs[m][s][0] if s in runs[m] else "–"
+                                             for m in have)))
+    print()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(ROOT, "experiments", "out"))
-    ap.add_argument("--png", default=None)
+    ap.add_argument("--png", default=None, help="the Q = 20 curves")
     ap.add_argument("--update-finals", action="store_true")
     a = ap.parse_args()
-    cmp = load_compare()
-    runs = read_finals()
-    for s in SEEDS:
-        for m in METHODS:
-            r = read_run(os.path.join(a.out, "r3-test-t1-s%d" % s, "%s-s%d" % (m, s)))
-            if r:
-                runs.setdefault(m, {})[s] = r
+    runs = gather(a.out)
     if a.update_finals:
         write_finals(runs)
-    np_runs = runs.get("zo-np", {})
-    print("| method | seeds done | mean ± sd | median | paper (Q = 20) | ZO-NP ahead on | p (exact MW) | Holm p (m = 42) | verdict |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    tests, rows = [], []
-    for m in METHODS:
-        got = runs.get(m, {})
-        if not got:
-            rows.append((m, "0 of 10", "", "", PAPER.get(m), "", None))
-            continue
-        v = [got[s][0] for s in sorted(got)]
-        line = [m, "%d of 10" % len(v),
-                "%.4f ± %.4f" % (statistics.mean(v), statistics.stdev(v) if len(v) > 1 else 0.0),
-                "%.4f" % statistics.median(v), PAPER.get(m)]
-        if m != "zo-np":
-            common = sorted(set(got) & set(np_runs))
-            ahead = sum(np_runs[s][0] > got[s][0] for s in common)
-            line.append("%d / %d seeds" % (ahead, len(common)))
-            if len(got) == len(SEEDS) and len(np_runs) == len(SEEDS):
-                _, p = cmp.mann_whitney([np_runs[s][0] for s in SEEDS], [got[s][0] for s in SEEDS])
-                tests.append((m, p))
-                line.append(p)
-            else:
-                line.append(None)
-        else:
-            line += ["—", None]
-        rows.append(tuple(line))
-    adj = dict(zip([t[0] for t in tests], holm([t[1] for t in tests], M_FAMILY)))
-    for r in rows:
-        m = r[0]
-        paper = "%.3f" % r[4] if r[4] else "—"
-        p = r[6]
-        if m == "zo-np":
-            ps, hs, verdict = "—", "—", "—"
-        elif p is None:
-            ps, hs, verdict = "pending (no test before 10 seeds)", "—", "pending"
-        else:
-            med_np = statistics.median([np_runs[s][0] for s in SEEDS])
-            med_m = statistics.median([runs[m][s][0] for s in SEEDS])
-            h = adj[m]
-            ps, hs = "%.3g" % p, "%.3g" % h
-            verdict = ("ZO-NP wins" if med_np > med_m else "ZO-NP loses") if h < 0.05 else "not separated"
-        print("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (m, r[1], r[2], r[3], paper, r[5], ps, hs, verdict))
-    print()
-    print("Per seed (final test accuracy):")
-    print("| seed | " + " | ".join(m for m in METHODS if m in runs) + " |")
-    print("|---|" + "---|" * len([m for m in METHODS if m in runs]))
-    for s in SEEDS:
-        print("| %d | %s |" % (s, " | ".join("%.4f" % runs[m][s][0] if s in runs[m] else "–"
-                                             for m in METHODS if m in runs)))
-    if a.png:
-        curves(runs, a.png)
-        print("\nwrote %s" % a.png)
+    tests = tests_of(runs, load_compare())
+    adj = dict(zip([(q, m) for q, m, _ in tests], holm([p for _, _, p in tests], M_FAMILY)))
+    ps = {(q, m): p for q, m, p in tests}
+    print("%d of the %d planned comparisons available; Holm over m = %d, the pending ranked last.\n"
+          % (len(tests), M_FAMILY, M_FAMILY))
+    for q in [20, 1, 5, 100]:
+        if q in runs:
+            table(q, runs[q], adj, ps)
+    if a.png and 20 in runs:
+        curves(runs[20], a.png, TASKS[20][2])
+        print("wrote %s" % a.png)
 
 
 if __name__ == "__main__":
