@@ -11,6 +11,7 @@ the test metric against queries at Q = 20 (mean over seeds, min..max shaded)
 as a gnuplot PNG.
 
     experiments/r3_t1.py [--out DIR] [--png docs/img/r3-t1-q20.png] [--update-finals]
+                         [--finals FILE]
 
 Every final also lives in experiments/r3-t1-finals.csv (committed; --update-finals
 merges the run directories' finals into it), so the tables survive the loss of
@@ -33,13 +34,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SEEDS = list(range(201, 211))
 M_FAMILY = 42
 FINALS = os.path.join(ROOT, "experiments", "r3-t1-finals.csv")
+ITERS = 60000  # 100 epochs of ZO-I at batch 100: every T1 / T1q run's budget is ITERS (Q + 1)
 ALL = ["zo-i", "zo-co", "cmaes", "zo-sparse", "zo-guided", "zo-adapt", "zo-np"]
 BASE = ["zo-i", "zo-co", "zo-np"]
-# Q -> (seed directory pattern, methods, budget = 60,000 iterations of Q + 1 queries)
-TASKS = {20: ("r3-test-t1-s%d", ALL, 1260000),
-         1: ("r3-test-t1q-q1-s%d", BASE, 120000),
-         5: ("r3-test-t1q-q5-s%d", BASE, 360000),
-         100: ("r3-test-t1q-q100-s%d", BASE, 6060000)}
+# Q -> (seed directory pattern, methods)
+TASKS = {20: ("r3-test-t1-s%d", ALL), 1: ("r3-test-t1q-q1-s%d", BASE),
+         5: ("r3-test-t1q-q5-s%d", BASE), 100: ("r3-test-t1q-q100-s%d", BASE)}
 # ICML rebuttal, Fashion-MNIST test accuracy (ZO-I / ZO-co / ZO-NP)
 PAPER = {1: (0.710, 0.730, 0.716), 5: (0.775, 0.778, 0.822),
          20: (0.794, 0.820, 0.858), 100: (0.832, 0.847, 0.873)}
@@ -72,20 +72,20 @@ def read_run(d, budget):
     return float(last["test_metric"]), q, rows
 
 
-def read_finals():
-    """{Q: {method: {seed: (final, queries, None)}}} from the committed finals."""
+def read_finals(path):
+    """{Q: {method: {seed: (final, queries, None)}}} from the finals file."""
     got = {}
-    if os.path.exists(FINALS):
-        with open(FINALS) as f:
+    if os.path.exists(path):
+        with open(path) as f:
             for r in csv.DictReader(f):
-                q = int(r.get("Q") or 20)
+                q = int(r["Q"])
                 got.setdefault(q, {}).setdefault(r["method"], {})[int(r["seed"])] = (
                     float(r["test_metric"]), int(r["queries"]) if r["queries"] else None, None)
     return got
 
 
-def write_finals(runs):
-    with open(FINALS, "w") as f:
+def write_finals(runs, path):
+    with open(path, "w") as f:
         f.write("Q,method,seed,test_metric,queries\n")
         for q in sorted(runs):
             for m in ALL:
@@ -123,14 +123,15 @@ def curves(runs, png, budget):
     grid = list(range(21000, budget + 1, 21000))
     dat = os.path.splitext(png)[0] + ".dat"
     kept = old_columns(dat)
-    cols = [m for m in ALL if len(runs.get(m, {})) == len(SEEDS)
-            and (all(rows for _, _, rows in runs[m].values()) or m in kept)]
+    # archived: a method whose runs come from the finals file alone keeps its earlier curve
+    archived = {m for m in runs if not all(rows for _, _, rows in runs[m].values())}
+    cols = [m for m in ALL if len(runs.get(m, {})) == len(SEEDS) and (m not in archived or m in kept)]
     with open(dat, "w") as f:
         f.write("# queries " + " ".join("%s_mean %s_min %s_max" % (m, m, m) for m in cols) + "\n")
         for q in grid:
             vals = []
             for m in cols:
-                if not all(rows for _, _, rows in runs[m].values()):  # archived: the earlier curve
+                if m in archived:
                     vals.append(kept[m].get(q, "NaN NaN NaN"))
                     continue
                 at = []
@@ -159,12 +160,12 @@ def curves(runs, png, budget):
     subprocess.run(["gnuplot"], input=script, text=True, check=True)
 
 
-def gather(out):
-    runs = read_finals()
-    for q, (pattern, methods, budget) in TASKS.items():
+def gather(out, finals):
+    runs = read_finals(finals)
+    for q, (pattern, methods) in TASKS.items():
         for s in SEEDS:
             for m in methods:
-                r = read_run(os.path.join(out, pattern % s, "%s-s%d" % (m, s)), budget)
+                r = read_run(os.path.join(out, pattern % s, "%s-s%d" % (m, s)), ITERS * (q + 1))
                 if r:
                     runs.setdefault(q, {}).setdefault(m, {})[s] = r
     return runs
@@ -186,7 +187,7 @@ def tests_of(runs, cmp):
 def table(q, runs, adj, ps):
     paper = dict(zip(BASE, PAPER[q]))
     np_runs = runs.get("zo-np", {})
-    print("T1 at Q = %d (budget %d queries):" % (q, TASKS[q][2]))
+    print("T1 at Q = %d (budget %d queries):" % (q, ITERS * (q + 1)))
     print("| method | seeds done | mean ± sd | median | paper (Q = %d) | ZO-NP ahead on | p (exact MW) | Holm p (m = 42) | verdict |" % q)
     print("|---|---|---|---|---|---|---|---|---|")
     for m in TASKS[q][1]:
@@ -228,10 +229,11 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "experiments", "out"))
     ap.add_argument("--png", default=None, help="the Q = 20 curves")
     ap.add_argument("--update-finals", action="store_true")
+    ap.add_argument("--finals", default=FINALS, help="the finals file (default: the committed one)")
     a = ap.parse_args()
-    runs = gather(a.out)
+    runs = gather(a.out, a.finals)
     if a.update_finals:
-        write_finals(runs)
+        write_finals(runs, a.finals)
     tests = tests_of(runs, load_compare())
     adj = dict(zip([(q, m) for q, m, _ in tests], holm([p for _, _, p in tests], M_FAMILY)))
     ps = {(q, m): p for q, m, p in tests}
@@ -241,7 +243,7 @@ def main():
         if q in runs:
             table(q, runs[q], adj, ps)
     if a.png and 20 in runs:
-        curves(runs[20], a.png, TASKS[20][2])
+        curves(runs[20], a.png, ITERS * 21)
         print("wrote %s" % a.png)
 
 

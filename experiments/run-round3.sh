@@ -121,31 +121,28 @@ run_norm-t1() {
 # here so that a binary built before the default changed runs the same bits.
 NORM_NP="--method-set zo-np:zo.normalize=false"
 
-run_test-t1() {
-  local pick s; pick="$(pick_t1) $NORM_NP"
-  [ -n "$pick" ] || { echo "run-round3: no picks in experiments/out/r3-val-t1" >&2; exit 1; }
+# One test stage of T1 / T1q: seeds FIRST..LAST (201-210), one directory
+# NAME-sSEED per seed, every method of a seed before the next seed.
+test_seeds() { # NAME BUDGET [compare arguments...]
+  local name=$1 budget=$2 pick s; shift 2
+  pick="$(pick_t1) $NORM_NP"
   for s in $(seq "${FIRST:-201}" "${LAST:-210}"); do
     # shellcheck disable=SC2086
-    $C $T1 --name r3-test-t1-s$s --methods "${METHODS:-zo-i,zo-co,zo-np}" --seeds 1 \
-       --first-seed "$s" --budget 1260000 --jobs "$JOBS" --no-plot $COS $pick \
-       --set train.checkpoint_every=2000
+    $C $T1 --name "$name-s$s" --methods "${METHODS:-zo-i,zo-co,zo-np}" --seeds 1 \
+       --first-seed "$s" --budget "$budget" --jobs "$JOBS" --no-plot $COS $pick \
+       --set train.checkpoint_every=2000 "$@"
   done
 }
+
+run_test-t1() { test_seeds r3-test-t1 1260000; }
 
 # T1q (pre-registered: the rebuttal's Q table): ZO-I, ZO-co, ZO-NP at
 # Q = 1, 5, 100 with T1's picks, 100 epochs of ZO-I = 60,000 iterations =
 # 60,000 (Q + 1) queries, test seeds 201-210, one directory per (Q, seed);
 # QS="1 5" runs a subset (Q = 100 is 6.06 M queries per run).
 run_test-t1q() {
-  local pick s q; pick="$(pick_t1) $NORM_NP"
-  for q in ${QS:-1 5 100}; do
-    for s in $(seq "${FIRST:-201}" "${LAST:-210}"); do
-      # shellcheck disable=SC2086
-      $C $T1 --name r3-test-t1q-q$q-s$s --methods "${METHODS:-zo-i,zo-co,zo-np}" --seeds 1 \
-         --first-seed "$s" --budget $((60000 * (q + 1))) --jobs "$JOBS" --no-plot $COS $pick \
-         --set zo.Q="$q" --set train.checkpoint_every=2000
-    done
-  done
+  local q
+  for q in ${QS:-1 5 100}; do test_seeds "r3-test-t1q-q$q" $((60000 * (q + 1))) --set zo.Q="$q"; done
 }
 
 for x in "$@"; do "run_$x"; done
