@@ -22,7 +22,7 @@ trap 'rm -rf "$T"' EXIT
 SAN=()
 case "$B" in *asan*) SAN=(-fsanitize=address,undefined -fno-omit-frame-pointer) ;; esac
 mpicc -std=c11 -D_DEFAULT_SOURCE -O1 -g -Wall -Wextra -Werror "${SAN[@]}" -I"$SRC/src" \
-  "$SRC/tests/mpi_chips.c" "$SRC/src/mpi/mpi_box.c" -L"$B" -lzoptic -Wl,-rpath,"$B" -lm \
+  "$SRC/tests/mpi_chips.c" "$SRC/src/mpi/mpi_box.c" "$SRC/src/mpi/share_split.c" -L"$B" -lzoptic -Wl,-rpath,"$B" -lm \
   -o "$T/mpi_chips"
 MPIRUN=(mpirun --oversubscribe)
 [ "$(id -u)" -eq 0 ] && MPIRUN+=(--allow-run-as-root)

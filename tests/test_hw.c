@@ -528,7 +528,7 @@ static int odd_query(zpt_blackbox *bb, const float *theta, const zpt_variation *
     outputs[i] = inputs[0] > 100 ? NAN : theta[0];
   return ZPT_OK;
 }
-static const zpt_blackbox_type odd_type = {"odd", odd_query, NULL, NULL, NULL, NULL};
+static const zpt_blackbox_type odd_type = {.name = "odd", .query = odd_query};
 
 START_TEST(test_pair_driver_errors) {
   zpt_blackbox odd = {&odd_type, NULL, 4, 2, 2, 0, 0};

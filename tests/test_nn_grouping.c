@@ -65,6 +65,41 @@ static void run_parts(zpt_model *m, const zpt_variation *vars, size_t part,
   }
 }
 
+/* Calls forward_variations_at on the variations v with v % mod ==
+ * rem for every rem (non-consecutive queries 100 + v: a zoptic-mpi rank's
+ * share split by layers), and through the simulated black box's query_at
+ * for the complement of the first; each variation's outputs go to its
+ * place in out. */
+static void run_subsets(zpt_model *m, const zpt_variation *vars, size_t mod, const float *x,
+                        size_t n, float *out, uint64_t noise) {
+  size_t M = zpt_model_output_size(m);
+  const float *theta = zpt_model_params(m)->theta;
+  float *part = zpt_floats(V * n * M, "subset outputs");
+  ck_assert(part != NULL);
+  for (size_t rem = 0; rem < mod; rem++) {
+    zpt_variation sub[V];
+    uint64_t q[V];
+    size_t k = 0, at[V];
+    for (size_t v = 0; v < V; v++)
+      if (v % mod == rem) {
+        sub[k] = vars[v];
+        q[k] = 100 + v;
+        at[k++] = v;
+      }
+    if (rem == 1) { /* the black box's hook */
+      zpt_blackbox *bb = zpt_model_blackbox(m, noise);
+      ck_assert(bb && bb->type->query_at && bb->type->shared_cost);
+      OK(bb->type->query_at(bb, theta, sub, k, q, x, n, part));
+      zpt_blackbox_free(bb);
+    } else {
+      OK(zpt_model_forward_variations_at(m, theta, sub, k, q, x, n, part, noise));
+    }
+    for (size_t i = 0; i < k; i++)
+      memcpy(out + at[i] * n * M, part + i * n * M, n * M * sizeof *out);
+  }
+  zpt_free(part);
+}
+
 static void check_model_g(zpt_model *m, size_t n, uint64_t noise, const char *what) {
   size_t N = zpt_model_n_params(m), M = zpt_model_output_size(m);
   size_t in = zpt_model_input_size(m);
@@ -91,6 +126,15 @@ static void check_model_g(zpt_model *m, size_t n, uint64_t noise, const char *wh
                       "threads from the same variation computed alone",
                       what, v, parts[p], threads);
     }
+  }
+  /* subsets of non-consecutive queries (query_at) */
+  for (size_t mod = 2; mod <= 3; mod++) {
+    memset(out, 0, V * n * M * sizeof *out);
+    run_subsets(m, vars, mod, x, n, out, noise);
+    for (size_t v = 0; v < V; v++)
+      ck_assert_msg(!memcmp(out + v * n * M, ref + v * n * M, n * M * sizeof *out),
+                    "%s: variation %zu differs in a call of every %zu-th query from the "
+                    "same variation computed alone", what, v, mod);
   }
   /* chunks of one variation's activations (a small workspace) */
   OK(zpt_model_set_threads(m, 2));

@@ -428,7 +428,9 @@ static void rec_free(zpt_blackbox *bb) {
   zpt_free(bb);
 }
 
-static const zpt_blackbox_type rec_type = {"recording box", rec_query, rec_free, NULL, NULL, NULL};
+static const zpt_blackbox_type rec_type = {.name = "recording box",
+                                          .query = rec_query,
+                                          .free = rec_free};
 
 START_TEST(test_trainer_draw_is_what_was_used) {
   /* ZO-NP, 3 blocks (N = 21, N_max = 7), Q = 36, T_ud = 2: after a few

@@ -404,8 +404,9 @@ static void client_free(zpt_blackbox *bb) {
   zpt_free(c);
 }
 
-static const zpt_blackbox_type chip_client_type = {"chip", client_query, client_free,
-                                                   NULL, NULL, NULL};
+static const zpt_blackbox_type chip_client_type = {.name = "chip",
+                                                   .query = client_query,
+                                                   .free = client_free};
 
 /* ---- construction ------------------------------------------------------ */
 

@@ -72,8 +72,9 @@ static void linear_free(zpt_blackbox *bb) {
   zpt_free(c);
 }
 
-static const zpt_blackbox_type linear_chip_type = {"linear-chip", linear_query, linear_free,
-                                                   NULL, NULL, NULL};
+static const zpt_blackbox_type linear_chip_type = {.name = "linear-chip",
+                                                   .query = linear_query,
+                                                   .free = linear_free};
 
 int zpt_linear_chip_alloc(size_t in, size_t out, uint64_t seed, double noise_sigma,
                           zpt_blackbox **bb) {

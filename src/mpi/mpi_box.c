@@ -1,6 +1,7 @@
 /* The MPI black-box decorator (mpi_box.h, docs/distributed.md). */
 #define _POSIX_C_SOURCE 200809L
 #include "mpi/mpi_box.h"
+#include "mpi/share_split.h"
 
 #include <inttypes.h>
 #include <limits.h>
@@ -20,7 +21,8 @@ typedef struct {
   int32_t unused;
   double local_seconds;     /* the rank's time evaluating its share */
   double local_cpu;         /* the CPU time of it (the process's) */
-  char message[HDR_BYTES - 24]; /* the local error message, NUL-terminated */
+  double caller_cpu;        /* a shared call: the CPU time of prepare and fill */
+  char message[HDR_BYTES - 32]; /* the local error message, NUL-terminated */
 } block_header;
 
 typedef struct {
@@ -32,8 +34,14 @@ typedef struct {
   zpt_buffer send, recv;  /* this rank's block; all blocks in rank order */
   int *counts, *displs;   /* bytes per rank, offsets */
   int chips; /* this call: one chip per rank (per_chip_base, training) */
-  size_t *bounds;  /* this call: rank r evaluates [bounds[r], bounds[r + 1]) */
-  zpt_buffer costs; /* this call: the inner box's cost of each variation */
+  zpt_share_plan plan; /* this call's shares (share_split.h) */
+  /* the caller's own work per variation of a shared call (its draw and
+   * loss), in units of the inner box's cost: a moving average over shared
+   * calls of (caller CPU per variation) / (evaluation CPU per cost unit),
+   * from every rank's header (the same on every rank) */
+  double overhead;
+  int have_overhead;
+  zpt_buffer svars, squeries; /* this rank's share when it is not a run */
   zpt_buffer local; /* query_shared: this rank's outputs */
   /* per_chip_base: every rank's base outputs of the last call that had a
    * base query, what they were computed on, and the calls since (the
@@ -67,45 +75,60 @@ static uint64_t theta_sum(const float *theta, size_t n) {
   return h;
 }
 
-/* The shares of a call's n variations, contiguous ranges in rank order
- * (bounds[0..size]).  A base query (variation 0, the unperturbed theta:
- * `base`) goes to rank 0 on top of its share of the others: every rank
- * computes the base activations its variations start from anyway (prefix
- * reuse, src/nn/model_forward.c), so on a simulated chip the base output
- * costs little more (measured: CNN of bench/mpi_scaling.sh, queries 11/10
- * of a call of 21 to ranks 0/1 made rank 0 wait ~0.18 ms per iteration for
- * rank 1).  The others are split by the inner box's cost of each variation
- * (blackbox.h, cost: the simulated model's flops from the first layer a
- * variation perturbs), each boundary where the running cost is nearest
- * r/R of the total; without a cost, evenly by count.  A function of the
- * call's variations and R only: every rank computes every rank's share. */
-static int split(mpi_box *b, const zpt_variation *vars, size_t n, int base) {
-  const size_t R = (size_t)b->size, skip = base ? 1 : 0, m = n - skip;
-  size_t *bd = b->bounds;
-  bd[0] = 0;
-  bd[R] = n;
-  zpt_blackbox *in = b->inner;
-  if (!in->type->cost || m == 0) {
-    for (size_t r = 1; r < R; r++)
-      bd[r] = skip + m * r / R;
+/* After a shared call split by layers: the caller's CPU per variation in
+ * cost units, from every rank's header, into the moving average. */
+static void learn_overhead(mpi_box *b, size_t n) {
+  double caller = 0, eval = 0, load = 0;
+  for (int r = 0; r < b->size; r++) {
+    const block_header *h = (const block_header *)((char *)b->recv.data + b->displs[r]);
+    caller += h->caller_cpu;
+    eval += h->local_cpu;
+    load += b->plan.loads[r];
+  }
+  if (!(n > 0 && eval > 0 && load > 0 && caller >= 0))
+    return;
+  double x = (caller / (double)n) / (eval / load);
+  b->overhead = b->have_overhead ? 0.8 * b->overhead + 0.2 * x : x;
+  b->have_overhead = 1;
+}
+
+/* This call's shares (share_split.h): by layers unless one chip per rank;
+ * in a shared call each variation also costs the caller's learnt work. */
+static int split(mpi_box *b, const zpt_variation *vars, size_t n, int base, int shared) {
+  return zpt_share_plan_make(&b->plan, b->inner, vars, n, base, !b->chips,
+                             shared && b->have_overhead ? b->overhead : 0);
+}
+
+/* Evaluates this rank's variations order[lo..hi) into out: one call of
+ * consecutive queries when they are a run, else through query_at with
+ * each variation's own query index (the same outputs: blackbox.h). */
+static int eval_share(mpi_box *b, const float *theta, const zpt_variation *vars, size_t lo,
+                      size_t hi, const float *inputs, size_t batch, float *out,
+                      uint64_t first) {
+  const size_t *ord = b->plan.order.data, n = hi - lo;
+  if (n == 0)
     return ZPT_OK;
+  if (ord[hi - 1] - ord[lo] == n - 1) /* increasing: a run */
+    return zpt_blackbox_query(b->inner, theta, vars + ord[lo], n, inputs, batch, out,
+                              first + ord[lo]);
+  ZPT_TRY(zpt_buffer_reserve(&b->svars, n * sizeof(zpt_variation), "share variations"));
+  ZPT_TRY(zpt_buffer_reserve(&b->squeries, n * sizeof(uint64_t), "share queries"));
+  zpt_variation *sv = b->svars.data;
+  uint64_t *sq = b->squeries.data;
+  for (size_t k = 0; k < n; k++) {
+    sv[k] = vars[ord[lo + k]];
+    sq[k] = first + ord[lo + k];
   }
-  ZPT_TRY(zpt_buffer_reserve(&b->costs, m * sizeof(double), "variation costs"));
-  double *w = b->costs.data, total = 0;
-  for (size_t v = 0; v < m; v++) {
-    double c = in->type->cost(in, &vars[skip + v]);
-    w[v] = (c > 0 ? c : 0) + 1; /* + 1: a variation is never free */
-    total += w[v];
-  }
-  double acc = 0;
-  size_t v = 0;
-  for (size_t r = 1; r < R; r++) {
-    double target = total * (double)r / (double)R;
-    while (v < m && acc + 0.5 * w[v] < target)
-      acc += w[v++];
-    bd[r] = skip + v;
-  }
-  return ZPT_OK;
+  return b->inner->type->query_at(b->inner, theta, sv, n, sq, inputs, batch, out);
+}
+
+/* Copies rank r's n items of `per` bytes from its block (after `lead`
+ * bytes) to their variations' places in dst. */
+static void scatter(const mpi_box *b, int r, size_t lead, size_t per, void *dst) {
+  const size_t *ord = b->plan.order.data, lo = b->plan.bounds[r], hi = b->plan.bounds[r + 1];
+  const char *src = (const char *)b->recv.data + b->displs[r] + lead;
+  for (size_t k = lo; k < hi; k++)
+    memcpy((char *)dst + ord[k] * per, src + (k - lo) * per, per);
 }
 
 static double cpu_now(void) {
@@ -149,11 +172,11 @@ static void wait_or_abort(mpi_box *b, MPI_Request *req, uint64_t first, size_t n
 }
 
 /* Sizes the exchange buffers for n variations of `per` bytes each after
- * `lead` bytes per block, shared as b->bounds says. */
+ * `lead` bytes per block, shared as b->plan.bounds says. */
 static int reserve(mpi_box *b, size_t n_vars, size_t lead, size_t per) {
   size_t total = 0;
   for (int r = 0; r < b->size; r++) {
-    size_t bytes = lead + (b->bounds[r + 1] - b->bounds[r]) * per;
+    size_t bytes = lead + (b->plan.bounds[r + 1] - b->plan.bounds[r]) * per;
     if (bytes > INT_MAX || total > (size_t)INT_MAX - bytes)
       return zpt_fail(ZPT_ERANGE, "MPI exchange of %zu variations x %zu bytes exceeds "
                       "the int range of MPI_Allgatherv: lower the batch", n_vars, per);
@@ -178,12 +201,11 @@ static void local_share(mpi_box *b, const float *theta, const zpt_variation *var
   float *out = (float *)((char *)b->send.data + lead_bytes(b, per));
   double t0 = MPI_Wtime(), c0 = cpu_now();
   int rc = ZPT_OK;
-  int base_in_share = lo == 0 && hi > 0;
+  int base_in_share = hi > lo && ((const size_t *)b->plan.order.data)[lo] == 0;
   if (own_base && !base_in_share)
     rc = zpt_blackbox_query(b->inner, theta, vars, 1, inputs, batch, base, first);
-  if (rc == ZPT_OK && hi > lo)
-    rc = zpt_blackbox_query(b->inner, theta, vars + lo, hi - lo, inputs, batch, out,
-                            first + lo);
+  if (rc == ZPT_OK)
+    rc = eval_share(b, theta, vars, lo, hi, inputs, batch, out, first);
   if (rc == ZPT_OK && own_base && base_in_share)
     memcpy(base, out, per);
   h->local_seconds = MPI_Wtime() - t0;
@@ -227,7 +249,7 @@ static int chip_bases(mpi_box *b, const float *theta, const float *inputs, size_
   rec[0] = first;
   rec[1] = n_vars;
   for (int r = 0; r <= b->size; r++)
-    rec[2 + r] = b->bounds[r];
+    rec[2 + r] = b->plan.bounds[r];
   return ZPT_OK;
 }
 
@@ -308,19 +330,16 @@ static int box_query(zpt_blackbox *bb, const float *theta, const zpt_variation *
   int base = n_vars > 0 && vars[0].len == 0;
   /* evaluation (a base query per call): rank 0's chip alone */
   b->chips = b->opt.per_chip_base && first < ZPT_EVAL_QUERY_BASE;
-  ZPT_TRY(split(b, vars, n_vars, base));
+  ZPT_TRY(split(b, vars, n_vars, base, 0));
   ZPT_TRY(reserve(b, n_vars, lead_bytes(b, per), per));
-  size_t lo = b->bounds[b->rank], hi = b->bounds[b->rank + 1];
+  size_t lo = b->plan.bounds[b->rank], hi = b->plan.bounds[b->rank + 1];
   int with_base = b->chips && base;
   local_share(b, theta, vars, lo, hi, inputs, batch, first, with_base);
   ZPT_TRY(exchange(b, first, n_vars));
   if (b->chips)
     ZPT_TRY(chip_bases(b, theta, inputs, batch, per, with_base, first, n_vars));
-  for (int r = 0; r < b->size; r++) {
-    size_t rlo = b->bounds[r], rhi = b->bounds[r + 1];
-    memcpy((char *)outputs + rlo * per,
-           (char *)b->recv.data + b->displs[r] + lead_bytes(b, per), (rhi - rlo) * per);
-  }
+  for (int r = 0; r < b->size; r++)
+    scatter(b, r, lead_bytes(b, per), per, outputs);
   return ZPT_OK;
 }
 
@@ -336,38 +355,39 @@ static int box_query_shared(zpt_blackbox *bb, const float *theta,
   zpt_mpi_stats *st = b->opt.stats;
   account_outside(st);
   b->chips = 0;
-  ZPT_TRY(split(b, vars, n_vars, n_vars > 0 && vars[0].len == 0));
+  ZPT_TRY(split(b, vars, n_vars, n_vars > 0 && vars[0].len == 0, 1));
   ZPT_TRY(reserve(b, n_vars, HDR_BYTES, call->rec_bytes));
-  const size_t lo = b->bounds[b->rank], hi = b->bounds[b->rank + 1];
+  const size_t lo = b->plan.bounds[b->rank], hi = b->plan.bounds[b->rank + 1];
   const size_t per = batch * bb->output_size * sizeof(float);
   double w0 = MPI_Wtime(), c0 = cpu_now();
-  call->prepare(call->ctx, lo, hi);
+  const size_t *share = (const size_t *)b->plan.order.data + lo;
+  call->prepare(call->ctx, share, hi - lo);
   block_header *h = b->send.data;
   memset(h, 0, sizeof *h);
   double w1 = MPI_Wtime(), c1 = cpu_now();
   int rc = zpt_buffer_reserve(&b->local, (hi - lo) * per + 1, "share outputs");
-  if (rc == ZPT_OK && hi > lo)
-    rc = zpt_blackbox_query(b->inner, theta, vars + lo, hi - lo, inputs, batch,
-                            b->local.data, first + lo);
+  if (rc == ZPT_OK)
+    rc = eval_share(b, theta, vars, lo, hi, inputs, batch, b->local.data, first);
   double w2 = MPI_Wtime(), c2 = cpu_now();
   h->local_seconds = w2 - w1;
   h->local_cpu = c2 - c1;
   st->local_seconds += h->local_seconds;
   st->local_cpu_seconds += h->local_cpu;
   if (rc == ZPT_OK)
-    rc = call->fill(call->ctx, lo, hi, b->local.data, (char *)b->send.data + HDR_BYTES);
+    rc = call->fill(call->ctx, share, hi - lo, b->local.data,
+                    (char *)b->send.data + HDR_BYTES);
+  h->caller_cpu = (c1 - c0) + (cpu_now() - c2);
   st->outside_seconds += (w1 - w0) + (MPI_Wtime() - w2);
-  st->outside_cpu_seconds += (c1 - c0) + (cpu_now() - c2);
+  st->outside_cpu_seconds += h->caller_cpu;
   if (rc != ZPT_OK) {
     h->status = rc;
     snprintf(h->message, sizeof h->message, "%s", zpt_error_message());
   }
   ZPT_TRY(exchange(b, first, n_vars));
-  for (int r = 0; r < b->size; r++) {
-    size_t rlo = b->bounds[r], rhi = b->bounds[r + 1];
-    memcpy((char *)call->records + rlo * call->rec_bytes,
-           (char *)b->recv.data + b->displs[r] + HDR_BYTES, (rhi - rlo) * call->rec_bytes);
-  }
+  for (int r = 0; r < b->size; r++)
+    scatter(b, r, HDR_BYTES, call->rec_bytes, call->records);
+  if (b->plan.layered)
+    learn_overhead(b, n_vars);
   return ZPT_OK;
 }
 
@@ -380,9 +400,10 @@ static void box_free(zpt_blackbox *bb) {
   zpt_buffer_release(&b->recv);
   zpt_buffer_release(&b->bases);
   zpt_buffer_release(&b->calls);
-  zpt_buffer_release(&b->costs);
+  zpt_share_plan_release(&b->plan);
+  zpt_buffer_release(&b->svars);
+  zpt_buffer_release(&b->squeries);
   zpt_buffer_release(&b->local);
-  zpt_free(b->bounds);
   zpt_free(b->counts);
   zpt_free(b->displs);
   zpt_free(b);
@@ -390,15 +411,19 @@ static void box_free(zpt_blackbox *bb) {
 
 /* the trainer's iterations shared out (records travel), other calls by
  * their outputs */
-static const zpt_blackbox_type box_type = {"mpi", box_query, box_free, NULL, NULL,
-                                             box_query_shared};
+static const zpt_blackbox_type box_type = {.name = "mpi",
+                                           .query = box_query,
+                                           .free = box_free,
+                                           .query_shared = box_query_shared};
 /* --exchange-outputs: every call by its outputs */
-static const zpt_blackbox_type outputs_type = {"mpi", box_query, box_free, NULL, NULL,
-                                                 NULL};
+static const zpt_blackbox_type outputs_type = {.name = "mpi", .query = box_query,
+                                               .free = box_free};
 /* one chip per rank: the trainer differences each query against its chip's
  * base */
-static const zpt_blackbox_type chips_type = {"mpi", box_query, box_free, box_device_base,
-                                               NULL, NULL};
+static const zpt_blackbox_type chips_type = {.name = "mpi",
+                                             .query = box_query,
+                                             .free = box_free,
+                                             .device_base = box_device_base};
 
 int zpt_mpi_box_wrap(zpt_blackbox **bb, const zpt_mpi_box_options *opt) {
   if (!bb || !*bb || !opt)
@@ -414,11 +439,11 @@ int zpt_mpi_box_wrap(zpt_blackbox **bb, const zpt_mpi_box_options *opt) {
   MPI_Comm_size(opt->comm, &b->size);
   b->counts = zpt_new_array(int, (size_t)b->size, "MPI counts");
   b->displs = zpt_new_array(int, (size_t)b->size, "MPI offsets");
-  b->bounds = zpt_new_array(size_t, (size_t)b->size + 1, "MPI shares");
-  if (!b->counts || !b->displs || !b->bounds) {
+  int prc = zpt_share_plan_init(&b->plan, (size_t)b->size);
+  if (!b->counts || !b->displs || prc != ZPT_OK) {
     zpt_free(b->counts);
     zpt_free(b->displs);
-    zpt_free(b->bounds);
+    zpt_share_plan_release(&b->plan);
     zpt_free(b);
     return ZPT_ENOMEM;
   }

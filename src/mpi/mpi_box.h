@@ -3,11 +3,14 @@
  * Every rank runs the same trainer on the same theta with the same seeds, so
  * every rank makes the same sequence of black-box calls with the same
  * variations.  The decorator evaluates this rank's share of each call's
- * variations on the local box — a contiguous range: a base query (variation
- * 0, the unperturbed theta) to rank 0, the others split by the local box's
- * cost of each (zo/blackbox.h; evenly by count without one) — numbered
- * from first_query + its start, so read-out noise streams are the ones a
- * single process draws, and all-gathers the outputs in rank order (MPI_Iallgatherv).  Every rank
+ * variations on the local box — split by layers when the local box states
+ * cost and shared_cost and takes query_at (zo/blackbox.h: rank 0 the base
+ * query and the variations of the last layers, the last rank those of the
+ * first, so that the base activations are not all computed on every rank),
+ * else a contiguous range (a base query to rank 0, the others by cost or
+ * count) — each variation numbered as in one process (first_query + its
+ * index), so read-out noise streams are the ones a single process draws,
+ * and all-gathers the outputs in rank order (MPI_Iallgatherv).  Every rank
  * returns exactly the outputs one process computes: since a variation's
  * outputs do not depend on which other variations share a call
  * (src/nn/model_forward.c), theta stays bit-identical for every R.  Theta

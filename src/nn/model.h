@@ -135,6 +135,16 @@ int zpt_model_forward_variations(zpt_model *m, const float *theta,
                                  const float *in, size_t n, float *out,
                                  uint64_t noise_seed, uint64_t first_query);
 
+/* As zpt_model_forward_variations, for variations that are not consecutive
+ * queries: variation v is query queries[v] (strictly increasing), which
+ * fixes its noise stream and group.  Each variation's outputs are those a
+ * call holding every query from queries[0] to queries[n_vars - 1] gives it
+ * (zoptic-mpi hands a rank such a subset of a call). */
+int zpt_model_forward_variations_at(zpt_model *m, const float *theta,
+                                    const zpt_variation *vars, size_t n_vars,
+                                    const uint64_t *queries, const float *in, size_t n,
+                                    float *out, uint64_t noise_seed);
+
 /* Floating-point operations per sample-forward of the whole model. */
 double zpt_model_flops(const zpt_model *m);
 

@@ -259,21 +259,19 @@ static const float *base_at(const zpt_model *m, const size_t *off, size_t k,
   return k == 0 ? in : (const float *)m->base_store.data + n * off[k];
 }
 
-/* The group of query q = first_query + index (docs: zpt_model_forward_variations). */
-static uint64_t group_of(const var_plan *p, uint64_t first_query, size_t G) {
-  return (first_query + p->index) / G;
-}
+/* The group of the plan's query q (docs: zpt_model_forward_variations). */
+static uint64_t group_of(const var_plan *p, size_t G) { return p->query / G; }
 
 /* One past the last of the plans [start, count) that lie in at most
  * `groups` groups (plans are in query order, so a group is a run). */
 static size_t groups_end(const var_plan *plans, size_t start, size_t count, size_t groups,
-                         uint64_t first_query, size_t G) {
+                         size_t G) {
   size_t i = start, seen = 0;
   while (i < count) {
-    uint64_t g = group_of(&plans[i], first_query, G);
+    uint64_t g = group_of(&plans[i], G);
     if (++seen > groups)
       break;
-    while (i < count && group_of(&plans[i], first_query, G) == g)
+    while (i < count && group_of(&plans[i], G) == g)
       i++;
   }
   return i;
@@ -309,23 +307,21 @@ static int run_group(const zpt_model *m, fwd_ws *w, size_t k, const float *param
  * their divergence layer to the output. */
 static int run_chunk(zpt_model *m, fwd_ws *w, const float *theta, const zpt_variation *vars,
                      var_plan *plans, size_t count, const float *in, size_t n,
-                     const size_t *off, float *out, uint64_t noise_seed,
-                     uint64_t first_query, size_t G) {
+                     const size_t *off, float *out, uint64_t noise_seed, size_t G) {
   size_t L = m->n_layers;
   size_t out_size = zpt_model_output_size(m);
   int noisy = noise_seed != 0;
   if (noisy) {
     ZPT_TRY(ensure_rngs(w, count));
     for (size_t i = 0; i < count; i++)
-      zpt_rng_derive(w->rngs[i], noise_seed, ZPT_STREAM_NOISE,
-                     first_query + plans[i].index, 0);
+      zpt_rng_derive(w->rngs[i], noise_seed, ZPT_STREAM_NOISE, plans[i].query, 0);
   }
   /* places: the chunk's g-th group holds places g G .. g G + G - 1 */
   size_t start = L, ord = 0;
   for (size_t i = 0; i < count; i++) {
-    if (i > 0 && group_of(&plans[i], first_query, G) != group_of(&plans[i - 1], first_query, G))
+    if (i > 0 && group_of(&plans[i], G) != group_of(&plans[i - 1], G))
       ord++;
-    plans[i].slot = ord * G + (size_t)((first_query + plans[i].index) % G);
+    plans[i].slot = ord * G + (size_t)(plans[i].query % G);
     if (plans[i].diverge < start)
       start = plans[i].diverge;
   }
@@ -387,7 +383,7 @@ typedef struct {
   size_t n;
   const size_t *off;
   float *out;
-  uint64_t noise_seed, first_query;
+  uint64_t noise_seed;
   int rc;
   char msg[256]; /* the error message (messages are per thread) */
 } fwd_job;
@@ -395,10 +391,10 @@ typedef struct {
 static void *fwd_worker(void *arg) {
   fwd_job *j = arg;
   for (size_t start = 0, end; start < j->count && j->rc == ZPT_OK; start = end) {
-    end = groups_end(j->plans, start, j->count, j->chunk, j->first_query, j->group);
+    end = groups_end(j->plans, start, j->count, j->chunk, j->group);
     j->w->stats.chunks++;
     j->rc = run_chunk(j->m, j->w, j->theta, j->vars, j->plans + start, end - start, j->in,
-                      j->n, j->off, j->out, j->noise_seed, j->first_query, j->group);
+                      j->n, j->off, j->out, j->noise_seed, j->group);
   }
   if (j->rc != ZPT_OK)
     snprintf(j->msg, sizeof j->msg, "%s", zpt_error_message());
@@ -409,7 +405,8 @@ static void *fwd_worker(void *arg) {
  * the base activations (its first perturbed layer, or the first stochastic
  * one when the call has read-out noise).  *first_diverge: the smallest. */
 static int plan_variations(zpt_model *m, const zpt_variation *vars, size_t n_vars,
-                           uint64_t noise_seed, var_plan **out, size_t *first_diverge) {
+                           uint64_t noise_seed, uint64_t first_query,
+                           const uint64_t *queries, var_plan **out, size_t *first_diverge) {
   size_t L = m->n_layers;
   size_t stoch = L;
   if (noise_seed != 0)
@@ -422,6 +419,7 @@ static int plan_variations(zpt_model *m, const zpt_variation *vars, size_t n_var
   for (size_t v = 0; v < n_vars; v++) {
     var_plan *p = &plans[v];
     p->index = v;
+    p->query = queries ? queries[v] : first_query + v;
     p->first = L;
     p->end = L;
     for (size_t k = 0; k < L; k++)
@@ -462,7 +460,7 @@ static int make_jobs(zpt_model *m, fwd_job *jobs, size_t T, const fwd_job *tmpl,
     if (m->layers[k]->n_params > max_params)
       max_params = m->layers[k]->n_params;
   size_t t_chunk = T > 1 ? (chunk + T - 1) / T : chunk; /* the bound is shared */
-  uint64_t g0 = group_of(&plans[0], tmpl->first_query, G);
+  uint64_t g0 = group_of(&plans[0], G);
   for (size_t t = 0; t < T; t++) {
     fwd_ws *w = &m->ws[t];
     size_t share = (groups - t + T - 1) / T;
@@ -482,7 +480,7 @@ static int make_jobs(zpt_model *m, fwd_job *jobs, size_t T, const fwd_job *tmpl,
       var_plan *dst = w->plans.data;
       size_t k = 0;
       for (size_t v = 0; v < n_vars; v++)
-        if ((group_of(&plans[v], tmpl->first_query, G) - g0) % T == t)
+        if ((group_of(&plans[v], G) - g0) % T == t)
           dst[k++] = plans[v];
       jobs[t].plans = dst;
       jobs[t].count = k;
@@ -491,11 +489,12 @@ static int make_jobs(zpt_model *m, fwd_job *jobs, size_t T, const fwd_job *tmpl,
   return ZPT_OK;
 }
 
-int zpt_model_forward_variations(zpt_model *m, const float *theta,
-                                 const zpt_variation *vars, size_t n_vars,
-                                 const float *in, size_t n, float *out,
-                                 uint64_t noise_seed, uint64_t first_query) {
-  const char *fn = "zpt_model_forward_variations";
+/* Both entry points: variation v is query queries[v] (queries: strictly
+ * increasing) or, with queries NULL, first_query + v. */
+static int forward_vars(zpt_model *m, const float *theta, const zpt_variation *vars,
+                        size_t n_vars, const float *in, size_t n, float *out,
+                        uint64_t noise_seed, uint64_t first_query,
+                        const uint64_t *queries, const char *fn) {
   static const float no_params[1] = {0};
   if (m && !theta && m->params->n_params == 0)
     theta = no_params;
@@ -507,16 +506,22 @@ int zpt_model_forward_variations(zpt_model *m, const float *theta,
   if (n == 0 || n_vars == 0)
     return zpt_fail(ZPT_EINVAL, "%s: %zu variations of %zu samples: both must be >= 1", fn,
                     n_vars, n);
-  if (first_query > UINT64_MAX - n_vars)
+  if (!queries && first_query > UINT64_MAX - n_vars)
     return zpt_fail(ZPT_ERANGE, "%s: query indices from %llu overflow", fn,
                     (unsigned long long)first_query);
+  for (size_t v = 1; queries && v < n_vars; v++)
+    if (queries[v] <= queries[v - 1])
+      return zpt_fail(ZPT_EINVAL, "%s: query indices must increase: variation %zu is "
+                      "query %llu after %llu", fn, v, (unsigned long long)queries[v],
+                      (unsigned long long)queries[v - 1]);
   ZPT_TRY(validate_vars(m, vars, n_vars));
   nn_model_clear_stats(m);
   size_t L = m->n_layers;
 
   var_plan *plans;
   size_t first_diverge;
-  ZPT_TRY(plan_variations(m, vars, n_vars, noise_seed, &plans, &first_diverge));
+  ZPT_TRY(plan_variations(m, vars, n_vars, noise_seed, first_query, queries, &plans,
+                          &first_diverge));
 
   size_t *off;
   ZPT_TRY(base_pass(m, theta, in, n, plans, n_vars, &off));
@@ -524,7 +529,7 @@ int zpt_model_forward_variations(zpt_model *m, const float *theta,
   size_t wide = widest_activation(m);
   size_t per_var = n * wide; /* cannot overflow: base_pass reserved n x wide */
   size_t G = m->group;
-  size_t groups = (size_t)((first_query + n_vars - 1) / G - first_query / G + 1);
+  size_t groups = (size_t)(group_of(&plans[n_vars - 1], G) - group_of(&plans[0], G) + 1);
   /* chunks of whole groups bounded by the activation workspace */
   size_t chunk = m->chunk_floats / (per_var * G);
   if (chunk < 1)
@@ -534,7 +539,7 @@ int zpt_model_forward_variations(zpt_model *m, const float *theta,
   size_t T = first_diverge == L ? 1 : thread_count(m, groups, n, n_vars);
   fwd_job jobs[ZPT_MODEL_MAX_THREADS];
   fwd_job tmpl = {m, NULL, theta, vars, NULL, 0, 0, G, in, n, off, out,
-                  noise_seed, first_query, ZPT_OK, ""};
+                  noise_seed, ZPT_OK, ""};
   ZPT_TRY(make_jobs(m, jobs, T, &tmpl, plans, n_vars, groups, chunk, per_var,
                     first_diverge < L));
   pthread_t tid[ZPT_MODEL_MAX_THREADS];
@@ -553,4 +558,22 @@ int zpt_model_forward_variations(zpt_model *m, const float *theta,
     if (jobs[t].rc != ZPT_OK)
       return t == 0 ? jobs[t].rc : zpt_fail(jobs[t].rc, "%s", jobs[t].msg);
   return ZPT_OK;
+}
+
+int zpt_model_forward_variations(zpt_model *m, const float *theta,
+                                 const zpt_variation *vars, size_t n_vars,
+                                 const float *in, size_t n, float *out,
+                                 uint64_t noise_seed, uint64_t first_query) {
+  return forward_vars(m, theta, vars, n_vars, in, n, out, noise_seed, first_query, NULL,
+                      "zpt_model_forward_variations");
+}
+
+int zpt_model_forward_variations_at(zpt_model *m, const float *theta,
+                                    const zpt_variation *vars, size_t n_vars,
+                                    const uint64_t *queries, const float *in, size_t n,
+                                    float *out, uint64_t noise_seed) {
+  if (!queries)
+    return zpt_fail(ZPT_EINVAL, "zpt_model_forward_variations_at: NULL query indices");
+  return forward_vars(m, theta, vars, n_vars, in, n, out, noise_seed, 0, queries,
+                      "zpt_model_forward_variations_at");
 }

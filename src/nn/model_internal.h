@@ -4,6 +4,7 @@
 #define ZPT_NN_MODEL_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <gsl/gsl_rng.h>
 
@@ -18,6 +19,7 @@ typedef struct {
   size_t end;       /* one past the last perturbed layer */
   size_t diverge;   /* first layer it cannot share: min(first, stochastic) */
   size_t slot;      /* its activation slot in the chunk: group ordinal x G + q mod G */
+  uint64_t query;   /* its global query index q (noise stream, group q / G) */
 } var_plan;
 
 /* The workspace of one thread of zpt_model_forward_variations (thread 0 is

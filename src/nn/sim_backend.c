@@ -23,6 +23,19 @@ static int sim_query(zpt_blackbox *bb, const float *theta, const zpt_variation *
   return ZPT_OK;
 }
 
+static int sim_query_at(zpt_blackbox *bb, const float *theta, const zpt_variation *vars,
+                        size_t n_vars, const uint64_t *queries, const float *inputs,
+                        size_t batch, float *outputs) {
+  sim_adapter *a = bb->impl;
+  int rc = zpt_model_forward_variations_at(a->model, theta, vars, n_vars, queries, inputs,
+                                           batch, outputs, a->noise_seed);
+  if (rc != ZPT_OK && n_vars > 0)
+    return zpt_fail_context(rc, "simulated backend, %zu queries from %llu to %llu: ",
+                            n_vars, (unsigned long long)queries[0],
+                            (unsigned long long)queries[n_vars - 1]);
+  return rc;
+}
+
 static void sim_free(zpt_blackbox *bb) {
   if (bb)
     zpt_free(bb->impl);
@@ -32,11 +45,12 @@ static void sim_free(zpt_blackbox *bb) {
  * beyond the call's shared base activations — from the first layer it
  * perturbs (or the first stochastic one, with read-out noise) to the
  * output; 0 for the base query. */
-static double sim_cost(zpt_blackbox *bb, const zpt_variation *v) {
-  const sim_adapter *a = bb->impl;
+/* The layer variation v diverges at: the first it perturbs (or the first
+ * stochastic one, with read-out noise); L for the base query. */
+static size_t diverge_layer(const sim_adapter *a, const zpt_variation *v) {
   const size_t L = zpt_model_n_layers(a->model);
   if (v->len == 0)
-    return 0;
+    return L;
   size_t k = 0;
   for (; k < L; k++) {
     const zpt_layer *l = zpt_model_layer(a->model, k);
@@ -45,15 +59,36 @@ static double sim_cost(zpt_blackbox *bb, const zpt_variation *v) {
          l->param_offset < v->offset + v->len))
       break;
   }
+  return k;
+}
+
+static double layer_flops(const sim_adapter *a, size_t k0, size_t k1) {
   double f = 0;
-  for (; k < L; k++) {
+  for (size_t k = k0; k < k1; k++) {
     const zpt_layer *l = zpt_model_layer(a->model, k);
     f += l->ops->flops ? l->ops->flops(l) : 1;
   }
   return f;
 }
 
-static const zpt_blackbox_type sim_type = {"sim", sim_query, sim_free, NULL, sim_cost, NULL};
+static double sim_cost(zpt_blackbox *bb, const zpt_variation *v) {
+  const sim_adapter *a = bb->impl;
+  return layer_flops(a, diverge_layer(a, v), zpt_model_n_layers(a->model));
+}
+
+/* blackbox.h, shared_cost: the base activations up to the divergence layer
+ * (the base query: all layers). */
+static double sim_shared_cost(zpt_blackbox *bb, const zpt_variation *v) {
+  const sim_adapter *a = bb->impl;
+  return layer_flops(a, 0, diverge_layer(a, v));
+}
+
+static const zpt_blackbox_type sim_type = {.name = "sim",
+                                           .query = sim_query,
+                                           .free = sim_free,
+                                           .cost = sim_cost,
+                                           .query_at = sim_query_at,
+                                           .shared_cost = sim_shared_cost};
 const zpt_blackbox_type *zpt_sim_blackbox_type = &sim_type;
 
 zpt_blackbox *zpt_model_blackbox(zpt_model *m, uint64_t noise_seed) {

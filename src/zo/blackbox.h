@@ -29,14 +29,14 @@ typedef struct {
   size_t rec_bytes; /* bytes of one variation's record */
   void *records;    /* n_vars x rec_bytes: on return, every variation's */
   void *ctx;        /* the caller's, passed to prepare and fill */
-  /* Called once this process's share is known: it evaluates variations
-   * [lo, hi) (lo == hi: none).  The deltas of those must be set on return;
-   * the others' are never read here. */
-  void (*prepare)(void *ctx, size_t lo, size_t hi);
-  /* Fills the records of variations [lo, hi) (rec: (hi - lo) x rec_bytes)
-   * from their outputs (out: (hi - lo) x batch x output_size).  Must be a
-   * function of each variation (its outputs, its delta) alone. */
-  int (*fill)(void *ctx, size_t lo, size_t hi, const float *out, void *rec);
+  /* Called once this process's share is known: it evaluates the n
+   * variations share[0..n) (increasing indices; n == 0: none).  The deltas
+   * of those must be set on return; the others' are never read here. */
+  void (*prepare)(void *ctx, const size_t *share, size_t n);
+  /* Fills the records of variations share[0..n) (rec: n x rec_bytes, in
+   * that order) from their outputs (out: n x batch x output_size).  Must
+   * be a function of each variation (its outputs, its delta) alone. */
+  int (*fill)(void *ctx, const size_t *share, size_t n, const float *out, void *rec);
 } zpt_shared_call;
 
 typedef struct {
@@ -80,6 +80,20 @@ typedef struct {
   int (*query_shared)(zpt_blackbox *bb, const float *theta, const zpt_variation *vars,
                       size_t n_vars, const float *inputs, size_t batch,
                       uint64_t first_query, zpt_shared_call *call);
+  /* Optional, NULL: calls hold consecutive queries only.  As query, but
+   * variation v is query number queries[v] (strictly increasing, not
+   * necessarily consecutive): its outputs are those a call of consecutive
+   * queries gives it at that index.  Lets a scheduler hand a process a
+   * subset of a call (zoptic-mpi, by the layers the variations perturb). */
+  int (*query_at)(zpt_blackbox *bb, const float *theta, const zpt_variation *vars,
+                  size_t n_vars, const uint64_t *queries, const float *inputs,
+                  size_t batch, float *outputs);
+  /* Optional, with cost: the shared work variation v needs before its own
+   * (the simulated model: flops per sample of the base activations up to
+   * the first layer it perturbs; a base query: the whole forward).  A
+   * process evaluating a set of variations pays the largest of these once,
+   * plus their costs. */
+  double (*shared_cost)(zpt_blackbox *bb, const zpt_variation *v);
 } zpt_blackbox_type;
 
 struct zpt_blackbox {

@@ -49,7 +49,7 @@ static void cb_free(zpt_blackbox *bb) {
   zpt_free(a);
 }
 
-static const zpt_blackbox_type cb_type = {"callback", cb_query, cb_free, NULL, NULL, NULL};
+static const zpt_blackbox_type cb_type = {.name = "callback", .query = cb_query, .free = cb_free};
 
 zpt_blackbox *zpt_blackbox_callback(zpt_eval_fn fn, void *user, size_t n_params,
                                     size_t input_size, size_t output_size) {

@@ -204,6 +204,7 @@ void zpt_trainer_free(zpt_trainer *t) {
   zpt_free(t->u_len);
   zpt_free(t->u_block);
   zpt_free(t->u_order);
+  zpt_free(t->u_list);
   zpt_free(t->vars);
   zpt_free(t->var_loss);
   zpt_free(t->jac_step);
@@ -299,6 +300,7 @@ static int trainer_new(zpt_trainer **out, zpt_blackbox *bb, float *theta,
   t->u_len = zpt_new_array(size_t, Q, "perturbation lengths");
   t->u_block = zpt_new_array(size_t, Q, "perturbation blocks");
   t->u_order = zpt_new_array(uint64_t, Q, "perturbation draw order");
+  t->u_list = zpt_new_array(size_t, Q, "perturbations to draw");
   t->vars = zpt_new_array(zpt_variation, t->n_vars_cap, "variations");
   t->var_loss = zpt_doubles(t->n_vars_cap, "variation losses");
   t->perm_perturb = zpt_new_array(size_t, nb, "perturbation block cycle");
@@ -306,7 +308,7 @@ static int trainer_new(zpt_trainer **out, zpt_blackbox *bb, float *theta,
   if (t->fisher)
     t->jac_step = zpt_doubles(t->blocks->max_len, "Jacobian steps");
   if (!t->grad || !t->u || !t->u_off || !t->u_len ||
-      !t->u_block || !t->u_order || !t->vars ||
+      !t->u_block || !t->u_order || !t->u_list || !t->vars ||
       !t->var_loss || !t->perm_perturb || !t->perm_fisher ||
       (t->fisher && !t->jac_step))
     goto nomem;

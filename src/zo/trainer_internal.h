@@ -44,6 +44,7 @@ struct zpt_trainer {
   size_t *u_off, *u_len;
   size_t *u_block;     /* block of each perturbation of the iteration */
   uint64_t *u_order;   /* draw order: block * Q + q, sorted */
+  size_t *u_list;      /* the perturbations to draw (a share of a call) */
   zpt_variation *vars; /* room for n_vars_cap = max(2Q, Q + 1, lambda) */
   size_t n_vars_cap;
   double *var_loss;

@@ -62,15 +62,15 @@ static int cmp_u64(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-/* Perturbations [q0, q1) of iteration iter (blocks already in u_block).
- * Each comes from its own stream, so the order of the draws, and which
- * others are drawn, does not matter: a sampler that defers its work
- * (ZO-NP) gets those of the same block one after the other, which it
- * solves together (the same values as one by one: fisher.h). */
-static void draw_range(zpt_trainer *t, uint64_t iter, size_t q0, size_t q1) {
-  const size_t Q = t->cfg.q, n = q1 - q0;
+/* Perturbations qs[0..n) of iteration iter (blocks already in u_block;
+ * qs increasing).  Each comes from its own stream, so the order of the
+ * draws, and which others are drawn, does not matter: a sampler that defers
+ * its work (ZO-NP) gets those of the same block one after the other, which
+ * it solves together (the same values as one by one: fisher.h). */
+static void draw_list(zpt_trainer *t, uint64_t iter, const size_t *qs, size_t n) {
+  const size_t Q = t->cfg.q;
   for (size_t k = 0; k < n; k++)
-    t->u_order[k] = (uint64_t)t->u_block[q0 + k] * Q + q0 + k;
+    t->u_order[k] = (uint64_t)t->u_block[qs[k]] * Q + qs[k];
   if (t->sampler->flush && n > 1)
     qsort(t->u_order, n, sizeof *t->u_order, cmp_u64);
   for (size_t k = 0; k < n; k++) {
@@ -79,8 +79,8 @@ static void draw_range(zpt_trainer *t, uint64_t iter, size_t q0, size_t q1) {
              &t->u_len[q]);
   }
   flush_draws(t);
-  for (size_t q = q0; q < q1; q++)
-    normalise(t, t->u + q * t->u_stride, t->u_len[q]);
+  for (size_t k = 0; k < n; k++)
+    normalise(t, t->u + qs[k] * t->u_stride, t->u_len[qs[k]]);
 }
 
 int zpt_trainer_draw(zpt_trainer *t, uint64_t iter, size_t q, size_t block,
@@ -127,31 +127,37 @@ static size_t var_of(const share_ctx *c, size_t q) {
   return c->central ? 2 * q : (size_t)c->with_base + q;
 }
 
-/* blackbox.h, prepare: draws the perturbations of variations [lo, hi). */
-static void prepare(void *ctx, size_t lo, size_t hi) {
+/* blackbox.h, prepare: draws the perturbations of variations share[0..n)
+ * (a central pair's two variations share one; the base has none). */
+static void prepare(void *ctx, const size_t *share, size_t n) {
   const share_ctx *c = ctx;
-  size_t q0 = 0, q1 = 0;
-  if (hi > lo && c->central) {
-    q0 = lo / 2;
-    q1 = (hi + 1) / 2;
-  } else if (hi > lo) {
-    const size_t b = (size_t)c->with_base;
-    q0 = lo > b ? lo - b : 0;
-    q1 = hi > b ? hi - b : 0;
+  zpt_trainer *t = c->t;
+  size_t nq = 0;
+  for (size_t k = 0; k < n; k++) {
+    size_t v = share[k], q;
+    if (c->central)
+      q = v / 2;
+    else if (v < (size_t)c->with_base)
+      continue;
+    else
+      q = v - (size_t)c->with_base;
+    if (nq == 0 || t->u_list[nq - 1] != q)
+      t->u_list[nq++] = q;
   }
-  draw_range(c->t, c->t->c.iterations, q0, q1);
+  draw_list(t, t->c.iterations, t->u_list, nq);
 }
 
 /* blackbox.h, fill: record of variation v = its loss (a double), then its
  * delta's len floats, zeros to rec_bytes. */
-static int fill(void *ctx, size_t lo, size_t hi, const float *out, void *rec) {
+static int fill(void *ctx, const size_t *share, size_t n, const float *out, void *rec) {
   const share_ctx *c = ctx;
   zpt_trainer *t = c->t;
-  for (size_t v = lo; v < hi; v++) {
-    char *r = (char *)rec + (v - lo) * c->rec_bytes;
+  for (size_t k = 0; k < n; k++) {
+    const size_t v = share[k];
+    char *r = (char *)rec + k * c->rec_bytes;
     double loss;
-    int rc = zpt_loss_eval(&t->cfg.loss, out + (v - lo) * c->batch * t->M,
-                           c->targets, c->batch, t->M, NULL, &loss);
+    int rc = zpt_loss_eval(&t->cfg.loss, out + k * c->batch * t->M, c->targets, c->batch,
+                           t->M, NULL, &loss);
     if (rc)
       return zpt_fail_context(rc, "iteration %llu, variation %zu: ",
                               (unsigned long long)t->c.iterations, v);
@@ -223,7 +229,9 @@ int zpt_tr_query_iteration(zpt_trainer *t, int with_base, double h,
   const size_t Q = t->cfg.q;
   if (shared_ok(t, central ? 2 * Q : Q + (size_t)with_base))
     return query_shared(t, with_base, h, inputs, targets, batch, first);
-  draw_range(t, t->c.iterations, 0, Q);
+  for (size_t q = 0; q < Q; q++)
+    t->u_list[q] = q;
+  draw_list(t, t->c.iterations, t->u_list, Q);
   const size_t nv = make_vars(t, with_base, central, h);
   ZPT_TRY(zpt_tr_reserve_out(t, nv, batch));
   ZPT_TRY(zpt_tr_run_queries(t, t->vars, nv, inputs, batch, t->out.data,

@@ -86,8 +86,9 @@ static void cb_free(zpt_blackbox *bb) {
   zpt_free(c);
 }
 
-static const zpt_blackbox_type callback_type = {"vars-callback", cb_query, cb_free,
-                                                NULL, NULL, NULL};
+static const zpt_blackbox_type callback_type = {.name = "vars-callback",
+                                                .query = cb_query,
+                                                .free = cb_free};
 
 int zpt_blackbox_vars_callback(zpt_blackbox **out, const char *name, size_t n_params,
                           size_t input_size, size_t output_size,

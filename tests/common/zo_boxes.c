@@ -88,7 +88,7 @@ static int box_query(zpt_blackbox *bb, const float *theta,
   return ZPT_OK;
 }
 
-static const zpt_blackbox_type box_type = {"testbox", box_query, box_free, NULL, NULL, NULL};
+static const zpt_blackbox_type box_type = {.name = "testbox", .query = box_query, .free = box_free};
 
 static zpt_blackbox *make(int kind, size_t N, size_t in, size_t M, size_t H) {
   zpt_blackbox *bb = zpt_new(zpt_blackbox, "test box");
