@@ -5,6 +5,7 @@
 
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,6 +89,8 @@ static void learn_overhead(mpi_box *b, size_t n) {
   if (!(n > 0 && eval > 0 && load > 0 && caller >= 0))
     return;
   double x = (caller / (double)n) / (eval / load);
+  if (!isfinite(x))
+    return;
   b->overhead = b->have_overhead ? 0.8 * b->overhead + 0.2 * x : x;
   b->have_overhead = 1;
 }

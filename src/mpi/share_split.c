@@ -95,7 +95,7 @@ static size_t ranges_within(const share_key *keys, const double *cost, double ex
  * computing nearly all of them (the CNN: 0.33 ms of 2.8 per iteration).
  * The largest load T is the least for which the greedy runs fit in R
  * ranks (bisection); each share is then put in query order.  A function of
- * the call's variations and R only, like split_runs. */
+ * the call's variations, R and extra only. */
 static int split_layers(zpt_share_plan *p, zpt_blackbox *in, const zpt_variation *vars,
                         size_t n, double extra) {
   const size_t R = p->R;
