@@ -121,12 +121,32 @@ run_norm-t1() {
 # here so that a binary built before the default changed runs the same bits.
 NORM_NP="--method-set zo-np:zo.normalize=false"
 
+# Has the committed finals file (experiments/r3-t1-finals.csv, r3_t1.py
+# --update-finals) every method's final of seed SEED at Q, of a run that
+# spent its BUDGET (within 500 queries, as r3_t1.py counts it; the archived
+# finals carry no query count)?  Then the seed is not run again (a new
+# machine without the run directories).
+have_finals() { # Q SEED BUDGET
+  local m
+  for m in $(tr ',' ' ' <<<"${METHODS:-zo-i,zo-co,zo-np}"); do
+    awk -F, -v q="$1" -v m="$m" -v s="$2" -v b="$3" \
+      '$1 == q && $2 == m && $3 == s && ($5 == "" || $5 + 0 >= b - 500) { f = 1 } END { exit !f }' \
+      experiments/r3-t1-finals.csv 2>/dev/null || return 1
+  done
+}
+
 # One test stage of T1 / T1q: seeds FIRST..LAST (201-210), one directory
-# NAME-sSEED per seed, every method of a seed before the next seed.
+# NAME-sSEED per seed, every method of a seed before the next seed; a seed
+# whose finals are all committed is skipped unless its directory is here.
 test_seeds() { # NAME BUDGET [compare arguments...]
-  local name=$1 budget=$2 pick s; shift 2
+  local name=$1 budget=$2 pick s q; shift 2
   pick="$(pick_t1) $NORM_NP"
+  q=$(sed -n 's/.*zo\.Q=\([0-9]*\).*/\1/p' <<<"$*")
   for s in $(seq "${FIRST:-201}" "${LAST:-210}"); do
+    if [ ! -d "experiments/out/$name-s$s" ] && have_finals "${q:-20}" "$s" "$budget"; then
+      echo "run-round3: $name-s$s: every final is in experiments/r3-t1-finals.csv: skipped"
+      continue
+    fi
     # shellcheck disable=SC2086
     $C $T1 --name "$name-s$s" --methods "${METHODS:-zo-i,zo-co,zo-np}" --seeds 1 \
        --first-seed "$s" --budget "$budget" --jobs "$JOBS" --no-plot $COS $pick \
