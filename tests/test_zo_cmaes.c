@@ -164,6 +164,62 @@ START_TEST(test_refusals) {
 }
 END_TEST
 
+/* Right after an eigendecomposition (LAPACK dsyevr), C = B diag(D)^2 B^T
+ * and B is orthonormal, to 1e-10 of C's largest entry, at n = 40 on the
+ * ellipsoid (C far from I after 200 generations). */
+START_TEST(test_eigen_reconstructs) {
+  const size_t n = 40;
+  zpt_cmaes *c = make(n, ZPT_CMAES_FULL, 3.0);
+  const size_t lam = zpt_cmaes_lambda(c);
+  float *y = malloc(lam * n * sizeof(float));
+  double *fv = malloc(lam * sizeof(double)), *x = malloc(n * sizeof(double));
+  gsl_rng *r = zpt_rng_alloc(5, ZPT_STREAM_TEST, 0, 0);
+  double *st[7];
+  for (size_t i = 0; i < 7; i++) {
+    const char *name;
+    size_t len;
+    zpt_cmaes_state_get(c, i, &name, &st[i], &len);
+  }
+  const double *scal = st[1], *C = st[4], *D = st[5], *B = st[6];
+  int checked = 0;
+  for (size_t g = 0; g < 400 && checked < 3; g++) {
+    zpt_rng_derive(r, 5, ZPT_STREAM_TEST, zpt_cmaes_generation(c), 0);
+    zpt_cmaes_ask(c, r, y);
+    const double *m = zpt_cmaes_mean(c), sg = zpt_cmaes_sigma(c);
+    for (size_t k = 0; k < lam; k++) {
+      for (size_t i = 0; i < n; i++)
+        x[i] = m[i] + sg * y[k * n + i];
+      fv[k] = ellipsoid(x, n);
+    }
+    ck_assert_int_eq(zpt_cmaes_tell(c, fv), 0);
+    if (g < 200 || scal[2] != scal[1])
+      continue; /* only right after a decomposition */
+    double big = 0, err = 0, orth = 0;
+    for (size_t i = 0; i < n; i++)
+      for (size_t j = i; j < n; j++) {
+        double v = 0, o = 0;
+        for (size_t k = 0; k < n; k++) {
+          v += B[i * n + k] * D[k] * D[k] * B[j * n + k];
+          o += B[k * n + i] * B[k * n + j];
+        }
+        big = fabs(C[i * n + j]) > big ? fabs(C[i * n + j]) : big;
+        err = fabs(v - C[i * n + j]) > err ? fabs(v - C[i * n + j]) : err;
+        orth = fabs(o - (i == j)) > orth ? fabs(o - (i == j)) : orth;
+      }
+    ck_assert_msg(err <= 1e-10 * big, "generation %zu: |C - B D^2 B^T| = %g of %g", g, err,
+                  big);
+    ck_assert_msg(orth <= 1e-10, "generation %zu: |B^T B - I| = %g", g, orth);
+    checked++;
+  }
+  ck_assert_int_eq(checked, 3);
+  zpt_rng_free(r);
+  free(y);
+  free(fv);
+  free(x);
+  zpt_cmaes_free(c);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("zo_cmaes");
   TCase *tc = tcase_create("core");
@@ -171,6 +227,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, test_converges);
   tcase_add_test(tc, test_state_roundtrip);
   tcase_add_test(tc, test_refusals);
+  tcase_add_test(tc, test_eigen_reconstructs);
   suite_add_tcase(s, tc);
   return s;
 }
