@@ -18,6 +18,7 @@
 #          the new methods to the same seed directories (picks from both grids)
 # test-t1q T1q: ZO-I, ZO-co, ZO-NP at Q = 1, 5, 100 (QS="1 5" for a subset),
 #          60,000 iterations each (see run_test-t1q)
+# val-t2, edge-t2, test-t2   T2, the K = 16 MZI classifier (see run_val-t2)
 # Every stage reuses finished runs, so a stage can be rerun to continue.
 set -e
 cd "$(dirname "$0")/.."
@@ -163,6 +164,73 @@ run_test-t1() { test_seeds r3-test-t1 1260000; }
 run_test-t1q() {
   local q
   for q in ${QS:-1 5 100}; do test_seeds "r3-test-t1q-q$q" $((60000 * (q + 1))) --set zo.Q="$q"; done
+}
+
+# ---- T2 (pre-registered): the AAAI MZI classifier K = 16 with chip errors
+# on MNIST-10k at 1,260,000 queries (60,000 iterations at Q = 20), the
+# config file's other settings.  Validation (val-t2): the 6,400 / 1,600
+# split of the 8,000 training images (round 2's VAL_MNIST), seeds 101-102,
+# the test budget; lr {0.001, 0.002, 0.005, 0.01} for the six lr methods,
+# sigma0 {0.01, 0.03, 0.1} for CMA-ES.  edge-t2: the edge rule once (lr
+# 0.0005 / 0.02, sigma0 0.005 / 0.2).  test-t2: seeds 201-210 (FIRST, LAST),
+# the official 8,000 / 2,000 split, every method at its pick, one directory
+# per seed, checkpoints every 2,000 iterations.  ZO-NP without rescaling
+# (T1's decision) in every T2 run.
+T2=mzi-classifier-mnist10k
+T2_BUDGET=1260000
+LR_METHODS="zo-i zo-co zo-np zo-sparse zo-guided zo-adapt"
+
+need_mnist() { # the t10k pair of MNIST (the 10k stand-in), from ../shared if here
+  [ -f datasets/mnist/t10k-images-idx3-ubyte.gz ] || [ -f datasets/mnist/t10k-images-idx3-ubyte ] ||
+    { [ -d ../shared/datasets/mnist ] && mkdir -p datasets/mnist &&
+      cp ../shared/datasets/mnist/t10k-*-idx?-ubyte.gz datasets/mnist/; } ||
+    { echo "run-round3: no MNIST t10k files in datasets/mnist (datasets/fetch.sh mnist)" >&2; exit 1; }
+  need_mnist_val
+}
+
+t2_grid() { # [extra labels METHOD@lrX / cmaes@sigmaX beyond the grid]
+  local methods="" sets=() m x
+  for m in $LR_METHODS; do for x in 0.001 0.002 0.005 0.01; do methods="$methods $m@lr$x"; done; done
+  for x in 0.01 0.03 0.1; do methods="$methods cmaes@sigma$x"; done
+  methods="$methods $*"
+  for m in $methods; do
+    case "$m" in
+      *@lr*) sets+=(--method-set "$m:zo.lr=${m#*@lr}") ;;
+      *@sigma*) sets+=(--method-set "$m:zo.cmaes_sigma=${m#*@sigma}") ;;
+    esac
+    case "$m" in zo-np@*) sets+=(--method-set "$m:zo.normalize=false") ;; esac
+  done
+  need_mnist
+  # shellcheck disable=SC2086
+  $C $T2 --name r3-val-t2 --methods "$(echo $methods | tr ' ' ',')" "${sets[@]}" --no-plot \
+     --ref zo-np@lr0.005 $COS --seeds 2 --first-seed 101 --budget $T2_BUDGET --jobs "$JOBS" \
+     $VAL_MNIST
+}
+run_val-t2() { t2_grid; }
+run_edge-t2() {
+  local pick m v extra=()
+  pick=$(experiments/pick_lr.py experiments/out/r3-val-t2 2>/dev/null)
+  for m in $LR_METHODS; do
+    v=$(tr ' ' '\n' <<<"$pick" | sed -n "s/^$m:zo.lr=//p")
+    case "$v" in 0.001) extra+=("$m@lr0.0005") ;; 0.01) extra+=("$m@lr0.02") ;; esac
+  done
+  v=$(tr ' ' '\n' <<<"$pick" | sed -n "s/^cmaes:zo.cmaes_sigma=//p")
+  case "$v" in 0.01) extra+=("cmaes@sigma0.005") ;; 0.1) extra+=("cmaes@sigma0.2") ;; esac
+  [ ${#extra[@]} -gt 0 ] || { echo "run-round3: no T2 pick at a grid edge" >&2; return 0; }
+  t2_grid "${extra[@]}"
+}
+run_test-t2() {
+  local pick s
+  [ -f experiments/out/r3-val-t2/runs.csv ] ||
+    { echo "run-round3: no T2 validation grid in experiments/out/r3-val-t2 (val-t2 first)" >&2; exit 1; }
+  pick="$(experiments/pick_lr.py experiments/out/r3-val-t2) $NORM_NP"
+  need_mnist
+  for s in $(seq "${FIRST:-201}" "${LAST:-210}"); do
+    # shellcheck disable=SC2086
+    $C $T2 --name "r3-test-t2-s$s" --methods "${METHODS:-zo-i,zo-co,zo-np,zo-sparse,zo-guided,zo-adapt,cmaes}" \
+       --seeds 1 --first-seed "$s" --budget $T2_BUDGET --jobs "$JOBS" --no-plot $COS $pick \
+       --set train.checkpoint_every=2000
+  done
 }
 
 for x in "$@"; do "run_$x"; done
