@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gsl/gsl_cblas.h> /* the declarations; OpenBLAS's symbols at link */
 #include <gsl/gsl_randist.h>
 
 #include "core/alloc.h"
@@ -253,23 +254,31 @@ static void b_times(const zpt_cmaes *c, const double *v, double *out) {
   }
 }
 
+/* FULL: every candidate's y_k = B (D z_k) in one product, Y = (Z D) B^T
+ * (lambda x n, row-major; z is overwritten by Z D). */
+static void sample_full(zpt_cmaes *c) {
+  const int n = (int)c->n, lam = (int)c->lambda;
+  for (size_t k = 0; k < c->lambda; k++)
+    for (size_t j = 0; j < c->n; j++)
+      c->z[k * c->n + j] *= c->D[j];
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, lam, n, n, 1.0, c->z, n, c->B, n,
+              0.0, c->y, n);
+}
+
 void zpt_cmaes_ask(zpt_cmaes *c, gsl_rng *r, float *y) {
   const size_t n = c->n;
   for (size_t k = 0; k < c->lambda; k++) {
-    double *z = c->z + k * n, *yk = c->y + k * n;
+    double *z = c->z + k * n;
     for (size_t i = 0; i < n; i++)
       z[i] = gsl_ran_gaussian_ziggurat(r, 1.0);
-    if (c->full) { /* y = B (D z) */
-      for (size_t j = 0; j < n; j++)
-        c->tmp[j] = c->D[j] * z[j];
-      b_times(c, c->tmp, yk);
-    } else {
+    if (!c->full)
       for (size_t i = 0; i < n; i++)
-        yk[i] = c->D[i] * z[i];
-    }
-    for (size_t i = 0; i < n; i++)
-      y[k * n + i] = (float)yk[i];
+        c->y[k * n + i] = c->D[i] * z[i];
   }
+  if (c->full)
+    sample_full(c);
+  for (size_t k = 0; k < c->lambda * n; k++)
+    y[k] = (float)c->y[k];
 }
 
 /* out = C^-1/2 v = B D^-1 B^T v (FULL) or v / D (SEP). */
@@ -340,14 +349,26 @@ static int eigen(zpt_cmaes *c) {
  * FULL; the lower one is filled by symmetry when decomposed). */
 static void update_cov(zpt_cmaes *c, double a) {
   const size_t n = c->n;
+  /* FULL: T = Y B (lambda x n, into z): ||C^-1/2 y_k||^2 = ||D^-1 B^T y_k||^2
+   * = sum_j (T_kj / D_j)^2, B being orthonormal */
+  if (c->full)
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)c->lambda, (int)n, (int)n,
+                1.0, c->y, (int)n, c->B, (int)n, 0.0, c->z, (int)n);
   for (size_t r = 0; r < c->lambda; r++) { /* w_i' of the active update */
     size_t k = c->order[r];
     double wi = c->w[r];
     if (wi < 0) {
-      inv_sqrt_times(c, c->y + k * n, c->tmp);
       double s = 0;
-      for (size_t i = 0; i < n; i++)
-        s += c->tmp[i] * c->tmp[i];
+      if (c->full) {
+        for (size_t j = 0; j < n; j++) {
+          double t = c->z[k * n + j] / c->D[j];
+          s += t * t;
+        }
+      } else {
+        inv_sqrt_times(c, c->y + k * n, c->tmp);
+        for (size_t i = 0; i < n; i++)
+          s += c->tmp[i] * c->tmp[i];
+      }
       wi *= (double)n / (s > 0 ? s : 1);
     }
     c->wp[r] = wi;
@@ -363,19 +384,19 @@ static void update_cov(zpt_cmaes *c, double a) {
     }
     return;
   }
+  /* both triangles (eigen reads the upper one): C = a C + c1 pc pc^T, then
+   * C += Yw^T Y with row k of Yw = cmu w_k' y_k (into z) */
   for (size_t i = 0; i < n; i++)
-    for (size_t j = i; j < n; j++)
+    for (size_t j = 0; j < n; j++)
       c->C[i * n + j] = a * c->C[i * n + j] + c->c1 * c->pc[i] * c->pc[j];
   for (size_t r = 0; r < c->lambda; r++) {
-    const double *yk = c->y + c->order[r] * n;
-    double f = c->cmu * c->wp[r];
-    for (size_t i = 0; i < n; i++) {
-      double fi = f * yk[i];
-      double *ci = c->C + i * n;
-      for (size_t j = i; j < n; j++)
-        ci[j] += fi * yk[j];
-    }
+    const size_t k = c->order[r];
+    const double f = c->cmu * c->wp[r];
+    for (size_t i = 0; i < n; i++)
+      c->z[k * n + i] = f * c->y[k * n + i];
   }
+  cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)n, (int)n, (int)c->lambda, 1.0,
+              c->z, (int)n, c->y, (int)n, 1.0, c->C, (int)n);
 }
 
 int zpt_cmaes_tell(zpt_cmaes *c, const double *f) {
