@@ -72,17 +72,24 @@ new_grid() { # extra labels "METHOD@lrX" / "cmaes@sigmaX" beyond the grid
      --ref cmaes@sigma0.1 $COS --seeds 2 --first-seed 101 --budget $VAL_BUDGET --jobs "$JOBS" $VAL_T1
 }
 run_val-t1-new() { new_grid; }
-run_edge-t1-new() {
-  local pick m v extra=()
-  pick=$(experiments/pick_lr.py experiments/out/r3-val-t1-new 2>/dev/null)
-  for m in $NEW_SAMPLERS; do
+# The labels the edge rule adds to the grid GRID_DIR (lr grid {0.001 ..
+# 0.01} of METHODS, CMA-ES's sigma0 grid {0.01 .. 0.1}), one per line.
+edge_labels() { # GRID_DIR "METHODS"
+  local pick m v
+  pick=$(experiments/pick_lr.py "$1" 2>/dev/null)
+  for m in $2; do
     v=$(tr ' ' '\n' <<<"$pick" | sed -n "s/^$m:zo.lr=//p")
-    case "$v" in 0.001) extra+=("$m@lr0.0005") ;; 0.01) extra+=("$m@lr0.02") ;; esac
+    case "$v" in 0.001) echo "$m@lr0.0005" ;; 0.01) echo "$m@lr0.02" ;; esac
   done
   v=$(tr ' ' '\n' <<<"$pick" | sed -n "s/^cmaes:zo.cmaes_sigma=//p")
-  case "$v" in 0.01) extra+=("cmaes@sigma0.005") ;; 0.1) extra+=("cmaes@sigma0.2") ;; esac
-  [ ${#extra[@]} -gt 0 ] || { echo "run-round3: no new-method pick at a grid edge" >&2; return 0; }
-  new_grid "${extra[@]}"
+  case "$v" in 0.01) echo "cmaes@sigma0.005" ;; 0.1) echo "cmaes@sigma0.2" ;; esac
+}
+run_edge-t1-new() {
+  local extra
+  extra=$(edge_labels experiments/out/r3-val-t1-new "$NEW_SAMPLERS")
+  [ -n "$extra" ] || { echo "run-round3: no new-method pick at a grid edge" >&2; return 0; }
+  # shellcheck disable=SC2086
+  new_grid $extra
 }
 
 # The pre-registered edge rule: a method whose pick is at an edge of the grid
@@ -208,16 +215,11 @@ t2_grid() { # [extra labels METHOD@lrX / cmaes@sigmaX beyond the grid]
 }
 run_val-t2() { t2_grid; }
 run_edge-t2() {
-  local pick m v extra=()
-  pick=$(experiments/pick_lr.py experiments/out/r3-val-t2 2>/dev/null)
-  for m in $LR_METHODS; do
-    v=$(tr ' ' '\n' <<<"$pick" | sed -n "s/^$m:zo.lr=//p")
-    case "$v" in 0.001) extra+=("$m@lr0.0005") ;; 0.01) extra+=("$m@lr0.02") ;; esac
-  done
-  v=$(tr ' ' '\n' <<<"$pick" | sed -n "s/^cmaes:zo.cmaes_sigma=//p")
-  case "$v" in 0.01) extra+=("cmaes@sigma0.005") ;; 0.1) extra+=("cmaes@sigma0.2") ;; esac
-  [ ${#extra[@]} -gt 0 ] || { echo "run-round3: no T2 pick at a grid edge" >&2; return 0; }
-  t2_grid "${extra[@]}"
+  local extra
+  extra=$(edge_labels experiments/out/r3-val-t2 "$LR_METHODS")
+  [ -n "$extra" ] || { echo "run-round3: no T2 pick at a grid edge" >&2; return 0; }
+  # shellcheck disable=SC2086
+  t2_grid $extra
 }
 run_test-t2() {
   local pick s
