@@ -18,7 +18,7 @@
 #          the new methods to the same seed directories (picks from both grids)
 # test-t1q T1q: ZO-I, ZO-co, ZO-NP at Q = 1, 5, 100 (QS="1 5" for a subset),
 #          60,000 iterations each (see run_test-t1q)
-# val-t2, edge-t2, test-t2   T2, the K = 16 MZI classifier (see run_val-t2)
+# val-T, edge-T, test-T for T = t2, t3, t4a, t4b, t5: the other tasks (task_of)
 # Every stage reuses finished runs, so a stage can be rerun to continue.
 set -e
 cd "$(dirname "$0")/.."
@@ -72,14 +72,16 @@ new_grid() { # extra labels "METHOD@lrX" / "cmaes@sigmaX" beyond the grid
      --ref cmaes@sigma0.1 $COS --seeds 2 --first-seed 101 --budget $VAL_BUDGET --jobs "$JOBS" $VAL_T1
 }
 run_val-t1-new() { new_grid; }
-# The labels the edge rule adds to the grid GRID_DIR (lr grid {0.001 ..
-# 0.01} of METHODS, CMA-ES's sigma0 grid {0.01 .. 0.1}), one per line.
-edge_labels() { # GRID_DIR "METHODS"
-  local pick m v
+# The labels the edge rule adds to the grid GRID_DIR (lr grid LO .. HI of
+# METHODS, default 0.001 .. 0.01, extended to LO_EXT / HI_EXT; CMA-ES's
+# sigma0 grid {0.01 .. 0.1}), one per line.
+edge_labels() { # GRID_DIR "METHODS" [LO HI LO_EXT HI_EXT]
+  local pick m v lo=${3:-0.001} hi=${4:-0.01} lox=${5:-0.0005} hix=${6:-0.02}
   pick=$(experiments/pick_lr.py "$1" 2>/dev/null)
   for m in $2; do
     v=$(tr ' ' '\n' <<<"$pick" | sed -n "s/^$m:zo.lr=//p")
-    case "$v" in 0.001) echo "$m@lr0.0005" ;; 0.01) echo "$m@lr0.02" ;; esac
+    [ "$v" = "$lo" ] && echo "$m@lr$lox"
+    [ "$v" = "$hi" ] && echo "$m@lr$hix"
   done
   v=$(tr ' ' '\n' <<<"$pick" | sed -n "s/^cmaes:zo.cmaes_sigma=//p")
   case "$v" in 0.01) echo "cmaes@sigma0.005" ;; 0.1) echo "cmaes@sigma0.2" ;; esac
@@ -173,19 +175,39 @@ run_test-t1q() {
   for q in ${QS:-1 5 100}; do test_seeds "r3-test-t1q-q$q" $((60000 * (q + 1))) --set zo.Q="$q"; done
 }
 
-# ---- T2 (pre-registered): the AAAI MZI classifier K = 16 with chip errors
-# on MNIST-10k at 1,260,000 queries (60,000 iterations at Q = 20), the
-# config file's other settings.  Validation (val-t2): the 6,400 / 1,600
-# split of the 8,000 training images (round 2's VAL_MNIST), seeds 101-102,
-# the test budget; lr {0.001, 0.002, 0.005, 0.01} for the six lr methods,
-# sigma0 {0.01, 0.03, 0.1} for CMA-ES.  edge-t2: the edge rule once (lr
-# 0.0005 / 0.02, sigma0 0.005 / 0.2).  test-t2: seeds 201-210 (FIRST, LAST),
-# the official 8,000 / 2,000 split, every method at its pick, one directory
-# per seed, checkpoints every 2,000 iterations.  ZO-NP without rescaling
-# (T1's decision) in every T2 run.
-T2=mzi-classifier-mnist10k
-T2_BUDGET=1260000
+# ---- T2-T5 (pre-registered; every method of round 3, ZO-NP unrescaled as
+# decided on T1).  Validation: the test budget, seeds 101-102 on the 6,400 /
+# 1,600 split of MNIST-10k's training images (T2, T5: round 2's
+# VAL_MNIST), seeds 1001-1002 for every seeded key on the generated tasks
+# (T3, T4: round 2's validation seeds; the data differ from the test
+# seeds'); lr grid LRS for the six lr methods, sigma0 {0.01, 0.03, 0.1} for
+# CMA-ES; the edge rule once (a step x2 or /2 beyond the edge).  Test: seeds
+# 201-210 (FIRST, LAST), every method at its pick, one directory per seed,
+# checkpoints every 2,000 iterations.
+#   T2  the K = 16 MZI classifier with chip errors, MNIST-10k, 1,260,000
+#   T3  the MZI equalizer, ISI channel, 1,000,000
+#   T4a the MZI RNN copying task, T = 10, 160,000;  T4b the same at T = 30
+#   T5  the MLP-mixer, MNIST-10k, 300,000
 LR_METHODS="zo-i zo-co zo-np zo-sparse zo-guided zo-adapt"
+ALL_METHODS="zo-i,zo-co,zo-np,zo-sparse,zo-guided,zo-adapt,cmaes"
+LRS_LO="0.001 0.002 0.005 0.01" # T2, T5
+LRS_HI="0.002 0.005 0.01 0.02"  # T3, T4
+# per task: config, budget, lr grid, validation arguments, arguments of
+# every run (validation and test)
+task_of() { # T2 | T3 | T4a | T4b | T5: sets TASK BUDGET LRS VAL ARGS
+  ARGS=""
+  case "$1" in
+    t2) TASK=mzi-classifier-mnist10k BUDGET=1260000 LRS=$LRS_LO VAL="--first-seed 101 $VAL_MNIST" ;;
+    t3) TASK=mzi-equalizer-isi BUDGET=1000000 LRS=$LRS_HI VAL="--first-seed 1001" ;;
+    t4a) TASK=mzi-rnn-copying BUDGET=160000 LRS=$LRS_HI VAL="--first-seed 1001"
+         ARGS="--set data.copy_delay=10" ;;
+    t4b) TASK=mzi-rnn-copying BUDGET=160000 LRS=$LRS_HI VAL="--first-seed 1001"
+         ARGS="--set data.copy_delay=30" ;;
+    t5) TASK=mixer-mnist10k BUDGET=300000 LRS=$LRS_LO VAL="--first-seed 101 $VAL_MNIST" ;;
+    *) echo "run-round3: no task $1" >&2; exit 2 ;;
+  esac
+  case "$TASK" in *mnist10k) need_mnist ;; esac
+}
 
 need_mnist() { # the t10k pair of MNIST (the 10k stand-in), from ../shared if here
   [ -f datasets/mnist/t10k-images-idx3-ubyte.gz ] || [ -f datasets/mnist/t10k-images-idx3-ubyte ] ||
@@ -195,9 +217,10 @@ need_mnist() { # the t10k pair of MNIST (the 10k stand-in), from ../shared if he
   need_mnist_val
 }
 
-t2_grid() { # [extra labels METHOD@lrX / cmaes@sigmaX beyond the grid]
-  local methods="" sets=() m x
-  for m in $LR_METHODS; do for x in 0.001 0.002 0.005 0.01; do methods="$methods $m@lr$x"; done; done
+task_grid() { # t2|t3|t4a|t4b|t5 [extra labels METHOD@lrX / cmaes@sigmaX]
+  local t=$1 methods="" sets=() m x; shift
+  task_of "$t"
+  for m in $LR_METHODS; do for x in $LRS; do methods="$methods $m@lr$x"; done; done
   for x in 0.01 0.03 0.1; do methods="$methods cmaes@sigma$x"; done
   methods="$methods $*"
   for m in $methods; do
@@ -207,32 +230,38 @@ t2_grid() { # [extra labels METHOD@lrX / cmaes@sigmaX beyond the grid]
     esac
     case "$m" in zo-np@*) sets+=(--method-set "$m:zo.normalize=false") ;; esac
   done
-  need_mnist
   # shellcheck disable=SC2086
-  $C $T2 --name r3-val-t2 --methods "$(echo $methods | tr ' ' ',')" "${sets[@]}" --no-plot \
-     --ref zo-np@lr0.005 $COS --seeds 2 --first-seed 101 --budget $T2_BUDGET --jobs "$JOBS" \
-     $VAL_MNIST
+  $C $TASK --name "r3-val-$t" --methods "$(echo $methods | tr ' ' ',')" "${sets[@]}" --no-plot \
+     --ref "zo-np@lr${LRS%% *}" $COS --seeds 2 --budget "$BUDGET" --jobs "$JOBS" $VAL $ARGS
 }
-run_val-t2() { t2_grid; }
-run_edge-t2() {
-  local extra
-  extra=$(edge_labels experiments/out/r3-val-t2 "$LR_METHODS")
-  [ -n "$extra" ] || { echo "run-round3: no T2 pick at a grid edge" >&2; return 0; }
+
+task_edge() { # t2|...: the edge rule once on r3-val-TASK
+  local t=$1 extra lo hi
+  task_of "$t"
+  lo=${LRS%% *} hi=${LRS##* }
+  extra=$(edge_labels "experiments/out/r3-val-$t" "$LR_METHODS" "$lo" "$hi" \
+          "$(awk -v x="$lo" 'BEGIN { print x / 2 }')" "$(awk -v x="$hi" 'BEGIN { print x * 2 }')")
+  [ -n "$extra" ] || { echo "run-round3: no $t pick at a grid edge" >&2; return 0; }
   # shellcheck disable=SC2086
-  t2_grid $extra
+  task_grid "$t" $extra
 }
-run_test-t2() {
-  local pick s
-  [ -f experiments/out/r3-val-t2/runs.csv ] ||
-    { echo "run-round3: no T2 validation grid in experiments/out/r3-val-t2 (val-t2 first)" >&2; exit 1; }
-  pick="$(experiments/pick_lr.py experiments/out/r3-val-t2) $NORM_NP"
-  need_mnist
+
+task_test() { # t2|...: seeds FIRST..LAST at the validation picks
+  local t=$1 pick s
+  task_of "$t"
+  [ -f "experiments/out/r3-val-$t/runs.csv" ] ||
+    { echo "run-round3: no validation grid in experiments/out/r3-val-$t (val-$t first)" >&2; exit 1; }
+  pick="$(experiments/pick_lr.py "experiments/out/r3-val-$t") $NORM_NP"
   for s in $(seq "${FIRST:-201}" "${LAST:-210}"); do
     # shellcheck disable=SC2086
-    $C $T2 --name "r3-test-t2-s$s" --methods "${METHODS:-zo-i,zo-co,zo-np,zo-sparse,zo-guided,zo-adapt,cmaes}" \
-       --seeds 1 --first-seed "$s" --budget $T2_BUDGET --jobs "$JOBS" --no-plot $COS $pick \
+    $C $TASK --name "r3-test-$t-s$s" --methods "${METHODS:-$ALL_METHODS}" --seeds 1 \
+       --first-seed "$s" --budget "$BUDGET" --jobs "$JOBS" --no-plot $COS $pick $ARGS \
        --set train.checkpoint_every=2000
   done
 }
+
+for t in t2 t3 t4a t4b t5; do
+  eval "run_val-$t() { task_grid $t; }; run_edge-$t() { task_edge $t; }; run_test-$t() { task_test $t; }"
+done
 
 for x in "$@"; do "run_$x"; done
