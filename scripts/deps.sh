@@ -9,6 +9,10 @@ PACKAGES=(gcc make pkg-config libgsl-dev libopenblas-dev libhdf5-dev check
 PACKAGES+=(python3-numpy python3-cffi python3-pytest python3-h5py python3-torch) # python/ (tests/python_test.sh)
 PACKAGES+=(libopenmpi-dev openmpi-bin procps) # zoptic-mpi; procps: pgrep (tests/mpi_test.sh)
 PACKAGES+=(python3-cmaes) # the CMA-ES reference (tests/cmaes_ref_test.sh)
+# libgfortran's static archive: OpenBLAS's LAPACK (CMA-ES's eigensolver,
+# dsyevr) is Fortran, so a static link of libzoptic needs it (tests/install_test.sh)
+gcc_major=$(gcc -dumpversion 2>/dev/null | cut -d. -f1 || true)
+PACKAGES+=("libgfortran-${gcc_major:-12}-dev")
 # Optional extras for `make bench` / experiments: python3-torch python3-numpy hyperfine
 if [ "${1:-}" = "--bench" ]; then
   PACKAGES+=(python3-numpy python3-torch hyperfine)
