@@ -65,7 +65,16 @@ CHIPD := $(if $(CHIPD_SRC),$(BUILD)/zoptic-chipd)
 
 .SECONDARY:
 .PHONY: all check asan test-run clean install uninstall deps demo fuzz bench valgrind python install-python
+# A first `make` on a bare machine: deps.sh installs OpenMPI, but this file
+# was parsed before it (MPICC below was empty), so `all` re-reads it in a
+# sub-make once deps has run (tests/bare_make_test.sh: zoptic-mpi on the
+# first run).
+ifeq ($(ZPT_DEPS_DONE),)
+all: deps
+	@$(MAKE) --no-print-directory ZPT_DEPS_DONE=1 all
+else
 all: $(LIB) $(SO) $(PROG) $(CHIPD)
+endif
 
 $(BUILD)/%.o: %.c | deps
 	@mkdir -p $(dir $@)
@@ -207,7 +216,8 @@ endif
 # mpirun to run them): src/mpi/ + the CLI objects, with src/cli/main.c's main
 # renamed.  Built by `all` when mpicc exists (OpenMPI, scripts/deps.sh);
 # tests/mpi_test.sh skips with a reason otherwise.
-MPICC := $(shell command -v mpicc 2>/dev/null)
+MPICC_CMD ?= mpicc
+MPICC := $(shell command -v $(MPICC_CMD) 2>/dev/null)
 ifneq ($(MPICC),)
 MPI_PROG := $(BUILD)/zoptic-mpi
 MPI_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard src/mpi/*.c)) $(BUILD)/src/mpi/cli_main.o
@@ -221,6 +231,8 @@ $(BUILD)/src/mpi/cli_main.o: src/cli/main.c | deps
 	$(CC) $(CFLAGS) -Dmain=zpt_cli_main -MMD -MP -c $< -o $@
 $(MPI_PROG): $(MPI_OBJ) $(filter-out $(BUILD)/src/cli/main.o,$(CLI_OBJ)) $(LIB) | deps
 	$(CC) $(CFLAGS) $(LDFLAGS) $(filter %.o %.a,$^) $(LDLIBS) $(MPI_LIBS) -o $@
+ifneq ($(ZPT_DEPS_DONE),)
 all: $(MPI_PROG)
+endif
 -include $(MPI_OBJ:.o=.d)
 endif

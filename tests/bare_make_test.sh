@@ -35,11 +35,17 @@ cp -a tests/common "$T/tree/tests/"
 cp -a "$B/src" "$T/tree/build/"
 [ -d "$B/tests/common" ] && mkdir -p "$T/tree/build/tests" && cp -a "$B/tests/common" "$T/tree/build/tests/"
 MARK="$T/installed"
+# OpenMPI's mpicc too appears only when deps.sh has run (MPICC_CMD names it)
+REAL_MPICC=$(command -v mpicc || true)
 LOG="$T/pkg-config.log"
 cat >"$T/tree/scripts/deps.sh" <<EOF
 #!/usr/bin/env bash
 echo "stub deps.sh: installing" >&2
 touch "$MARK"
+if [ -n "$REAL_MPICC" ]; then
+  mkdir -p "$T/mpibin" && printf '#!/bin/sh\nexec %s "\$@"\n' "$REAL_MPICC" >"$T/mpibin/mpicc" &&
+    chmod +x "$T/mpibin/mpicc"
+fi
 EOF
 for s in scripts/demo.sh bench/run.sh; do
   printf '#!/usr/bin/env bash\nset -e\n"${BUILD:-build}/zoptic" --version\necho "stub %s ran"\n' "$s" \
@@ -57,11 +63,11 @@ chmod +x "$T/bin/pkg-config"
 
 for target in all demo check bench install; do
   rm -f "$MARK" "$LOG"
-  rm -rf "$T/dest"
+  rm -rf "$T/dest" "$T/mpibin"
   rm -f "$T"/tree/build/src/io/checkpoint.[od] "$T"/tree/build/libzoptic* \
-        "$T"/tree/build/zoptic "$T"/tree/build/zoptic-chipd
+        "$T"/tree/build/zoptic "$T"/tree/build/zoptic-chipd "$T"/tree/build/zoptic-mpi
   out=$(cd "$T/tree" && PATH="$T/bin:$PATH" make -j2 --no-print-directory \
-        DESTDIR="$T/dest" PREFIX=/usr/local "$target" 2>&1) ||
+        MPICC_CMD="$T/mpibin/mpicc" DESTDIR="$T/dest" PREFIX=/usr/local "$target" 2>&1) ||
     fail "make $target on a bare machine failed:
 $(tail -n 15 <<<"$out")"
   [ -e "$LOG" ] && fail "make $target ran pkg-config before deps: $(cat "$LOG")"
@@ -70,10 +76,14 @@ $(tail -n 15 <<<"$out")"
     fail "make $target compiled checkpoint.c without HDF5's flags"
   [ -x "$T/tree/build/zoptic" ] && [ -e "$T/tree/build/libzoptic.so" ] ||
     fail "make $target did not build zoptic and libzoptic.so"
+  # a bare machine's first make also builds zoptic-mpi (mpicc installed by deps)
+  if [ -n "$REAL_MPICC" ]; then
+    [ -x "$T/tree/build/zoptic-mpi" ] || fail "make $target did not build zoptic-mpi after deps installed mpicc"
+  fi
   case $target in
     demo|bench) grep -q "stub .* ran" <<<"$out" || fail "make $target did not run its script";;
     check) grep -q "0 passed, 0 failed" <<<"$out" || fail "make check did not run the tests";;
     install) [ -e "$T/dest/usr/local/lib/pkgconfig/zoptic.pc" ] || fail "make install installed no zoptic.pc";;
   esac
 done
-echo "bare_make_test: all demo check bench install each ran deps before pkg-config"
+echo "bare_make_test: all demo check bench install each ran deps before pkg-config${REAL_MPICC:+ (and built zoptic-mpi once mpicc appeared)}"
