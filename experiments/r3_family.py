@@ -291,12 +291,14 @@ COLORS = {"zo-i": "#1f77b4", "zo-co": "#2ca02c", "zo-np": "#d62728", "cmaes": "#
           "zo-sparse": "#8c564b", "zo-guided": "#e377c2", "zo-adapt": "#7f7f7f"}
 
 
-def curves(runs, png, grid, title, ylabel, yrange=None, min_seeds=len(SEEDS), slack=20):
+def curves(runs, png, grid, title, ylabel, yrange=None, min_seeds=len(SEEDS), slack=20,
+           key="bottom right", extra=""):
     """The test metric against queries, mean over seeds with min..max shaded,
     as PNG.dat and (with gnuplot) PNG: at each query count of grid, each run's
     last evaluation at or before it (+ slack).  A method needs min_seeds
     counted runs; one whose runs come (partly) from a finals file keeps its
-    columns of an existing .dat, else it is left out.  Returns the methods drawn."""
+    columns of an existing .dat, else it is left out.  extra: gnuplot lines
+    before the plot.  Returns the methods drawn."""
     dat = os.path.splitext(png)[0] + ".dat"
     kept = old_columns(dat)
     archived = {m for m in runs if not all(rows for _, _, rows in runs[m].values())}
@@ -334,10 +336,9 @@ def curves(runs, png, grid, title, ylabel, yrange=None, min_seeds=len(SEEDS), sl
                      % (dat, c, COLORS[m], m, len(runs[m])))
     script = ("set terminal pngcairo size 900,560 font ',11'\nset output '%s'\n"
               "set title '%s'\nset xlabel 'queries'\nset ylabel '%s'\nset key %s\nset grid\n"
-              "%splot %s\n" % (png, title, ylabel, "top right" if ylabel.endswith("(lower is better)")
-                               else "bottom right",
-                               "set yrange [%s:%s]\n" % yrange if yrange else "",
-                               ", \\\n  ".join(plots)))
+              "%s%splot %s\n" % (png, title, ylabel, key,
+                                 "set yrange [%s:%s]\n" % yrange if yrange else "", extra,
+                                 ", \\\n  ".join(plots)))
     subprocess.run(["gnuplot"], input=script, text=True, check=True)
     return cols
 
