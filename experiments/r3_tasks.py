@@ -13,8 +13,9 @@ signed-rank p is shown, not used (pre-registered).
     experiments/r3_tasks.py [--out DIR] [--tasks t2,t3,t4a,t4b,t5] [--update-finals]
                             [--finals FILE] [--t1-finals FILE] [--png-dir docs/img]
 
-Tasks, budgets (a run counts if it ended within 500 queries of the budget;
-T5: 531, one ZO-NP Fisher-update iteration at N_max 510) and the compared
+Tasks, budgets (a run counts if it ended within its task's tolerance of the
+budget: 500 queries, or one ZO-NP Fisher-update iteration, Q + 1 + N_max,
+where that is more: T2 533, T5 531; r3_family.Task) and the compared
 `test_metric` of log.csv (its last row: the evaluation at the end of the
 budget):
   t2   MZI classifier K = 16 with chip errors, MNIST-10k, 1,260,000: accuracy,

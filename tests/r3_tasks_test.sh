@@ -6,7 +6,7 @@
 # of T1q and of T2-T5, the same adjusted value from every script and equal
 # to an independent Holm; the direction (lower SER / relative loss is
 # better: ZO-NP lower is a win); "pending" before 10 seeds; a run short of
-# its budget not counted (T5's tolerance of 531); a config.ini naming
+# its budget not counted (T2's tolerance of 533, T5's 531); a config.ini naming
 # another metric refused; the finals file written by --update-finals and the
 # same tables rebuilt from it alone; validation picks with the edge flag;
 # the curves' .dat.
@@ -38,12 +38,13 @@ for i in range(1, 11):
     run("r3-test-t1q-q5", "zo-i", s, 360000, 0.7 + 0.001 * i, "accuracy")
     run("r3-test-t1q-q5", "zo-co", s, 360000, 0.8 + 0.001 * i - 0.0065, "accuracy")
     # T2 (1,260,000, accuracy): ZO-NP 400 short (counted); ZO-I 5.5 steps below;
-    # ZO-co 9 seeds; CMA-ES's seed 210 stopped 501 short; zo-sparse interleaved
+    # ZO-co 9 seeds; CMA-ES's seed 210 stopped 534 short (T2 counts 533 short:
+    # Q + 1 + N_max 512); zo-sparse interleaved
     run("r3-test-t2", "zo-np", s, 1259600, 0.75 + 0.001 * i, "accuracy")
     run("r3-test-t2", "zo-i", s, 1260000, 0.75 + 0.001 * i - 0.0055, "accuracy")
     if s != 210:
         run("r3-test-t2", "zo-co", s, 1260000, 0.6 + 0.001 * i, "accuracy")
-    run("r3-test-t2", "cmaes", s, 1259499 if s == 210 else 1260000, 0.5 + 0.001 * i, "accuracy")
+    run("r3-test-t2", "cmaes", s, 1259466 if s == 210 else 1260000, 0.5 + 0.001 * i, "accuracy")
     run("r3-test-t2", "zo-sparse", s, 1260000, 0.75 + 0.001 * i - 0.0005, "accuracy")
     # T3 (1,000,000, SER: lower is better): ZO-NP below ZO-I everywhere, above ZO-co
     run("r3-test-t3", "zo-np", s, 1000000, 0.010 + 0.0001 * i, "ser")
@@ -165,7 +166,7 @@ if rows("tasks.md", "T5:")["zo-np"][1] != "10 of 10":
     bad.append("T5: ZO-NP 520 queries short (one Fisher-update iteration) must count")
 if rows("tasks.md", "T2:")["zo-np"][3] != "%.4f" % statistics.median(data[("t2", "zo-i")][0]):
     bad.append("T2: ZO-NP's median")
-if "Not counted (stopped more than 500 queries short of the budget): cmaes seed 210 (1259499 queries)" \
+if "Not counted (stopped more than 533 queries short of the budget): cmaes seed 210 (1259466 queries)" \
         not in open(os.path.join(T, "tasks.md")).read():
     bad.append("tasks.md: the short CMA-ES run must be listed as not counted")
 if rows("tasks.md", "T2:")["zo-i"][5] != "0.7918" or rows("tasks.md", "T3:")["zo-i"][5] != "—":
