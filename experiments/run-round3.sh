@@ -19,6 +19,9 @@
 # test-t1q T1q: ZO-I, ZO-co, ZO-NP at Q = 1, 5, 100 (QS="1 5" for a subset),
 #          60,000 iterations each (see run_test-t1q)
 # val-T, edge-T, test-T for T = t2, t3, t4a, t4b, t5: the other tasks (task_of)
+# val-t6, edge-t6, test-t6  T6, the N_max sweep of ZO-NP on T1 (amendment of
+#          2026-12-06): a validation grid per N_max, its edge rule, then test
+#          seeds 201-205, every run's peak RSS recorded (run_val-t6 below)
 # Every stage reuses finished runs, so a stage can be rerun to continue.
 set -e
 cd "$(dirname "$0")/.."
@@ -263,5 +266,97 @@ task_test() { # t2|...: seeds FIRST..LAST at the validation picks
 for t in t2 t3 t4a t4b t5; do
   eval "run_val-$t() { task_grid $t; }; run_edge-$t() { task_edge $t; }; run_test-$t() { task_test $t; }"
 done
+
+# ---- T6 (preregistration-round3.md, amendment of 2026-12-06): N_max sweep
+# of ZO-NP on T1, N_max in T6_NMAX, the raw draw (zo.normalize = false).
+# val-t6: lr {0.001, 0.002, 0.005} per N_max on T1's validation split, seeds
+# 101-102, 157,500 queries (labels zo-np@nN@lrX in r3-val-t6); edge-t6: the
+# edge rule once (0.0005 or 0.01), the grid rerun with every rate so far
+# (finished runs reused); test-t6: seeds FIRST..LAST (201-205), 1,260,000
+# queries, every N_max at its pick (labels zo-np@nN, one directory
+# r3-test-t6-sSEED per seed, all N_max of a seed before the next seed),
+# checkpoints every 2,000 iterations (an interrupted run resumes when the
+# stage is run again).  Every run goes through experiments/zoptic-time
+# (ZOPTIC, default build/zoptic, under /usr/bin/time -v): RUN/time.txt holds
+# its peak RSS, one record per process (a resumed run: one per segment).
+# T6_OUT (default experiments/out) and T6_VAL_BUDGET / T6_BUDGET exist for
+# a smoke run of the mechanics only (tiny budgets, a temporary directory).
+T6_NMAX=${T6_NMAX:-1 8 28 64 128 256 431}
+T6_OUT=${T6_OUT:-experiments/out}
+T6_VAL_BUDGET=${T6_VAL_BUDGET:-$VAL_BUDGET}
+T6_BUDGET=${T6_BUDGET:-1260000}
+# PICKS_T6: the validation picks once reported in docs/results.md (none
+# yet), for a machine without r3-val-t6; "--method-set zo-np@n1:zo.lr=X ..."
+PICKS_T6=${PICKS_T6:-}
+
+t6_compare() { # compare arguments: T1, the raw draw, through zoptic-time
+  # shellcheck disable=SC2086
+  ZOPTIC_REAL=$(realpath "${ZOPTIC:-build/zoptic}") experiments/compare $T1 \
+    --zoptic experiments/zoptic-time --no-plot $COS --set zo.normalize=false "$@"
+}
+
+t6_grid() { # [extra labels zo-np@nN@lrX]
+  local methods="" sets=() n x m
+  datasets/fetch.sh fashion-mnist >/dev/null 2>&1 || [ -f datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz ]
+  for n in $T6_NMAX; do for x in 0.001 0.002 0.005; do methods="$methods zo-np@n$n@lr$x"; done; done
+  methods="$methods $*"
+  for m in $methods; do
+    n=${m#zo-np@n} x=${m##*@lr}
+    sets+=(--method-set "$m:zo.n_max=${n%%@*}" --method-set "$m:zo.lr=$x")
+  done
+  # shellcheck disable=SC2086
+  t6_compare --out "$T6_OUT/r3-val-t6" --methods "$(echo $methods | tr ' ' ',')" "${sets[@]}" \
+    --ref "zo-np@n${T6_NMAX##* }@lr0.001" --seeds 2 --first-seed 101 --budget "$T6_VAL_BUDGET" \
+    --jobs "$JOBS" $VAL_T1
+}
+run_val-t6() { t6_grid; }
+run_edge-t6() {
+  local extra n labels=""
+  for n in $T6_NMAX; do labels="$labels zo-np@n$n"; done
+  extra=$(edge_labels "$T6_OUT/r3-val-t6" "$labels" 0.001 0.005 0.0005 0.01)
+  [ -n "$extra" ] || { echo "run-round3: no T6 pick at a grid edge" >&2; return 0; }
+  # shellcheck disable=SC2086
+  t6_grid $extra
+}
+
+pick_t6() { # the per-N_max lr picks, "--method-set zo-np@nN:zo.lr=X ..."
+  if [ -f "$T6_OUT/r3-val-t6/runs.csv" ]; then
+    experiments/pick_lr.py "$T6_OUT/r3-val-t6" 2>/dev/null
+  else
+    echo "$PICKS_T6"
+  fi
+}
+
+# Has experiments/r3-t6-finals.csv (r3_t6.py --update-finals) the final of
+# every N_max at seed SEED, of a run that spent the budget?
+have_t6_finals() { # SEED
+  local n
+  for n in $T6_NMAX; do
+    awk -F, -v n="$n" -v s="$1" -v b="$T6_BUDGET" \
+      '$1 == n && $2 == s && $4 + 0 >= b - 500 { f = 1 } END { exit !f }' \
+      experiments/r3-t6-finals.csv 2>/dev/null || return 1
+  done
+}
+
+run_test-t6() {
+  local pick n s methods="" sets=()
+  pick=$(pick_t6)
+  for n in $T6_NMAX; do
+    grep -q -- "zo-np@n$n:zo.lr=" <<<"$pick" ||
+      { echo "run-round3: no T6 lr pick for N_max = $n (val-t6, edge-t6 first, or PICKS_T6)" >&2; exit 1; }
+    methods="$methods,zo-np@n$n"
+    sets+=(--method-set "zo-np@n$n:zo.n_max=$n")
+  done
+  for s in $(seq "${FIRST:-201}" "${LAST:-205}"); do
+    if [ ! -d "$T6_OUT/r3-test-t6-s$s" ] && have_t6_finals "$s"; then
+      echo "run-round3: r3-test-t6-s$s: every final is in experiments/r3-t6-finals.csv: skipped"
+      continue
+    fi
+    # shellcheck disable=SC2086
+    t6_compare --out "$T6_OUT/r3-test-t6-s$s" --methods "${methods#,}" "${sets[@]}" $pick \
+      --ref "zo-np@n${T6_NMAX##* }" --seeds 1 --first-seed "$s" --budget "$T6_BUDGET" \
+      --jobs "$JOBS" --set train.checkpoint_every=2000
+  done
+}
 
 for x in "$@"; do "run_$x"; done
