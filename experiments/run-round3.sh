@@ -249,6 +249,16 @@ task_edge() { # t2|...: the edge rule once on r3-val-TASK
   task_grid "$t" $extra
 }
 
+# Has experiments/r3-finals.csv (r3_tasks.py --update-finals; it keeps only
+# runs that spent their budget) every method's final of task T, seed SEED?
+have_task_finals() { # T SEED
+  local m
+  for m in $(tr ',' ' ' <<<"${METHODS:-$ALL_METHODS}"); do
+    awk -F, -v t="$1" -v m="$m" -v s="$2" '$1 == t && $2 == m && $3 == s { f = 1 } END { exit !f }' \
+      experiments/r3-finals.csv 2>/dev/null || return 1
+  done
+}
+
 task_test() { # t2|...: seeds FIRST..LAST at the validation picks
   local t=$1 pick s
   task_of "$t"
@@ -256,6 +266,10 @@ task_test() { # t2|...: seeds FIRST..LAST at the validation picks
     { echo "run-round3: no validation grid in experiments/out/r3-val-$t (val-$t first)" >&2; exit 1; }
   pick="$(experiments/pick_lr.py "experiments/out/r3-val-$t") $NORM_NP"
   for s in $(seq "${FIRST:-201}" "${LAST:-210}"); do
+    if [ ! -d "experiments/out/r3-test-$t-s$s" ] && have_task_finals "$t" "$s"; then
+      echo "run-round3: r3-test-$t-s$s: every final is in experiments/r3-finals.csv: skipped"
+      continue
+    fi
     # shellcheck disable=SC2086
     $C $TASK --name "r3-test-$t-s$s" --methods "${METHODS:-$ALL_METHODS}" --seeds 1 \
        --first-seed "$s" --budget "$BUDGET" --jobs "$JOBS" --no-plot $COS $pick $ARGS \
