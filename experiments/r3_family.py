@@ -192,32 +192,28 @@ def write_finals(runs, path):
                     f.write("%s,%s,%d,%.6f,%s\n" % (t, m, s, final, "" if n is None else n))
 
 
-def gather_t1(out, path):
-    """T1 / T1q by Q: the finals file, overridden by the run directories."""
-    runs = read_t1_finals(path)
-    for q, key in T1_KEYS.items():
+def _gather(out, runs, keys):
+    """runs (read from a finals file) overridden by the run directories of
+    the tasks keys {index in runs: task key} under out."""
+    for i, key in keys.items():
         t = TASKS[key]
         for s in SEEDS:
             for m in t.methods:
                 r = read_run(os.path.join(out, t.pattern % s, "%s-s%d" % (m, s)), t.budget,
                              t.tol, t.metric)
                 if r:
-                    runs.setdefault(q, {}).setdefault(m, {})[s] = r
+                    runs.setdefault(i, {}).setdefault(m, {})[s] = r
     return runs
+
+
+def gather_t1(out, path):
+    """T1 / T1q by Q: the finals file, overridden by the run directories."""
+    return _gather(out, read_t1_finals(path), T1_KEYS)
 
 
 def gather_other(out, path):
     """T2-T5 by task key: the finals file, overridden by the run directories."""
-    runs = read_finals(path)
-    for key in OTHER_KEYS:
-        t = TASKS[key]
-        for s in SEEDS:
-            for m in t.methods:
-                r = read_run(os.path.join(out, t.pattern % s, "%s-s%d" % (m, s)), t.budget,
-                             t.tol, t.metric)
-                if r:
-                    runs.setdefault(key, {}).setdefault(m, {})[s] = r
-    return runs
+    return _gather(out, read_finals(path), {k: k for k in OTHER_KEYS})
 
 
 def by_key(t1_runs, other_runs):

@@ -46,6 +46,9 @@ import statistics
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import r3_family as fam  # noqa: E402  (the run reader shared with r3_t1.py, r3_tasks.py)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 N_PARAMS = 6854  # the ICML CNN (paper-cnn-fashion-mnist.ini)
 NMAX = [1, 8, 28, 64, 128, 256, 431]
@@ -95,22 +98,15 @@ def read_rss(path):
 
 
 def read_run(d):
-    """The finals row of a finished run directory, or None."""
-    log = os.path.join(d, "log.csv")
-    if not os.path.exists(log):
+    """The finals row of a finished run directory (r3_family.read_run: no
+    more than SLACK queries short of the budget, accuracy logged), or None."""
+    r = fam.read_run(d, BUDGET, SLACK, "accuracy")
+    if not r:
         return None
-    with open(log) as f:
-        rows = list(csv.DictReader(f))
-    if not rows:
-        return None
-    last = rows[-1]
-    q = int(last["queries"])
-    if q < BUDGET - SLACK:
-        return None
+    final, q, rows = r
     rss, seg, rec = read_rss(os.path.join(d, "time.txt"))
-    return {"test_metric": float(last["test_metric"]), "queries": q,
-            "iterations": int(last["iteration"]), "max_rss_kb": rss, "segments": seg,
-            "rss_records": rec}
+    return {"test_metric": final, "queries": q, "iterations": int(rows[-1]["iteration"]),
+            "max_rss_kb": rss, "segments": seg, "rss_records": rec}
 
 
 def read_finals(path):
