@@ -81,6 +81,8 @@ def main():
     ap = argparse.ArgumentParser()
     fam.add_args(ap, "t1")
     ap.add_argument("--png", default=None, help="the Q = 20 curves")
+    ap.add_argument("--png-dir", default=None,
+                    help="curves of every Q with runs here (or an existing .dat): DIR/r3-t1-qQ.png")
     ap.add_argument("--update-finals", action="store_true")
     a = ap.parse_args()
     runs = fam.gather_t1(a.out, a.finals)
@@ -93,11 +95,19 @@ def main():
     for q in [20, 1, 5, 100]:
         if q in runs:
             table(q, runs[q], adj, ps, every)
-    if a.png and 20 in runs:
-        fam.curves(runs[20], a.png, list(range(21000, ITERS * 21 + 1, 21000)),
-                   "Round 3, T1: CNN on Fashion-MNIST (official 60k/10k), Q = 20, test seeds 201-210",
-                   "test accuracy", ("0.6", "0.87"))
-        print("wrote %s" % a.png)
+    pngs = {20: a.png} if a.png else {}
+    if a.png_dir:
+        pngs = {q: os.path.join(a.png_dir, "r3-t1-q%d.png" % q) for q in [1, 5, 20, 100]}
+    for q, png in sorted(pngs.items()):
+        if q not in runs:
+            continue
+        step = ITERS * (q + 1) // 60  # 60 points along the budget (Q = 20: 21,000)
+        drawn = fam.curves(runs[q], png, list(range(step, ITERS * (q + 1) + 1, step)),
+                           "Round 3, T1: CNN on Fashion-MNIST (official 60k/10k), Q = %d, "
+                           "test seeds 201-210" % q, "test accuracy",
+                           ("0.6", "0.87") if q == 20 else None)
+        if drawn:
+            print("wrote %s (%s)" % (png, ", ".join(drawn)))
 
 
 if __name__ == "__main__":
