@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Pick each method's learning rate from a validation grid run by compare.
 
-usage: pick_lr.py GRID_DIR [GRID_DIR ...]
+usage: pick_lr.py GRID_DIR [GRID_DIR ...]   (or a grid's runs.csv itself, e.g. an archived one)
 
 GRID_DIR is a compare output whose methods are named METHOD@lrX (run with
 --method-set METHOD@lrX:zo.lr=X) or, for CMA-ES's one tuned setting,
@@ -26,7 +26,7 @@ def main(dirs):
     keyof = {}  # method -> the config key its grid varies
     metric = None
     for d in dirs:
-        with open(os.path.join(d, "runs.csv")) as f:
+        with open(d if os.path.isfile(d) else os.path.join(d, "runs.csv")) as f:
             rows = list(csv.reader(f))
         head, rows = rows[0], rows[1:]
         metric = head[2]

@@ -38,7 +38,8 @@ ratio; lower is better.  A run directory whose config.ini names another
 train.metric stops the script (r3_family.read_run).
 
 Per task and method: seeds counted, mean ± sd, median, the validation pick
-(experiments/pick_lr.py on experiments/out/r3-val-<t> when it is here; an
+(experiments/pick_lr.py on experiments/out/r3-val-<t> when it is here, else on
+experiments/r3-val/r3-val-<t>-runs.csv, the grid's committed archive; an
 edge pick is flagged: after the edge rule, or before it when its extension
 is not in the grid yet), the papers' figure where one exists (AAAI Table 3,
 K = 16, for T2 only), ZO-NP better on k / n seeds, the raw p, Holm p and
@@ -76,18 +77,22 @@ YLABEL = {"accuracy": "test accuracy", "ser": "test SER (lower is better)",
           "relative_loss": "test loss / memoryless baseline (lower is better)"}
 
 
-def val_picks(out, t):
+def val_picks(out, t, archive=os.path.join(fam.ROOT, "experiments", "r3-val")):
     """{method: (key 'lr' or 'sigma0', value, flag)} of the validation grid
-    experiments/out/r3-val-<t> (pick_lr.py), or {} when it is not here."""
-    d = os.path.join(out, "r3-val-%s" % t)
-    if not os.path.exists(os.path.join(d, "runs.csv")):
+    experiments/out/r3-val-<t> (pick_lr.py), else of its archived runs.csv
+    (experiments/r3-val/r3-val-<t>-runs.csv, run-round3.sh's archive_val), or
+    {} when neither is here."""
+    csv_path = os.path.join(out, "r3-val-%s" % t, "runs.csv")
+    if not os.path.exists(csv_path):
+        csv_path = os.path.join(archive, "r3-val-%s-runs.csv" % t)
+    if not os.path.exists(csv_path):
         return {}
-    r = subprocess.run([sys.executable, os.path.join(fam.ROOT, "experiments", "pick_lr.py"), d],
-                       capture_output=True, text=True)
+    r = subprocess.run([sys.executable, os.path.join(fam.ROOT, "experiments", "pick_lr.py"),
+                        csv_path], capture_output=True, text=True)
     if r.returncode != 0:
         return {}
     tried = {}  # method -> the values in its grid
-    with open(os.path.join(d, "runs.csv")) as f:
+    with open(csv_path) as f:
         for row in list(csv.reader(f))[1:]:
             for tag in ("@lr", "@sigma"):
                 if tag in row[0]:
@@ -179,6 +184,8 @@ def main():
     fam.add_args(ap, "other")
     ap.add_argument("--tasks", default=",".join(fam.OTHER_KEYS))
     ap.add_argument("--update-finals", action="store_true")
+    ap.add_argument("--val-archive", default=os.path.join(fam.ROOT, "experiments", "r3-val"),
+                    help="archived validation grids, r3-val-<t>-runs.csv (used when --out has no r3-val-<t>)")
     ap.add_argument("--png-dir", default=None, help="writes r3-<t>.png and .dat there")
     a = ap.parse_args()
     tasks = [t for t in a.tasks.split(",") if t]
@@ -193,7 +200,7 @@ def main():
     ps, adj = fam.family(every, cmp)
     print(fam.summary_line(ps) + "\n")
     for t in tasks:
-        table(t, every, ps, adj, val_picks(a.out, t), short_runs(a.out, t), cmp)
+        table(t, every, ps, adj, val_picks(a.out, t, a.val_archive), short_runs(a.out, t), cmp)
     if a.png_dir:
         os.makedirs(a.png_dir, exist_ok=True)
         for t in tasks:

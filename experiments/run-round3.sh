@@ -191,6 +191,30 @@ run_test-t1q() {
 #   T3  the MZI equalizer, ISI channel, 1,000,000
 #   T4a the MZI RNN copying task, T = 10, 160,000;  T4b the same at T = 30
 #   T5  the MLP-mixer, MNIST-10k, 300,000
+# Validation grids outlive their machine: each grid stage copies its runs.csv
+# (one row per run: label, seed, final metric, ...) to experiments/r3-val/
+# NAME-runs.csv (committed with the picks), and the picks are read from
+# there when experiments/out/NAME is gone (a new machine).
+VAL_ARCHIVE=experiments/r3-val
+archive_val() { # DIR NAME: keep DIR/runs.csv as the archive of grid NAME
+  [ -f "$1/runs.csv" ] || return 0
+  mkdir -p "$VAL_ARCHIVE" && cp "$1/runs.csv" "$VAL_ARCHIVE/$2-runs.csv"
+}
+val_dir() { # DIR NAME: DIR if it has runs.csv, else the archived runs file (pick_lr.py takes both)
+  if [ -f "$1/runs.csv" ] || [ ! -f "$VAL_ARCHIVE/$2-runs.csv" ]; then echo "$1"; return 0; fi
+  echo "run-round3: $1 is not here: the picks come from $VAL_ARCHIVE/$2-runs.csv" >&2
+  echo "$VAL_ARCHIVE/$2-runs.csv"
+}
+grid_csv() { if [ -f "$1" ]; then echo "$1"; else echo "$1/runs.csv"; fi; }
+not_run() { # GRID (val_dir's): the labels read from stdin that the grid has no row of
+  local l f
+  f=$(grid_csv "$1")
+  while read -r l; do
+    [ -n "$l" ] || continue
+    awk -F, -v l="$l" '$1 == l { f = 1 } END { exit !f }' "$f" 2>/dev/null || echo "$l"
+  done
+}
+
 LR_METHODS="zo-i zo-co zo-np zo-sparse zo-guided zo-adapt"
 ALL_METHODS="zo-i,zo-co,zo-np,zo-sparse,zo-guided,zo-adapt,cmaes"
 LRS_LO="0.001 0.002 0.005 0.01" # T2, T5
@@ -236,14 +260,18 @@ task_grid() { # t2|t3|t4a|t4b|t5 [extra labels METHOD@lrX / cmaes@sigmaX]
   # shellcheck disable=SC2086
   $C $TASK --name "r3-val-$t" --methods "$(echo $methods | tr ' ' ',')" "${sets[@]}" --no-plot \
      --ref "zo-np@lr${LRS%% *}" $COS --seeds 2 --budget "$BUDGET" --jobs "$JOBS" $VAL $ARGS
+  archive_val "experiments/out/r3-val-$t" "r3-val-$t"
 }
 
 task_edge() { # t2|...: the edge rule once on r3-val-TASK
-  local t=$1 extra lo hi
+  local t=$1 extra lo hi vd
   task_of "$t"
   lo=${LRS%% *} hi=${LRS##* }
-  extra=$(edge_labels "experiments/out/r3-val-$t" "$LR_METHODS" "$lo" "$hi" \
-          "$(awk -v x="$lo" 'BEGIN { print x / 2 }')" "$(awk -v x="$hi" 'BEGIN { print x * 2 }')")
+  vd=$(val_dir "experiments/out/r3-val-$t" "r3-val-$t")
+  # the extension labels the grid has not run yet (the rule applies once)
+  extra=$(edge_labels "$vd" "$LR_METHODS" "$lo" "$hi" \
+          "$(awk -v x="$lo" 'BEGIN { print x / 2 }')" "$(awk -v x="$hi" 'BEGIN { print x * 2 }')" |
+          not_run "$vd")
   [ -n "$extra" ] || { echo "run-round3: no $t pick at a grid edge" >&2; return 0; }
   # shellcheck disable=SC2086
   task_grid "$t" $extra
@@ -260,11 +288,12 @@ have_task_finals() { # T SEED
 }
 
 task_test() { # t2|...: seeds FIRST..LAST at the validation picks
-  local t=$1 pick s
+  local t=$1 pick s vd
   task_of "$t"
-  [ -f "experiments/out/r3-val-$t/runs.csv" ] ||
-    { echo "run-round3: no validation grid in experiments/out/r3-val-$t (val-$t first)" >&2; exit 1; }
-  pick="$(experiments/pick_lr.py "experiments/out/r3-val-$t") $NORM_NP"
+  vd=$(val_dir "experiments/out/r3-val-$t" "r3-val-$t")
+  [ -f "$(grid_csv "$vd")" ] ||
+    { echo "run-round3: no validation grid in experiments/out/r3-val-$t or $VAL_ARCHIVE (val-$t first)" >&2; exit 1; }
+  pick="$(experiments/pick_lr.py "$vd") $NORM_NP"
   for s in $(seq "${FIRST:-201}" "${LAST:-210}"); do
     if [ ! -d "experiments/out/r3-test-$t-s$s" ] && have_task_finals "$t" "$s"; then
       echo "run-round3: r3-test-$t-s$s: every final is in experiments/r3-finals.csv: skipped"
@@ -322,20 +351,24 @@ t6_grid() { # [extra labels zo-np@nN@lrX]
   t6_compare --out "$T6_OUT/r3-val-t6" --methods "$(echo $methods | tr ' ' ',')" "${sets[@]}" \
     --ref "zo-np@n${T6_NMAX##* }@lr0.001" --seeds 2 --first-seed 101 --budget "$T6_VAL_BUDGET" \
     --jobs "$JOBS" $VAL_T1
+  archive_val "$T6_OUT/r3-val-t6" r3-val-t6
 }
 run_val-t6() { t6_grid; }
 run_edge-t6() {
-  local extra n labels=""
+  local extra n labels="" vd
   for n in $T6_NMAX; do labels="$labels zo-np@n$n"; done
-  extra=$(edge_labels "$T6_OUT/r3-val-t6" "$labels" 0.001 0.005 0.0005 0.01)
+  vd=$(val_dir "$T6_OUT/r3-val-t6" r3-val-t6)
+  extra=$(edge_labels "$vd" "$labels" 0.001 0.005 0.0005 0.01 | not_run "$vd")
   [ -n "$extra" ] || { echo "run-round3: no T6 pick at a grid edge" >&2; return 0; }
   # shellcheck disable=SC2086
   t6_grid $extra
 }
 
 pick_t6() { # the per-N_max lr picks, "--method-set zo-np@nN:zo.lr=X ..."
-  if [ -f "$T6_OUT/r3-val-t6/runs.csv" ]; then
-    experiments/pick_lr.py "$T6_OUT/r3-val-t6" 2>/dev/null
+  local vd
+  vd=$(val_dir "$T6_OUT/r3-val-t6" r3-val-t6 2>/dev/null)
+  if [ -f "$(grid_csv "$vd")" ]; then
+    experiments/pick_lr.py "$vd" 2>/dev/null
   else
     echo "$PICKS_T6"
   fi

@@ -221,6 +221,11 @@ pick() { grep "^| $1 |" <<<"$v" | awk -F'|' '{ gsub(/^ +| +$/, "", $6); print $6
 [ "$(pick zo-np)" = "lr 0.04 (**edge pick after the edge rule**)" ] || fail "zo-np pick: $(pick zo-np)"
 [ "$(pick cmaes)" = "sigma0 0.03" ] || fail "cmaes pick: $(pick cmaes)"
 [ "$(pick zo-adapt)" = "—" ] || fail "no grid for zo-adapt: $(pick zo-adapt)"
+# the same picks from the grid's archive when the output directory is gone
+mkdir -p "$T/arch" "$T/val2" && cp "$T/val/r3-val-t3/runs.csv" "$T/arch/r3-val-t3-runs.csv"
+v2=$("$PY" "$E/r3_tasks.py" --out "$T/val2" --val-archive "$T/arch" --tasks t3 --finals "$T/finals.csv" --t1-finals "$T/t1.csv")
+[ "$(grep '^| zo-' <<<"$v2")" = "$(grep '^| zo-' <<<"$v")" ] && grep -q "edge pick after the edge rule" <<<"$v2" ||
+  fail "picks from the archive differ from the grid's: $v2"
 
 [ "$fails" -eq 0 ] || { echo "r3_tasks_test: $fails failure(s)"; exit 1; }
 echo "r3_tasks_test: ok"
