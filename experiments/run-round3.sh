@@ -214,6 +214,14 @@ not_run() { # GRID (val_dir's): the labels read from stdin that the grid has no 
     awk -F, -v l="$l" '$1 == l { f = 1 } END { exit !f }' "$f" 2>/dev/null || echo "$l"
   done
 }
+merge_val() { # DIR NAME: DIR/runs.csv := the archive's rows + DIR's (DIR's win for a label and seed)
+  local a="$VAL_ARCHIVE/$2-runs.csv"
+  [ -f "$a" ] && [ -f "$1/runs.csv" ] || return 0
+  awk -F, 'FNR == 1 { if (NR == 1) print; next } { k = $1 "," $2 }
+           !(k in row) { order[++n] = k } { row[k] = $0 }
+           END { for (i = 1; i <= n; i++) print row[order[i]] }' "$a" "$1/runs.csv" >"$1/runs.csv.new" &&
+    mv "$1/runs.csv.new" "$1/runs.csv"
+}
 
 LR_METHODS="zo-i zo-co zo-np zo-sparse zo-guided zo-adapt"
 ALL_METHODS="zo-i,zo-co,zo-np,zo-sparse,zo-guided,zo-adapt,cmaes"
@@ -244,11 +252,17 @@ need_mnist() { # the t10k pair of MNIST (the 10k stand-in), from ../shared if he
   need_mnist_val
 }
 
-task_grid() { # t2|t3|t4a|t4b|t5 [extra labels METHOD@lrX / cmaes@sigmaX]
-  local t=$1 methods="" sets=() m x; shift
+task_grid() { # t2|t3|t4a|t4b|t5 [--only] [extra labels METHOD@lrX / cmaes@sigmaX]
+  local t=$1 methods="" sets=() m x only=0 ref; shift
+  [ "${1:-}" = --only ] && { only=1; shift; } # the extra labels alone (the grid is archived)
   task_of "$t"
-  for m in $LR_METHODS; do for x in $LRS; do methods="$methods $m@lr$x"; done; done
-  for x in 0.01 0.03 0.1; do methods="$methods cmaes@sigma$x"; done
+  if [ $only = 0 ]; then
+    for m in $LR_METHODS; do for x in $LRS; do methods="$methods $m@lr$x"; done; done
+    for x in 0.01 0.03 0.1; do methods="$methods cmaes@sigma$x"; done
+    ref="zo-np@lr${LRS%% *}"
+  else
+    ref=$1
+  fi
   methods="$methods $*"
   for m in $methods; do
     case "$m" in
@@ -259,7 +273,8 @@ task_grid() { # t2|t3|t4a|t4b|t5 [extra labels METHOD@lrX / cmaes@sigmaX]
   done
   # shellcheck disable=SC2086
   $C $TASK --name "r3-val-$t" --methods "$(echo $methods | tr ' ' ',')" "${sets[@]}" --no-plot \
-     --ref "zo-np@lr${LRS%% *}" $COS --seeds 2 --budget "$BUDGET" --jobs "$JOBS" $VAL $ARGS
+     --ref "$ref" $COS --seeds 2 --budget "$BUDGET" --jobs "$JOBS" $VAL $ARGS
+  [ $only = 0 ] || merge_val "experiments/out/r3-val-$t" "r3-val-$t"
   archive_val "experiments/out/r3-val-$t" "r3-val-$t"
 }
 
@@ -273,8 +288,9 @@ task_edge() { # t2|...: the edge rule once on r3-val-TASK
           "$(awk -v x="$lo" 'BEGIN { print x / 2 }')" "$(awk -v x="$hi" 'BEGIN { print x * 2 }')" |
           not_run "$vd")
   [ -n "$extra" ] || { echo "run-round3: no $t pick at a grid edge" >&2; return 0; }
+  # from the archive (no run directories here): only the extension labels run
   # shellcheck disable=SC2086
-  task_grid "$t" $extra
+  if [ "$vd" = "experiments/out/r3-val-$t" ]; then task_grid "$t" $extra; else task_grid "$t" --only $extra; fi
 }
 
 # Has experiments/r3-finals.csv (r3_tasks.py --update-finals; it keeps only

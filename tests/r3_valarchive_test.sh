@@ -52,9 +52,18 @@ out=$(rr 'task_edge t3' 2>/dev/null)
 grep -q "zo-i@lr0.04" <<<"$out" && grep -q "cmaes@sigma0.2" <<<"$out" ||
   fail "task_edge did not extend zo-i and cmaes: $out"
 grep -q "zo-np@lr0.0025\|zo-co@lr0.04" <<<"$out" && fail "task_edge extended a method picked inside its grid"
+# from the archive, only the extension labels run (not the whole grid again)
+grep -q "zo-co@lr0.002" <<<"$out" && fail "task_edge from the archive reran the grid: $out"
+# ... and their rows join the archived grid: a stand-in compare writes runs.csv
+fake='fake() { local n="" m="" p=""; for a in "$@"; do case "$p" in --name) n=$a ;; --methods) m=$a ;; esac; p=$a; done
+  mkdir -p "experiments/out/$n"; { echo "method,seed,ser,test_loss"
+  for l in ${m//,/ }; do echo "$l,1001,0.5,0"; echo "$l,1002,0.5,0"; done; } >"experiments/out/$n/runs.csv"; }; C=fake; '
+rr "$fake"'task_edge t3' >/dev/null 2>&1
+a="$T/experiments/r3-val/r3-val-t3-runs.csv"
+[ "$(grep -c . "$a")" = 56 ] && grep -q "^zo-i@lr0.04,1002,0.5" "$a" && grep -q "^zo-co@lr0.002,1001,0.30" "$a" ||
+  fail "the archive after the edge stage: $(wc -l <"$a") lines: $(tail -n 3 "$a")"
+rm -rf "$T/experiments/out"
 # once: with the extensions run (worse), the picks stay at the edge and no more labels come
-printf 'zo-i@lr0.04,1001,0.5,0\nzo-i@lr0.04,1002,0.5,0\ncmaes@sigma0.2,1001,0.9,0\n' \
-  >>"$T/experiments/r3-val/r3-val-t3-runs.csv"
 out=$(rr 'task_edge t3' 2>&1)
 grep -q "no t3 pick at a grid edge" <<<"$out" || fail "the edge rule ran twice: $out"
 
